@@ -1,0 +1,29 @@
+# Two commands for a fresh clone (see README.md):
+#   make dashboard   set up .venv and start the dashboard on http://localhost:8501
+#   make test        set up .venv and run lint and the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: dashboard test lint setup clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+dashboard: setup
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,245 @@
+"""Functional updates for Algorithms 1 and 2 of Loshchilov & Hutter (ICLR 2019).
+
+One function per algorithm, used by both the single-model optimizer classes and the
+population trainer. Every hyperparameter is in the paper's parametrization:
+
+* ``lr`` is α, the initial learning rate;
+* ``weight_decay`` is the paper's λ: the per-step shrink is η_t·λ, **never scaled by α**;
+* ``eta`` is η_t, the schedule multiplier at this step;
+* ``decoupled`` chooses between L2 regularization (λ·θ added to the gradient: SGD, Adam)
+  and decoupled weight decay (θ shrunk by η_t·λ outside the gradient step: SGDW, AdamW).
+
+The member axis
+---------------
+``lr``, ``weight_decay``, ``eta`` and ``decoupled`` may each be a Python scalar or a 1-D
+tensor of K values. A tensor is broadcast along the *leading* axis of every parameter, so
+K models stacked along dim 0 (shape ``(K, *shape)``) each get their own α_k, λ_k, η_k and
+L2-or-decoupled flag in one call. All members share the step count and β, ε.
+
+Two implementations
+-------------------
+``*_reference`` is the plain per-tensor transcription of the paper and handles everything,
+including the member axis. ``adam_update``/``sgd_update`` take a fast path when every
+hyperparameter is a scalar: PyTorch's fused (or foreach) Adam kernel for Algorithm 2 —
+the paper's step is exactly ``torch.optim.adam`` with lr = α·η_t and, for AdamW,
+``decoupled_weight_decay=True, weight_decay=λ/α`` — and multi-tensor ``_foreach`` ops for
+Algorithm 1 (torch's SGD keeps the learning rate *outside* the momentum buffer, the paper
+inside, so its kernel computes a different update under a varying schedule). Parity tests
+pin the fast paths to the reference.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.optim.adam import adam as _torch_adam
+
+Hyper = float | Tensor
+"""A hyperparameter: one value, or a 1-D tensor of K per-member values."""
+
+
+def _is_scalar(value: Hyper | bool) -> bool:
+    return not isinstance(value, Tensor)
+
+
+def _per_member(value: Hyper, like: Tensor) -> Hyper:
+    """View a (K,) hyperparameter so it broadcasts along the leading axis of ``like``."""
+    if isinstance(value, Tensor):
+        if value.dim() != 1 or value.shape[0] != like.shape[0]:
+            raise ValueError(
+                f"a per-member hyperparameter must have shape ({like.shape[0]},) to match the "
+                f"leading axis of a parameter of shape {tuple(like.shape)}, "
+                f"got {tuple(value.shape)}"
+            )
+        return value.to(dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
+    return value
+
+
+def _split_decay(weight_decay: Hyper, decoupled: bool | Tensor) -> tuple[Hyper, Hyper]:
+    """Return (λ used as L2 on the gradient, λ used as decoupled decay)."""
+    if isinstance(decoupled, Tensor):
+        flag = decoupled.to(torch.bool)
+        zero = torch.zeros_like(flag, dtype=torch.float64)
+        lam = (
+            weight_decay.to(torch.float64)
+            if isinstance(weight_decay, Tensor)
+            else torch.full_like(zero, float(weight_decay))
+        )
+        return torch.where(flag, zero, lam), torch.where(flag, lam, zero)
+    return (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
+
+
+def _is_nonzero(value: Hyper) -> bool:
+    # A tensor is treated as possibly non-zero without a device sync.
+    return isinstance(value, Tensor) or value != 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Algorithm 2: Adam / AdamW
+# --------------------------------------------------------------------------------------
+
+
+def adam_update(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[Tensor],
+    *,
+    lr: Hyper,
+    weight_decay: Hyper,
+    eta: Hyper,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    decoupled: bool | Tensor,
+    fused: bool | None = None,
+) -> None:
+    r"""One step of Algorithm 2 (Adam with L2, or AdamW), in place.
+
+    .. math::
+        g_t &\leftarrow \nabla f_t(\theta_{t-1}) + \lambda_{L2}\,\theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2 \\
+        \hat m_t &= m_t/(1-\beta_1^t),\quad \hat v_t = v_t/(1-\beta_2^t) \\
+        \theta_t &= \theta_{t-1} - \eta_t\big(\alpha\,\hat m_t/(\sqrt{\hat v_t}+\epsilon)
+                     + \lambda_{dec}\,\theta_{t-1}\big)
+
+    with λ_L2 = λ for Adam (``decoupled=False``) and λ_dec = λ for AdamW; λ is the paper's
+    weight decay, so the decoupled shrink per step is (1 − η_t·λ), independent of α.
+    ``steps`` holds one scalar tensor per parameter, incremented here.
+
+    With scalar hyperparameters and α > 0 this calls PyTorch's Adam kernel (``fused`` by
+    default where supported); otherwise it runs :func:`adam_reference`.
+    """
+    scalar = all(_is_scalar(h) for h in (lr, weight_decay, eta, decoupled))
+    if not params:
+        return
+    if not scalar or (decoupled and weight_decay != 0.0 and lr == 0.0):
+        adam_reference(
+            params, grads, exp_avgs, exp_avg_sqs, steps,
+            lr=lr, weight_decay=weight_decay, eta=eta,
+            beta1=beta1, beta2=beta2, eps=eps, decoupled=decoupled,
+        )
+        return
+    if fused is None:
+        fused = _fused_supported(params)
+    # torch.optim's AdamW shrinks by lr_t·wd = (α·η_t)·(λ/α) = η_t·λ: the paper's decay.
+    torch_wd = (weight_decay / lr if weight_decay != 0.0 else 0.0) if decoupled else weight_decay
+    _torch_adam(
+        params, grads, exp_avgs, exp_avg_sqs, [], steps,
+        foreach=None if fused else True,
+        fused=fused or None,
+        decoupled_weight_decay=bool(decoupled),
+        amsgrad=False, beta1=beta1, beta2=beta2,
+        lr=lr * eta, weight_decay=torch_wd, eps=eps, maximize=False,
+    )
+
+
+def _fused_supported(params: list[Tensor]) -> bool:
+    return all(
+        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
+        for p in params
+    )
+
+
+def adam_reference(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[Tensor],
+    *,
+    lr: Hyper,
+    weight_decay: Hyper,
+    eta: Hyper,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    decoupled: bool | Tensor,
+) -> None:
+    """Algorithm 2 written out per tensor; supports the member axis (see module docstring)."""
+    l2, dec = _split_decay(weight_decay, decoupled)
+    for p, g, m, v, step in zip(params, grads, exp_avgs, exp_avg_sqs, steps, strict=True):
+        step += 1
+        if _is_nonzero(l2):
+            g = g + _per_member(l2, p) * p  # the L2 term enters both moments
+        m.lerp_(g, 1.0 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+        t = step.to(dtype=p.dtype, device=p.device)  # bias corrections in the weights' precision
+        bias1 = 1.0 - beta1**t
+        bias2_sqrt = (1.0 - beta2**t).sqrt()
+        denom = (v.sqrt() / bias2_sqrt).add_(eps)  # ε outside the root of v̂
+        step_size = _per_member(lr, p) * _per_member(eta, p) / bias1
+        if _is_nonzero(dec):
+            p.mul_(1.0 - _per_member(eta, p) * _per_member(dec, p))  # decoupled decay
+        p.sub_(step_size * (m / denom))
+
+
+# --------------------------------------------------------------------------------------
+# Algorithm 1: SGD with momentum / SGDW
+# --------------------------------------------------------------------------------------
+
+
+def sgd_update(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffers: list[Tensor],
+    *,
+    lr: Hyper,
+    weight_decay: Hyper,
+    eta: Hyper,
+    momentum: float,
+    decoupled: bool | Tensor,
+) -> None:
+    r"""One step of Algorithm 1 (SGD with momentum and L2, or SGDW), in place.
+
+    .. math::
+        g_t &\leftarrow \nabla f_t(\theta_{t-1}) + \lambda_{L2}\,\theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + \eta_t\,\alpha\,g_t \\
+        \theta_t &= \theta_{t-1} - m_t - \eta_t\,\lambda_{dec}\,\theta_{t-1}
+
+    The learning rate sits *inside* the momentum buffer, as in the paper; ``m_0 = 0`` (pass
+    zero-initialised buffers). λ is the paper's weight decay (shrink η_t·λ, not α·λ).
+    Under a constant schedule this equals ``torch.optim.SGD`` with lr = α (whose buffer is
+    m/α); under a varying schedule torch's update uses the *new* lr on the whole buffer and
+    differs.
+    """
+    if not params:
+        return
+    if not all(_is_scalar(h) for h in (lr, weight_decay, eta, decoupled)):
+        sgd_reference(
+            params, grads, momentum_buffers,
+            lr=lr, weight_decay=weight_decay, eta=eta, momentum=momentum, decoupled=decoupled,
+        )
+        return
+    l2, dec = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
+    if l2 != 0.0:
+        grads = torch._foreach_add(grads, params, alpha=l2)
+    torch._foreach_mul_(momentum_buffers, momentum)
+    torch._foreach_add_(momentum_buffers, grads, alpha=lr * eta)
+    if dec != 0.0:
+        torch._foreach_mul_(params, 1.0 - eta * dec)
+    torch._foreach_sub_(params, momentum_buffers)
+
+
+def sgd_reference(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffers: list[Tensor],
+    *,
+    lr: Hyper,
+    weight_decay: Hyper,
+    eta: Hyper,
+    momentum: float,
+    decoupled: bool | Tensor,
+) -> None:
+    """Algorithm 1 written out per tensor; supports the member axis (see module docstring)."""
+    l2, dec = _split_decay(weight_decay, decoupled)
+    for p, g, buf in zip(params, grads, momentum_buffers, strict=True):
+        if _is_nonzero(l2):
+            g = g + _per_member(l2, p) * p
+        buf.mul_(momentum).add_(_per_member(eta, p) * _per_member(lr, p) * g)
+        if _is_nonzero(dec):
+            p.mul_(1.0 - _per_member(eta, p) * _per_member(dec, p))
+        p.sub_(buf)

@@ -1,0 +1,62 @@
+"""Split a model's parameters into a decayed and a non-decayed group.
+
+Common practice (timm, nanoGPT, fastai ``wd_bn_bias=False``, optax ``mask``) decays only
+weight matrices and convolution kernels (``ndim >= 2``) and leaves biases and normalization
+scales alone: decaying those usually hurts (PAPER.md section 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from torch import nn
+
+DECAY_RULES: tuple[str, ...] = ("matrices", "all")
+
+
+def param_groups(
+    model: nn.Module,
+    *,
+    weight_decay: float,
+    rule: str = "matrices",
+    decay: Iterable[str] = (),
+    no_decay: Iterable[str] = (),
+) -> list[dict]:
+    """Param groups for the optimizers of :mod:`core.optim`.
+
+    ``rule`` picks the default: ``"matrices"`` decays parameters with ``ndim >= 2``,
+    ``"all"`` decays everything. ``decay`` and ``no_decay`` override the rule for parameters
+    named *exactly* (as in ``model.named_parameters()``; no substring matching, so a typo is
+    an error instead of a silent no-op). ``weight_decay`` is the paper's λ.
+
+    Returns up to two groups, ``{"params": [(name, tensor), ...], "weight_decay": λ,
+    "decay": True}`` and the same with ``weight_decay=0.0, "decay": False``; empty groups are
+    dropped. Frozen parameters (``requires_grad=False``) are left out. Every trainable
+    parameter lands in exactly one group (asserted).
+    """
+    if rule not in DECAY_RULES:
+        raise ValueError(f"rule must be one of {', '.join(DECAY_RULES)}; got {rule!r}")
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    names = {n for n, _ in named}
+    forced_on, forced_off = set(decay), set(no_decay)
+    for label, chosen in (("decay", forced_on), ("no_decay", forced_off)):
+        unknown = sorted(chosen - names)
+        if unknown:
+            raise ValueError(f"{label} names unknown parameters: {', '.join(unknown)}")
+    both = sorted(forced_on & forced_off)
+    if both:
+        raise ValueError(f"parameters named in both decay and no_decay: {', '.join(both)}")
+
+    decayed, kept = [], []
+    for name, p in named:
+        by_rule = rule == "all" or p.dim() >= 2
+        wants_decay = name in forced_on or (by_rule and name not in forced_off)
+        (decayed if wants_decay else kept).append((name, p))
+
+    assert len(decayed) + len(kept) == len(named)
+    assert {id(p) for _, p in decayed}.isdisjoint(id(p) for _, p in kept)
+    groups = [
+        {"params": decayed, "weight_decay": weight_decay, "decay": True},
+        {"params": kept, "weight_decay": 0.0, "decay": False},
+    ]
+    return [g for g in groups if g["params"]]

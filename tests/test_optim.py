@@ -1,0 +1,457 @@
+"""The four optimizers against a literal transcription of the paper, torch.optim and each other."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+
+from core.optim import (
+    SGD,
+    SGDW,
+    Adam,
+    AdamW,
+    adam_reference,
+    adam_update,
+    convert_weight_decay,
+    from_paper,
+    normalized_decay_factor,
+    param_groups,
+    sgd_reference,
+    sgd_update,
+    to_paper,
+)
+
+DT = torch.float64
+STEPS = 120
+SHAPES = [(3, 4), (5,), (2, 3, 2), (7,)]
+
+
+def eta_at(t: int) -> float:
+    """A schedule multiplier that changes every step (t = 1, 2, ...)."""
+    return 0.55 + 0.45 * math.cos(t / 7.0)
+
+
+def make_params(seed: int = 0) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(s, generator=gen, dtype=DT) for s in SHAPES]
+
+
+def grad_of(theta: torch.Tensor, t: int, index: int) -> torch.Tensor:
+    """A gradient that depends on the weights (so errors feed back) plus step-seeded noise."""
+    gen = torch.Generator().manual_seed(1000 * t + index)
+    return torch.sin(theta) + 0.3 * theta + torch.randn(theta.shape, generator=gen, dtype=DT)
+
+
+# Two groups with their own α and λ; the last tensor of group 2 never gets a gradient.
+GROUPS = [
+    {"idx": [0, 1], "lr": 0.05, "weight_decay": 0.1},
+    {"idx": [2, 3], "lr": 0.02, "weight_decay": 0.03},
+]
+NO_GRAD = 3
+
+
+def run_ours(cls, steps: int = STEPS, **kwargs) -> list[torch.Tensor]:
+    params = [p.clone().requires_grad_(True) for p in make_params()]
+    groups = [
+        {"params": [params[i] for i in g["idx"]], "lr": g["lr"], "weight_decay": g["weight_decay"]}
+        for g in GROUPS
+    ]
+    opt = cls(groups, **kwargs)
+    for t in range(1, steps + 1):
+        for i, p in enumerate(params):
+            p.grad = None if i == NO_GRAD else grad_of(p.detach(), t, i)
+        for group in opt.param_groups:
+            group["eta"] = eta_at(t)
+        opt.step()
+    return [p.detach() for p in params]
+
+
+def literal_sgd(*, decoupled: bool, momentum: float = 0.9) -> list[torch.Tensor]:
+    """Algorithm 1 of the paper, line by line."""
+    theta = make_params()
+    m = [torch.zeros_like(p) for p in theta]
+    for t in range(1, STEPS + 1):
+        eta = eta_at(t)
+        for g_spec in GROUPS:
+            alpha, lam = g_spec["lr"], g_spec["weight_decay"]
+            for i in g_spec["idx"]:
+                if i == NO_GRAD:
+                    continue
+                g = grad_of(theta[i], t, i)
+                if not decoupled:
+                    g = g + lam * theta[i]  # SGD + L2
+                m[i] = momentum * m[i] + eta * alpha * g
+                new = theta[i] - m[i]
+                if decoupled:
+                    new = new - eta * lam * theta[i]  # SGDW
+                theta[i] = new
+    return theta
+
+
+def literal_adam(*, decoupled: bool, b1=0.9, b2=0.999, eps=1e-8) -> list[torch.Tensor]:
+    """Algorithm 2 of the paper, line by line."""
+    theta = make_params()
+    m = [torch.zeros_like(p) for p in theta]
+    v = [torch.zeros_like(p) for p in theta]
+    for t in range(1, STEPS + 1):
+        eta = eta_at(t)
+        for g_spec in GROUPS:
+            alpha, lam = g_spec["lr"], g_spec["weight_decay"]
+            for i in g_spec["idx"]:
+                if i == NO_GRAD:
+                    continue
+                g = grad_of(theta[i], t, i)
+                if not decoupled:
+                    g = g + lam * theta[i]  # Adam + L2
+                m[i] = b1 * m[i] + (1 - b1) * g
+                v[i] = b2 * v[i] + (1 - b2) * g * g
+                m_hat = m[i] / (1 - b1**t)
+                v_hat = v[i] / (1 - b2**t)
+                step = alpha * m_hat / (torch.sqrt(v_hat) + eps)
+                if decoupled:
+                    step = step + lam * theta[i]  # AdamW
+                theta[i] = theta[i] - eta * step
+    return theta
+
+
+def assert_all_close(got, want, rtol=1e-10, atol=1e-12):
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    ("cls", "decoupled"), [(SGD, False), (SGDW, True)], ids=["sgd", "sgdw"]
+)
+def test_sgd_family_matches_literal_algorithm_1(cls, decoupled):
+    got = run_ours(cls, momentum=0.9)
+    want = literal_sgd(decoupled=decoupled)
+    assert_all_close(got, want)
+    assert torch.equal(got[NO_GRAD], make_params()[NO_GRAD])  # no gradient: untouched
+
+
+@pytest.mark.parametrize(
+    ("cls", "decoupled"), [(Adam, False), (AdamW, True)], ids=["adam", "adamw"]
+)
+@pytest.mark.parametrize("fused", [True, False, None], ids=["fused", "foreach", "auto"])
+def test_adam_family_matches_literal_algorithm_2(cls, decoupled, fused):
+    got = run_ours(cls, fused=fused)
+    want = literal_adam(decoupled=decoupled)
+    assert_all_close(got, want)
+    assert torch.equal(got[NO_GRAD], make_params()[NO_GRAD])
+
+
+def test_decoupled_and_l2_really_differ():
+    # Guards the tests above: if both paths computed the same thing they would prove nothing.
+    assert not torch.allclose(run_ours(Adam)[0], run_ours(AdamW)[0])
+    assert not torch.allclose(run_ours(SGD)[0], run_ours(SGDW)[0])
+
+
+# --------------------------------------------------------------------------------------
+# Against torch.optim where the maths coincides
+# --------------------------------------------------------------------------------------
+
+
+def run_torch(make_opt, lr_of_step, steps: int = STEPS) -> list[torch.Tensor]:
+    params = [p.clone().requires_grad_(True) for p in make_params()]
+    opt = make_opt(params)
+    for t in range(1, steps + 1):
+        for i, p in enumerate(params):
+            p.grad = None if i == NO_GRAD else grad_of(p.detach(), t, i)
+        for group, spec in zip(opt.param_groups, GROUPS, strict=True):
+            group["lr"] = lr_of_step(spec["lr"], t)
+        opt.step()
+    return [p.detach() for p in params]
+
+
+def torch_groups(params, wd_of):
+    return [
+        {"params": [params[i] for i in g["idx"]], "lr": g["lr"], "weight_decay": wd_of(g)}
+        for g in GROUPS
+    ]
+
+
+def test_adamw_equals_torch_adamw_with_lr_alpha_eta_and_wd_lambda_over_alpha():
+    want = run_torch(
+        lambda ps: torch.optim.AdamW(torch_groups(ps, lambda g: g["weight_decay"] / g["lr"])),
+        lambda alpha, t: alpha * eta_at(t),
+    )
+    assert_all_close(run_ours(AdamW), want)
+
+
+def test_adam_equals_torch_adam_with_l2_weight_decay():
+    want = run_torch(
+        lambda ps: torch.optim.Adam(torch_groups(ps, lambda g: g["weight_decay"])),
+        lambda alpha, t: alpha * eta_at(t),
+    )
+    assert_all_close(run_ours(Adam), want)
+
+
+def run_ours_constant(cls, **kwargs):
+    params = [p.clone().requires_grad_(True) for p in make_params()]
+    groups = [
+        {"params": [params[i] for i in g["idx"]], "lr": g["lr"], "weight_decay": g["weight_decay"]}
+        for g in GROUPS
+    ]
+    opt = cls(groups, **kwargs)
+    for t in range(1, STEPS + 1):
+        for i, p in enumerate(params):
+            p.grad = None if i == NO_GRAD else grad_of(p.detach(), t, i)
+        opt.step()
+    return [p.detach() for p in params]
+
+
+def test_sgd_equals_torch_sgd_under_a_constant_schedule():
+    want = run_torch(
+        lambda ps: torch.optim.SGD(torch_groups(ps, lambda g: g["weight_decay"]), momentum=0.9),
+        lambda alpha, t: alpha,
+    )
+    assert_all_close(run_ours_constant(SGD, momentum=0.9), want)
+
+
+def test_sgdw_without_momentum_equals_torch_sgd_with_wd_lambda_over_alpha():
+    # Without momentum θ − α·g − λ·θ is plain SGD with L2 coefficient λ/α; with momentum the
+    # paper keeps the decay out of the buffer, which torch's SGD cannot express.
+    want = run_torch(
+        lambda ps: torch.optim.SGD(torch_groups(ps, lambda g: g["weight_decay"] / g["lr"])),
+        lambda alpha, t: alpha,
+    )
+    assert_all_close(run_ours_constant(SGDW, momentum=0.0), want)
+
+
+def test_sgd_differs_from_torch_sgd_under_a_varying_schedule():
+    """Documented difference: the paper puts η_t·α inside the momentum buffer.
+
+    torch.optim.SGD accumulates raw gradients and multiplies the whole buffer by the current
+    lr, so a schedule change rescales past gradients too. With η varying every step the two
+    trajectories separate; with a constant η they coincide (test above).
+    """
+    torch_run = run_torch(
+        lambda ps: torch.optim.SGD(torch_groups(ps, lambda g: g["weight_decay"]), momentum=0.9),
+        lambda alpha, t: alpha * eta_at(t),
+    )
+    ours = run_ours(SGD, momentum=0.9)
+    assert not torch.allclose(ours[0], torch_run[0], rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# Fast paths against the reference, and the member axis
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_fast_adam_equals_reference(decoupled):
+    fast, ref = make_params(), make_params()
+    state = {key: ([torch.zeros_like(p) for p in fast], [torch.zeros_like(p) for p in fast],
+                   [torch.zeros((), dtype=torch.float32) for _ in fast]) for key in ("f", "r")}
+    for t in range(1, STEPS + 1):
+        hyper = dict(lr=0.01, weight_decay=0.05, eta=eta_at(t), beta1=0.9, beta2=0.99,
+                     eps=1e-8, decoupled=decoupled)
+        adam_update(fast, [grad_of(p, t, i) for i, p in enumerate(fast)], *state["f"], **hyper)
+        adam_reference(ref, [grad_of(p, t, i) for i, p in enumerate(ref)], *state["r"], **hyper)
+    assert_all_close(fast, ref)
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_foreach_sgd_equals_reference(decoupled):
+    fast, ref = make_params(), make_params()
+    bufs_f = [torch.zeros_like(p) for p in fast]
+    bufs_r = [torch.zeros_like(p) for p in ref]
+    for t in range(1, STEPS + 1):
+        hyper = dict(lr=0.01, weight_decay=0.05, eta=eta_at(t), momentum=0.9, decoupled=decoupled)
+        sgd_update(fast, [grad_of(p, t, i) for i, p in enumerate(fast)], bufs_f, **hyper)
+        sgd_reference(ref, [grad_of(p, t, i) for i, p in enumerate(ref)], bufs_r, **hyper)
+    assert_all_close(fast, ref)
+
+
+K_LR = [0.03, 0.01, 0.003, 0.05]
+K_WD = [0.0, 0.1, 0.3, 0.02]
+K_DECOUPLED = [False, True, False, True]
+
+
+def member_grads(stacked: list[torch.Tensor], t: int) -> list[torch.Tensor]:
+    return [
+        torch.stack([grad_of(p[k], t, i) for k in range(p.shape[0])])
+        for i, p in enumerate(stacked)
+    ]
+
+
+@pytest.mark.parametrize("family", ["adam", "sgd"])
+def test_member_axis_equals_separate_runs(family):
+    k = len(K_LR)
+    base = make_params()
+    stacked = [torch.stack([p.clone() for _ in range(k)]) for p in base]
+    lr = torch.tensor(K_LR, dtype=DT)
+    wd = torch.tensor(K_WD, dtype=DT)
+    dec = torch.tensor(K_DECOUPLED)
+    m = [torch.zeros_like(p) for p in stacked]
+    v = [torch.zeros_like(p) for p in stacked]
+    steps = [torch.zeros((), dtype=torch.float32) for _ in stacked]
+
+    singles = []
+    for member in range(k):
+        params = [p.clone().requires_grad_(True) for p in base]
+        if family == "adam":
+            cls = AdamW if K_DECOUPLED[member] else Adam
+            opt = cls(params, lr=K_LR[member], weight_decay=K_WD[member], betas=(0.9, 0.99))
+        else:
+            cls = SGDW if K_DECOUPLED[member] else SGD
+            opt = cls(params, lr=K_LR[member], weight_decay=K_WD[member], momentum=0.8)
+        singles.append((params, opt))
+
+    for t in range(1, STEPS + 1):
+        eta = torch.full((k,), eta_at(t), dtype=DT)
+        grads = member_grads(stacked, t)
+        if family == "adam":
+            adam_update(stacked, grads, m, v, steps, lr=lr, weight_decay=wd, eta=eta,
+                        beta1=0.9, beta2=0.99, eps=1e-8, decoupled=dec)
+        else:
+            sgd_update(stacked, grads, m, lr=lr, weight_decay=wd, eta=eta, momentum=0.8,
+                       decoupled=dec)
+        for params, opt in singles:
+            for i, p in enumerate(params):
+                p.grad = grad_of(p.detach(), t, i)
+            opt.param_groups[0]["eta"] = eta_at(t)
+            opt.step()
+
+    for member, (params, _) in enumerate(singles):
+        assert_all_close([p[member] for p in stacked], [p.detach() for p in params])
+    # Members really differ from one another (else the test would prove little).
+    assert not torch.allclose(stacked[0][0], stacked[0][1])
+
+
+def test_member_axis_rejects_a_mismatched_hyperparameter():
+    stacked = [torch.zeros(3, 2, dtype=DT)]
+    with pytest.raises(ValueError, match="shape \\(3,\\)"):
+        sgd_update(stacked, [torch.ones(3, 2, dtype=DT)], [torch.zeros(3, 2, dtype=DT)],
+                   lr=torch.ones(4, dtype=DT), weight_decay=0.0, eta=1.0, momentum=0.0,
+                   decoupled=False)
+
+
+# --------------------------------------------------------------------------------------
+# state_dict, validation, param groups, conventions
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [SGD, SGDW, Adam, AdamW])
+def test_state_dict_round_trip_continues_identically(cls):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    opt = cls(param_groups(model, weight_decay=0.01), lr=0.01)
+    x, y = torch.randn(16, 4), torch.randn(16, 2)
+
+    def train(m, o, n):
+        for _ in range(n):
+            o.zero_grad()
+            torch.nn.functional.mse_loss(m(x), y).backward()
+            o.step()
+
+    train(model, opt, 5)
+    clone = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    clone.load_state_dict(model.state_dict())
+    opt2 = cls(param_groups(clone, weight_decay=0.5), lr=0.5)  # overwritten by the load
+    # deepcopy, as saving to disk would: state_dict() returns the live state tensors.
+    opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+    assert opt2.param_groups[0]["weight_decay"] == 0.01
+    train(model, opt, 5)
+    train(clone, opt2, 5)
+    for a, b in zip(model.parameters(), clone.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "field"),
+    [
+        (SGD, {"lr": -0.1}, "lr"),
+        (SGD, {"lr": float("nan")}, "lr"),
+        (SGDW, {"lr": 0.1, "momentum": 1.0}, "momentum"),
+        (SGDW, {"lr": 0.1, "weight_decay": -1e-4}, "weight_decay"),
+        (SGD, {"lr": 0.1, "weight_decay": float("nan")}, "weight_decay"),
+        (Adam, {"betas": (0.9, 1.0)}, "betas[1]"),
+        (Adam, {"betas": (-0.1, 0.999)}, "betas[0]"),
+        (AdamW, {"eps": 0.0}, "eps"),
+        (AdamW, {"eps": -1e-8}, "eps"),
+        (AdamW, {"lr": float("inf")}, "lr"),
+        (AdamW, {"eta": -1.0}, "eta"),
+    ],
+)
+def test_bad_hyperparameters_raise_naming_the_argument(cls, kwargs, field):
+    with pytest.raises(ValueError) as err:
+        cls([torch.zeros(2, requires_grad=True)], **kwargs)
+    message = str(err.value)
+    assert message.startswith(field)
+    bad = kwargs.get(field, kwargs.get("betas", (None, None))[int(field[-2:-1] or 0)]
+                     if field.startswith("betas") else None)
+    assert repr(bad) in message  # the offending value is quoted back
+
+
+def test_bad_value_in_an_added_group_or_set_by_a_schedule_is_refused():
+    opt = AdamW([torch.zeros(2, requires_grad=True)], lr=1e-3)
+    with pytest.raises(ValueError, match="^lr"):
+        opt.add_param_group({"params": [torch.zeros(3, requires_grad=True)], "lr": -1.0})
+    opt.param_groups[0]["eta"] = float("nan")
+    opt.param_groups[0]["params"][0].grad = torch.ones(2)
+    with pytest.raises(ValueError, match="^eta"):
+        opt.step()
+
+
+def test_param_groups_decay_matrices_only_by_default():
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2)
+    )
+    groups = param_groups(model, weight_decay=0.1)
+    decayed = [n for n, _ in groups[0]["params"]]
+    kept = [n for n, _ in groups[1]["params"]]
+    assert decayed == ["0.weight", "2.weight"]
+    assert kept == ["0.bias", "1.weight", "1.bias", "2.bias"]
+    assert groups[0]["weight_decay"] == 0.1 and groups[1]["weight_decay"] == 0.0
+    everything = param_groups(model, weight_decay=0.1, rule="all")
+    assert len(everything) == 1 and len(everything[0]["params"]) == 6
+
+
+def test_param_groups_overrides_use_exact_names():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 2))
+    groups = param_groups(model, weight_decay=0.1, decay=["0.bias"], no_decay=["1.weight"])
+    assert [n for n, _ in groups[0]["params"]] == ["0.weight", "0.bias"]
+    with pytest.raises(ValueError, match="unknown parameters: weight"):
+        param_groups(model, weight_decay=0.1, no_decay=["weight"])  # a substring is no name
+    with pytest.raises(ValueError, match="both"):
+        param_groups(model, weight_decay=0.1, decay=["0.bias"], no_decay=["0.bias"])
+
+
+def test_param_groups_leave_out_frozen_parameters():
+    model = torch.nn.Linear(3, 2)
+    model.bias.requires_grad_(False)
+    groups = param_groups(model, weight_decay=0.1)
+    assert [[n for n, _ in g["params"]] for g in groups] == [["weight"]]
+
+
+def test_weight_decay_conventions_round_trip():
+    alpha, factor = 3e-3, normalized_decay_factor(batch_size=64, train_size=1000, epochs=20)
+    lam = 2.5e-4
+    assert from_paper(lam, convention="pytorch", lr=alpha) == pytest.approx(lam / alpha)
+    assert to_paper(lam / alpha, convention="pytorch", lr=alpha) == pytest.approx(lam)
+    assert to_paper(0.05, convention="normalized", factor=factor) == pytest.approx(0.05 * factor)
+    for a in ("paper", "pytorch", "normalized"):
+        for b in ("paper", "pytorch", "normalized"):
+            there = convert_weight_decay(lam, from_convention=a, to_convention=b, lr=alpha,
+                                         factor=factor)
+            back = convert_weight_decay(there, from_convention=b, to_convention=a, lr=alpha,
+                                        factor=factor)
+            assert back == pytest.approx(lam, rel=1e-12)
+
+
+def test_normalized_weight_decay_matches_the_paper_example():
+    factor = normalized_decay_factor(batch_size=128, train_size=50_000, epochs=100)
+    assert 0.025 * factor == pytest.approx(1.265e-4, rel=1e-3)
+
+
+def test_convention_errors_name_the_missing_argument():
+    with pytest.raises(ValueError, match="^lr"):
+        to_paper(1e-2, convention="pytorch")
+    with pytest.raises(ValueError, match="convention"):
+        to_paper(1e-2, convention="keras")
+    with pytest.raises(ValueError, match="batch_size"):
+        normalized_decay_factor(batch_size=0, train_size=10, epochs=1)
