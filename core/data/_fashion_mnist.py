@@ -1,0 +1,108 @@
+"""Fashion-MNIST from its IDX files, as torchvision lays them out (``FashionMNIST/raw``).
+
+Parsed here rather than through ``torchvision.datasets.FashionMNIST`` for the same reason as
+CIFAR-10: torchvision checks md5 sums a test fixture cannot match. Both the extracted files
+and their ``.gz`` archives are accepted, since a manual copy often has only one of the two.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from core.data._files import DatasetUnavailableError, ensure_files, unavailable_message
+from core.data._raw import RawImages
+
+FOLDER = "FashionMNIST/raw"
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+EXPECTED = tuple(f"{FOLDER}/{name}[.gz]" for name in FILES.values())
+CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+# IDX magic numbers: two zero bytes, type code 0x08 (unsigned byte), number of dimensions.
+IMAGES_MAGIC = 0x00000803  # 2051
+LABELS_MAGIC = 0x00000801  # 2049
+
+
+def _fetch(root: Path) -> None:
+    from torchvision import datasets  # lazily: slow to import, only needed once
+
+    datasets.FashionMNIST(root=str(root), train=True, download=True)
+
+
+def _locate(folder: Path, name: str) -> Path | None:
+    """The extracted file if present, else its gzip archive, else None."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx(path: Path, *, magic: int, root: Path) -> np.ndarray:
+    """Parse an IDX file: big-endian int32 magic, one big-endian int32 per dim, uint8 data."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            blob = f.read()
+        found = int.from_bytes(blob[:4], "big")
+        if found != magic:
+            raise ValueError(f"magic number {found}, expected {magic}")
+        ndim = magic & 0xFF
+        dims = tuple(int(d) for d in np.frombuffer(blob, dtype=">i4", count=ndim, offset=4))
+        data = np.frombuffer(blob, dtype=np.uint8, offset=4 + 4 * ndim)
+        if data.size != int(np.prod(dims)):
+            raise ValueError(f"header says {dims} but holds {data.size} values")
+    except Exception as exc:
+        reason = f"{path.name} is not a readable IDX file ({type(exc).__name__}: {exc})"
+        raise DatasetUnavailableError(
+            unavailable_message("fashion_mnist", root, EXPECTED, reason)
+        ) from exc
+    # A copy, because frombuffer views the immutable bytes and torch wants writable memory.
+    return data.reshape(dims).copy()
+
+
+def read_fashion_mnist(root: Path, *, download: bool) -> RawImages:
+    """Read (downloading first if allowed and needed) the 60,000 + 10,000 28x28 images."""
+    folder = root / FOLDER
+    ensure_files(
+        "fashion_mnist",
+        root,
+        expected=EXPECTED,
+        find_missing=lambda: [
+            f"{FOLDER}/{name}" for name in FILES.values() if _locate(folder, name) is None
+        ],
+        download=download,
+        fetch=_fetch,
+    )
+
+    def read(key: str, magic: int) -> np.ndarray:
+        path = _locate(folder, FILES[key])
+        assert path is not None  # ensure_files guarantees it
+        return _read_idx(path, magic=magic, root=root)
+
+    arrays = {}
+    for part in ("train", "test"):
+        images = read(f"{part}_images", IMAGES_MAGIC)
+        labels = read(f"{part}_labels", LABELS_MAGIC).astype(np.int64)
+        if images.ndim != 3 or len(images) != len(labels):
+            reason = f"{part} images of shape {images.shape} do not match {len(labels)} labels"
+            raise DatasetUnavailableError(
+                unavailable_message("fashion_mnist", root, EXPECTED, reason)
+            )
+        arrays[part] = (images[:, None], labels)  # add the channel axis: (N, 1, 28, 28)
+    return RawImages(
+        train_x=arrays["train"][0],
+        train_y=arrays["train"][1],
+        test_x=arrays["test"][0],
+        test_y=arrays["test"][1],
+        max_value=255.0,
+        class_names=CLASS_NAMES,
+    )

@@ -1,0 +1,77 @@
+"""Where data files live, and what to tell the user when they are not there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+DATA_DIR_ENV = "WDLAB_DATA_DIR"
+
+
+class DatasetUnavailableError(RuntimeError):
+    """The files of a data set are missing (or unreadable) and could not be downloaded.
+
+    The message names the directory searched, the files expected there, and the two ways to
+    get them, so a user on an offline GPU box knows exactly what to copy where.
+    """
+
+
+def default_data_dir() -> Path:
+    """Directory data sets are read from and downloaded to when no ``data_dir`` is given.
+
+    ``$WDLAB_DATA_DIR`` if set (so a shared cluster cache or an offline copy can be used
+    without touching code or presets), else ``~/.cache/wdlab/data``.
+    """
+    env = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "wdlab" / "data"
+
+
+def unavailable_message(dataset: str, root: Path, expected: Sequence[str], reason: str) -> str:
+    """The full explanation carried by :class:`DatasetUnavailableError`."""
+    files = ", ".join(expected)
+    return (
+        f"data set {dataset!r} is not available: {reason}. "
+        f"Looked in {root} for: {files}. "
+        f"To get it, call load_dataset({dataset!r}, download=True) on a machine with network "
+        f"access, or copy those files into {root}. "
+        f"The directory is the data_dir argument, else ${DATA_DIR_ENV}, "
+        f"else ~/.cache/wdlab/data."
+    )
+
+
+def ensure_files(
+    dataset: str,
+    root: Path,
+    *,
+    expected: Sequence[str],
+    find_missing: Callable[[], list[str]],
+    download: bool,
+    fetch: Callable[[Path], None],
+) -> None:
+    """Make sure every expected file is under ``root``, downloading with ``fetch`` if allowed.
+
+    ``find_missing`` is asked again after the download because a fetch can "succeed" and still
+    leave files out (an interrupted extraction); the user hears about that, not a KeyError.
+    """
+    missing = find_missing()
+    if not missing:
+        return
+    if not download:
+        what = (
+            "none of the files are there"
+            if len(missing) == len(expected)
+            else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+        )
+        reason = f"{what} and download=False"
+        raise DatasetUnavailableError(unavailable_message(dataset, root, expected, reason))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fetch(root)
+    except Exception as exc:  # urllib, socket, tarfile and torchvision all raise differently
+        reason = f"the download failed ({type(exc).__name__}: {exc})"
+        raise DatasetUnavailableError(unavailable_message(dataset, root, expected, reason)) from exc
+    missing = find_missing()
+    if missing:
+        reason = f"the download finished but {', '.join(missing)} are still missing"
+        raise DatasetUnavailableError(unavailable_message(dataset, root, expected, reason))

@@ -1,0 +1,13 @@
+"""Small classifiers (MLP, CNN, CIFAR ResNet) built reproducibly from a :class:`ModelSpec`.
+
+All of them can be trained as a population with ``torch.func`` (stacked parameters and
+BatchNorm buffers, ``vmap`` over ``functional_call``), which is how the trainer fits many
+learning-rate x weight-decay cells at once.
+"""
+
+from __future__ import annotations
+
+from core.models._build import build_model, count_parameters
+from core.models._spec import MODELS, ModelSpec
+
+__all__ = ["MODELS", "ModelSpec", "build_model", "count_parameters"]
