@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.optim import AdamW, adam_update  # noqa: E402
+from core.optim import AdamW, adam_update
 
 BIG_SHAPES = [(2048, 2048), (1024, 2048), (2048, 1024), (512, 1024), (2048,), (1024,), (10, 2048)]
 SMALL_SHAPES = [(256, 64), (256,), (256, 256), (256,), (10, 256), (10,)]  # a digits MLP
