@@ -1,0 +1,91 @@
+"""Analysis of learning-rate × weight-decay studies: pandas and numpy only.
+
+Input is the runner's two tidy tables (``trials``, ``curves``; see :data:`TRIAL_COLUMNS`,
+:data:`CURVE_COLUMNS`). Every weight decay says its convention: the paper's λ (per-step
+shrink η_t·λ), PyTorch's wd = λ/α, or the normalized λ_norm with λ = λ_norm·√(b/(B·T)).
+
+* :func:`landscape` — one optimizer's (α × weight decay) matrix of a metric over seeds.
+* :func:`coupling` / :func:`coupling_slope` — slope of log₂(best λ) against log₂ α across
+  learning-rate rows: ≈ 0 separable (decoupled decay), ≈ −1 diagonal valley (L2 under SGD).
+* :func:`summary` — one row per (optimizer, schedule): best cell, basin, coupling.
+* :func:`best_cells`, :func:`learning_curves`, :func:`iso_product_lines`,
+  :func:`convert_weight_decay`.
+"""
+
+from __future__ import annotations
+
+from ._conventions import (
+    CONVENTIONS,
+    Convention,
+    IsoLine,
+    check_convention,
+    convert_weight_decay,
+    iso_product_lines,
+    normalization_factor,
+)
+from ._coupling import Coupling, coupling, coupling_slope
+from ._curves import (
+    CURVE_FRAME_COLUMNS,
+    OPTIMIZER_NAMES,
+    Cell,
+    display_name,
+    learning_curves,
+)
+from ._landscape import AGGREGATES, Landscape, best_cells, cells_frame, landscape
+from ._summary import (
+    OPTIMIZER_ORDER,
+    SINGLE_SEED_MARGIN,
+    SUMMARY_COLUMNS,
+    basin_size,
+    default_margin,
+    summary,
+)
+from ._tables import (
+    CURVE_COLUMNS,
+    CURVE_METRICS,
+    TRIAL_COLUMNS,
+    TRIAL_METRICS,
+    TRIAL_STATES,
+    UNFINISHED_STATES,
+    require_columns,
+    validate_curves,
+    validate_trials,
+)
+
+__all__ = [
+    "AGGREGATES",
+    "CONVENTIONS",
+    "CURVE_COLUMNS",
+    "CURVE_FRAME_COLUMNS",
+    "CURVE_METRICS",
+    "OPTIMIZER_NAMES",
+    "OPTIMIZER_ORDER",
+    "SINGLE_SEED_MARGIN",
+    "SUMMARY_COLUMNS",
+    "TRIAL_COLUMNS",
+    "TRIAL_METRICS",
+    "TRIAL_STATES",
+    "UNFINISHED_STATES",
+    "Cell",
+    "Convention",
+    "Coupling",
+    "IsoLine",
+    "Landscape",
+    "basin_size",
+    "best_cells",
+    "cells_frame",
+    "check_convention",
+    "convert_weight_decay",
+    "coupling",
+    "coupling_slope",
+    "default_margin",
+    "display_name",
+    "iso_product_lines",
+    "landscape",
+    "learning_curves",
+    "normalization_factor",
+    "require_columns",
+    "summary",
+    "validate_curves",
+    "validate_trials",
+]

@@ -1,0 +1,179 @@
+"""Learning curves of grid cells: a per-epoch metric, mean and spread over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from ._tables import CURVE_METRICS, validate_curves, validate_trials
+
+OPTIMIZER_NAMES: Final[dict[str, str]] = {
+    "sgd": "SGD",
+    "sgdw": "SGDW",
+    "adam": "Adam",
+    "adamw": "AdamW",
+}
+
+CURVE_FRAME_COLUMNS: Final[tuple[str, ...]] = (
+    "label",
+    "optimizer",
+    "schedule",
+    "lr",
+    "wd_paper",
+    "wd_pytorch",
+    "wd_normalized",
+    "trials",
+    "epoch",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "n",
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A grid cell: optimizer, α and the paper's λ (and a schedule, if several were run)."""
+
+    optimizer: str
+    lr: float
+    wd_paper: float
+    schedule: str | None = None
+
+
+def display_name(optimizer: str) -> str:
+    """The paper's spelling of an optimizer name (``adamw`` → ``AdamW``)."""
+    return OPTIMIZER_NAMES.get(optimizer, optimizer)
+
+
+def learning_curves(
+    curves: pd.DataFrame,
+    trials: pd.DataFrame,
+    *,
+    trial_numbers: Sequence[int] | None = None,
+    cells: Sequence[Cell] | None = None,
+    metric: str = "test_error",
+) -> pd.DataFrame:
+    """Per-epoch ``metric`` of the selected cells: mean, std (ddof = 1), min, max over seeds.
+
+    Select either ``trial_numbers`` (grouped into cells by optimizer, schedule, α and λ) or
+    ``cells`` (each matches every trial with that optimizer, schedule if given, α and λ,
+    to a relative tolerance of 1e-9). All trial states count, so a running trial's epochs so
+    far appear; non-finite values (after a divergence) are left out of the statistics and
+    ``n`` counts the seeds that entered each epoch. Curves are joined on (study, trial) when
+    both tables have a study column, else on the trial number, which must then be unique.
+    Columns: :data:`CURVE_FRAME_COLUMNS`, one row per (cell, epoch), cells in selection order.
+    """
+    validate_curves(curves)
+    validate_trials(trials)
+    if metric not in CURVE_METRICS or metric not in curves.columns:
+        raise ValueError(f"unknown curve metric {metric!r}; expected one of {CURVE_METRICS}")
+    if (trial_numbers is None) == (cells is None):
+        raise ValueError("pass exactly one of trial_numbers= or cells=")
+
+    groups = (
+        _groups_from_trials(trials, trial_numbers)
+        if trial_numbers is not None
+        else _groups_from_cells(trials, cells)
+    )
+    by_study = "study" in curves.columns
+    if not by_study:
+        chosen = {int(t) for _, g in groups for t in g["trial"]}
+        if trials.loc[trials["trial"].isin(chosen), "trial"].duplicated().any():
+            raise ValueError(
+                "trial numbers are ambiguous across studies; give the curves a study column"
+            )
+    schedules = {str(g["schedule"].iloc[0]) for _, g in groups}
+    frames = []
+    for cell, g in groups:
+        keys = ["study", "trial"] if by_study else ["trial"]
+        rows = curves.merge(g[keys].drop_duplicates(), on=keys, how="inner")
+        values = pd.to_numeric(rows[metric], errors="coerce")
+        values = values.where(np.isfinite(values))
+        stats = (
+            pd.DataFrame({"epoch": rows["epoch"].astype(int), "v": values})
+            .groupby("epoch")["v"]
+            .agg(["mean", "std", "min", "max", "count"])
+            .rename(columns={"count": "n"})
+            .reset_index()
+        )
+        first = g.iloc[0]
+        label = f"{display_name(cell.optimizer)} α={cell.lr:.3g} λ={cell.wd_paper:.3g}"
+        if len(schedules) > 1:
+            label += f" ({first['schedule']})"
+        stats.insert(0, "label", label)
+        stats.insert(1, "optimizer", cell.optimizer)
+        stats.insert(2, "schedule", first["schedule"])
+        stats.insert(3, "lr", cell.lr)
+        stats.insert(4, "wd_paper", cell.wd_paper)
+        stats.insert(5, "wd_pytorch", float(first["wd_pytorch"]))
+        stats.insert(6, "wd_normalized", float(first["wd_normalized"]))
+        stats.insert(7, "trials", [tuple(sorted(int(t) for t in g["trial"]))] * len(stats))
+        frames.append(stats)
+    if not frames:
+        return pd.DataFrame(columns=list(CURVE_FRAME_COLUMNS))
+    out = pd.concat(frames, ignore_index=True)
+    out["n"] = out["n"].astype(int)
+    return out[list(CURVE_FRAME_COLUMNS)]
+
+
+def _groups_from_trials(
+    trials: pd.DataFrame, numbers: Sequence[int]
+) -> list[tuple[Cell, pd.DataFrame]]:
+    sel = trials[trials["trial"].isin([int(n) for n in numbers])]
+    if sel["trial"].duplicated().any():
+        raise ValueError("trial numbers are ambiguous across studies; filter trials by study")
+    missing = sorted(set(int(n) for n in numbers) - set(sel["trial"].astype(int)))
+    if missing:
+        raise ValueError(f"trial number(s) not in the trials table: {missing}")
+    key = pd.DataFrame(
+        {
+            "o": sel["optimizer"].astype(str),
+            "s": sel["schedule"].astype(str),
+            "a": sel["lr"].map(lambda x: float(f"{x:.12g}")),
+            "w": sel["wd_paper"].map(lambda x: float(f"{x:.12g}")),
+        }
+    )
+    groups = []
+    position = {int(n): k for k, n in reversed(list(enumerate(numbers)))}
+    key = key.iloc[np.argsort([position[int(t)] for t in sel["trial"]], kind="stable")]
+    first_seen = key.drop_duplicates()
+    for o, s, a, w in first_seen.itertuples(index=False):
+        mask = (key["o"] == o) & (key["s"] == s) & (key["a"] == a) & (key["w"] == w)
+        rows = sel.loc[mask[mask].index]
+        cell = Cell(
+            optimizer=o,
+            lr=float(rows["lr"].iloc[0]),
+            wd_paper=float(rows["wd_paper"].iloc[0]),
+            schedule=s,
+        )
+        groups.append((cell, rows))
+    return groups
+
+
+def _groups_from_cells(
+    trials: pd.DataFrame, cells: Sequence[Cell]
+) -> list[tuple[Cell, pd.DataFrame]]:
+    groups = []
+    lr = trials["lr"].to_numpy(dtype=float)
+    wd = trials["wd_paper"].to_numpy(dtype=float)
+    for cell in cells:
+        mask = (
+            (trials["optimizer"].to_numpy() == cell.optimizer)
+            & np.isclose(lr, cell.lr, rtol=1e-9, atol=0.0)
+            & np.isclose(wd, cell.wd_paper, rtol=1e-9, atol=0.0)
+        )
+        if cell.schedule is not None:
+            mask &= trials["schedule"].to_numpy() == cell.schedule
+        sel = trials[mask]
+        if sel.empty:
+            raise ValueError(f"no trials for {cell}")
+        if cell.schedule is None and sel["schedule"].nunique() > 1:
+            raise ValueError(f"{cell} matches several schedules; give the cell a schedule")
+        groups.append((cell, sel))
+    return groups

@@ -1,0 +1,316 @@
+"""Learning-rate × weight-decay landscapes: one matrix per optimizer, rows α, columns λ.
+
+A landscape aggregates one trial metric (lower is better) over the seeds of each grid cell.
+Cells are identified by (α, weight decay in the study's grid convention); the weight-decay
+axis can then be shown in any convention (:mod:`._conventions`). Converting the axis may
+shear the grid: a grid laid out in PyTorch's wd = λ/α, shown in the paper's λ = wd·α, has a
+different λ in every row. Such a landscape is not rectangular and carries per-cell
+coordinates instead of a column axis.
+
+What counts in a cell
+  * a trial with ``diverged`` true is *diverged*, whatever its state or error columns say;
+  * a COMPLETE, non-diverged trial with a finite metric is a *seed* and enters the value;
+  * everything else (RUNNING, WAITING, PRUNED, FAIL, NaN metric) only makes the cell present.
+``value`` aggregates the seeds (mean, median or min), ``std`` is their sample standard
+deviation (ddof = 1, NaN with one seed), ``diverged_fraction`` = diverged / (seeds + diverged).
+A cell whose finished trials all diverged has value NaN and diverged fraction 1. For ranking
+(best cells, basin, coupling) a cell with any diverged seed counts as worse than every finite
+cell: a setting that blows up for one seed is not a good setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._conventions import CONVENTIONS, check_convention, convert_weight_decay
+from ._tables import UNFINISHED_STATES, validate_trials
+
+Aggregate = Literal["mean", "median", "min"]
+AGGREGATES: Final[tuple[str, ...]] = ("mean", "median", "min")
+
+# Grid values come back from storage as floats; 12 significant digits identify a grid cell
+# without being fooled by the last bit of a value that went through a conversion.
+_KEY_DIGITS: Final[int] = 12
+_REL_TOL: Final[float] = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class Landscape:
+    """One optimizer's (α × weight decay) landscape of a metric; rows α, columns weight decay.
+
+    All matrices have shape ``(len(lr), len(grid_wd))``. ``cell_wd`` holds every cell's
+    weight decay in ``convention``; ``wd_paper`` (λ), ``wd_pytorch`` (λ/α) and
+    ``wd_normalized`` (λ/f) hold it in each convention (NaN where the normalization factor f
+    is unknown).
+    """
+
+    optimizer: str
+    metric: str
+    convention: str  # convention of `wd` and `cell_wd`
+    grid_convention: str  # convention the grid was laid out in (cells are keyed in it)
+    schedule: str | None
+    aggregate: str
+    factor: float  # f = √(b/(B·T)) of the trials (λ = λ_norm·f); NaN if unknown
+    lr: np.ndarray  # (n_lr,) ascending initial learning rates α
+    grid_wd: np.ndarray  # (n_wd,) ascending column axis in `grid_convention`
+    wd: np.ndarray | None  # (n_wd,) column axis in `convention`; None if not rectangular
+    rectangular: bool  # True when every column has one weight decay in `convention`
+    cell_lr: np.ndarray  # α of each cell
+    cell_wd: np.ndarray  # weight decay of each cell in `convention`
+    wd_paper: np.ndarray
+    wd_pytorch: np.ndarray
+    wd_normalized: np.ndarray
+    value: np.ndarray  # aggregated metric over seeds (NaN: no seed)
+    std: np.ndarray  # sample std over seeds (NaN with < 2 seeds)
+    n_seeds: np.ndarray  # int: seeds entering `value`
+    n_diverged: np.ndarray  # int: diverged trials
+    n_unfinished: np.ndarray  # int: RUNNING or WAITING trials (the cell may still change)
+    diverged_fraction: np.ndarray  # diverged / (seeds + diverged); NaN if neither
+    trials: np.ndarray  # object: tuple of all trial numbers in the cell, any state
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.value.shape
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Cells whose finished trials all diverged (value NaN, diverged fraction 1)."""
+        return (self.n_diverged > 0) & (self.n_seeds == 0)
+
+    @property
+    def score(self) -> np.ndarray:
+        """Ranking value: ``value`` if no seed diverged, +inf if any did, NaN if no result."""
+        out = np.where(np.isfinite(self.value), self.value, np.nan)
+        return np.where(self.n_diverged > 0, np.inf, out)
+
+    def best(self, k: int = 10) -> list[tuple[int, int]]:
+        """(row, column) of the ``k`` best cells by :attr:`score`, best first.
+
+        Diverged and empty cells never rank; ties go to the smaller α, then smaller λ.
+        """
+        score = self.score
+        rows, cols = np.nonzero(np.isfinite(score))
+        order = np.lexsort((self.wd_paper[rows, cols], self.cell_lr[rows, cols], score[rows, cols]))
+        return [(int(rows[o]), int(cols[o])) for o in order[: max(k, 0)]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cell: row, col, lr, wd (in ``convention``), each convention, stats."""
+        rows, cols = np.indices(self.shape)
+        data = {
+            "row": rows.ravel(),
+            "col": cols.ravel(),
+            "lr": self.cell_lr.ravel(),
+            "wd": self.cell_wd.ravel(),
+            "wd_paper": self.wd_paper.ravel(),
+            "wd_pytorch": self.wd_pytorch.ravel(),
+            "wd_normalized": self.wd_normalized.ravel(),
+            "value": self.value.ravel(),
+            "std": self.std.ravel(),
+            "n_seeds": self.n_seeds.ravel(),
+            "n_diverged": self.n_diverged.ravel(),
+            "diverged_fraction": self.diverged_fraction.ravel(),
+            "n_unfinished": self.n_unfinished.ravel(),
+            "trials": list(self.trials.ravel()),
+        }
+        return pd.DataFrame(data)
+
+
+def landscape(
+    trials: pd.DataFrame,
+    *,
+    optimizer: str,
+    metric: str = "final_test_error",
+    convention: str | None = "paper",
+    schedule: str | None = None,
+    aggregate: str = "mean",
+) -> Landscape:
+    """Aggregate ``metric`` over seeds on the (α × weight decay) grid of one optimizer.
+
+    ``convention`` is the weight-decay convention of the columns (``None``: the grid's own).
+    ``schedule`` selects one schedule; it may be omitted only if the optimizer's trials use a
+    single schedule (seeds of different schedules are not replicates). Cells present in the
+    trials table in any state appear, so a running study's landscape fills in live. The grid
+    convention is the trials' ``wd_convention``; if they mix conventions, cells are keyed by
+    the paper's λ instead.
+    """
+    validate_trials(trials)
+    if convention is not None:
+        check_convention(convention)
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    if metric not in trials.columns:
+        raise ValueError(f"unknown metric {metric!r}: not a column of the trials table")
+
+    sub = trials[trials["optimizer"] == optimizer]
+    if sub.empty:
+        raise ValueError(f"no trials for optimizer {optimizer!r}")
+    schedules = sorted(sub["schedule"].dropna().astype(str).unique())
+    if schedule is None:
+        if len(schedules) > 1:
+            raise ValueError(
+                f"optimizer {optimizer!r} has trials for schedules {schedules}; pass schedule="
+            )
+    else:
+        sub = sub[sub["schedule"] == schedule]
+        if sub.empty:
+            raise ValueError(f"no trials for optimizer {optimizer!r} with schedule {schedule!r}")
+
+    grid_conventions = sub["wd_convention"].dropna().unique()
+    if len(grid_conventions) == 1 and grid_conventions[0] in CONVENTIONS:
+        grid_convention = str(grid_conventions[0])
+        wd_column = "weight_decay"
+    else:
+        grid_convention, wd_column = "paper", "wd_paper"
+    shown = grid_convention if convention is None else convention
+
+    lr, row_of = _axis(sub["lr"])
+    grid_wd, col_of = _axis(sub[wd_column])
+    if not (np.all(lr > 0) and np.all(grid_wd >= 0)):
+        raise ValueError("learning rates must be positive and weight decays non-negative")
+    shape = (len(lr), len(grid_wd))
+
+    factor = _factor(sub)
+    cell_lr = np.broadcast_to(lr[:, None], shape).copy()
+    cell_grid_wd = np.broadcast_to(grid_wd[None, :], shape).copy()
+    coords = {
+        name: _convert_or_nan(cell_grid_wd, grid_convention, name, cell_lr, factor)
+        for name in CONVENTIONS
+    }
+    cell_wd = coords[shown]
+    if not np.isfinite(cell_wd).all():
+        raise ValueError(
+            f"cannot show a grid in the {grid_convention} convention in the {shown} one: "
+            "the normalization factor of these trials is unknown or not unique"
+        )
+    rectangular = bool(np.allclose(cell_wd, cell_wd[:1], rtol=_REL_TOL, atol=0.0))
+
+    diverged = sub["diverged"].fillna(False).astype(bool).to_numpy()
+    metric_values = pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
+    states = sub["state"].astype(str).to_numpy()
+    seed_ok = (states == "COMPLETE") & ~diverged & np.isfinite(metric_values)
+    unfinished = np.isin(states, list(UNFINISHED_STATES)) & ~diverged
+
+    value = np.full(shape, np.nan)
+    std = np.full(shape, np.nan)
+    n_seeds = np.zeros(shape, dtype=int)
+    n_div = np.zeros(shape, dtype=int)
+    n_unf = np.zeros(shape, dtype=int)
+    cell_trials = np.empty(shape, dtype=object)
+    for index in np.ndindex(shape):
+        cell_trials[index] = ()
+    numbers = sub["trial"].to_numpy()
+    reducer = {"mean": np.mean, "median": np.median, "min": np.min}[aggregate]
+    for (i, j), idx in pd.Series(np.arange(len(sub))).groupby([row_of, col_of]).groups.items():
+        idx = np.asarray(idx)
+        cell_trials[i, j] = tuple(sorted(int(t) for t in numbers[idx]))
+        n_div[i, j] = int(diverged[idx].sum())
+        n_unf[i, j] = int(unfinished[idx].sum())
+        seeds = metric_values[idx][seed_ok[idx]]
+        n_seeds[i, j] = len(seeds)
+        if len(seeds):
+            value[i, j] = float(reducer(seeds))
+        if len(seeds) > 1:
+            std[i, j] = float(np.std(seeds, ddof=1))
+    finished = n_seeds + n_div
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(finished > 0, n_div / np.maximum(finished, 1), np.nan)
+
+    arrays = [lr, grid_wd, cell_lr, value, std, n_seeds, n_div, n_unf, fraction, cell_trials]
+    for arr in [*arrays, *coords.values()]:
+        arr.setflags(write=False)
+    return Landscape(
+        optimizer=optimizer,
+        metric=metric,
+        convention=shown,
+        grid_convention=grid_convention,
+        schedule=schedule if schedule is not None else (schedules[0] if schedules else None),
+        aggregate=aggregate,
+        factor=factor,
+        lr=lr,
+        grid_wd=grid_wd,
+        wd=cell_wd[0].copy() if rectangular else None,
+        rectangular=rectangular,
+        cell_lr=cell_lr,
+        cell_wd=cell_wd,
+        wd_paper=coords["paper"],
+        wd_pytorch=coords["pytorch"],
+        wd_normalized=coords["normalized"],
+        value=value,
+        std=std,
+        n_seeds=n_seeds,
+        n_diverged=n_div,
+        n_unfinished=n_unf,
+        diverged_fraction=fraction,
+        trials=cell_trials,
+    )
+
+
+def best_cells(
+    trials: pd.DataFrame,
+    *,
+    optimizer: str,
+    metric: str = "final_test_error",
+    k: int = 10,
+    schedule: str | None = None,
+    aggregate: str = "mean",
+) -> pd.DataFrame:
+    """The ``k`` best cells of one optimizer, best first (see :meth:`Landscape.best`).
+
+    Columns: rank (1-based), lr, wd_paper (λ), wd_pytorch (λ/α), wd_normalized (λ/f), value,
+    std, n_seeds, trials.
+    """
+    land = landscape(
+        trials,
+        optimizer=optimizer,
+        metric=metric,
+        convention=None,
+        schedule=schedule,
+        aggregate=aggregate,
+    )
+    return cells_frame(land, land.best(k))
+
+
+def cells_frame(land: Landscape, cells: list[tuple[int, int]]) -> pd.DataFrame:
+    """Rows of ``land.to_frame()`` for ``cells`` in the given order, with a 1-based rank."""
+    columns = ["lr", "wd_paper", "wd_pytorch", "wd_normalized", "value", "std", "n_seeds", "trials"]
+    frame = land.to_frame()
+    n_wd = land.shape[1]
+    out = frame.iloc[[i * n_wd + j for i, j in cells]][columns].reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def _axis(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values (as stored, keyed to 12 digits) and each row's index into them."""
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"column {values.name!r} has missing or non-finite values")
+    keys = np.array([float(f"{x:.{_KEY_DIGITS}g}") for x in arr])
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return arr[first], inverse
+
+
+def _factor(trials: pd.DataFrame) -> float:
+    """f = λ / λ_norm, if the trials agree on one value; NaN otherwise."""
+    paper = pd.to_numeric(trials["wd_paper"], errors="coerce").to_numpy(dtype=float)
+    norm = pd.to_numeric(trials["wd_normalized"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(paper) & np.isfinite(norm) & (norm > 0) & (paper > 0)
+    if not ok.any():
+        return float("nan")
+    ratios = paper[ok] / norm[ok]
+    f = float(np.median(ratios))
+    return f if np.allclose(ratios, f, rtol=1e-6) else float("nan")
+
+
+def _convert_or_nan(
+    wd: np.ndarray, from_: str, to: str, lr: np.ndarray, factor: float
+) -> np.ndarray:
+    needs_factor = from_ != to and "normalized" in (from_, to)
+    if needs_factor and not (np.isfinite(factor) and factor > 0):
+        return np.full(wd.shape, np.nan)
+    out = convert_weight_decay(wd, from_=from_, to=to, lr=lr, factor=factor)
+    return np.asarray(out, dtype=float).copy()

@@ -1,0 +1,53 @@
+"""Plotly figures of studies.analysis results: no file I/O, no Streamlit.
+
+* :func:`landscape_figure` — (α × weight decay) heatmaps on one colour axis, best cells
+  circled, diverged cells crossed, axes labelled with their weight-decay convention.
+* :func:`curves_figure` — training loss and test error against epoch, mean ± spread.
+* :func:`schedule_figure` — η_t against epoch.
+
+Colours: :data:`OPTIMIZER_COLORS` pairs each decoupled optimizer with its L2 twin.
+"""
+
+from __future__ import annotations
+
+from ._curves import BANDS, curves_figure, schedule_figure
+from ._landscape import (
+    BEST_NAME,
+    COUPLING_NAME,
+    DIVERGED_NAME,
+    ISO_GROUP,
+    PARTLY_DIVERGED_NAME,
+    landscape_figure,
+)
+from ._style import (
+    CONVENTION_SYMBOLS,
+    CONVENTION_TITLES,
+    LR_TITLE,
+    METRIC_LABELS,
+    OPTIMIZER_COLORS,
+    log2_ticks,
+    metric_label,
+    optimizer_color,
+    pow2_label,
+)
+
+__all__ = [
+    "BANDS",
+    "BEST_NAME",
+    "CONVENTION_SYMBOLS",
+    "CONVENTION_TITLES",
+    "COUPLING_NAME",
+    "DIVERGED_NAME",
+    "ISO_GROUP",
+    "LR_TITLE",
+    "METRIC_LABELS",
+    "OPTIMIZER_COLORS",
+    "PARTLY_DIVERGED_NAME",
+    "curves_figure",
+    "landscape_figure",
+    "log2_ticks",
+    "metric_label",
+    "optimizer_color",
+    "pow2_label",
+    "schedule_figure",
+]

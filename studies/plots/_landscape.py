@@ -1,0 +1,393 @@
+"""Heatmaps of (α × weight decay) landscapes, one panel per optimizer (the paper's Figure 2)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from studies.analysis import Landscape, convert_weight_decay, coupling
+
+from ._style import (
+    CONVENTION_SYMBOLS,
+    CONVENTION_TITLES,
+    DIVERGED_COLOR,
+    LR_TITLE,
+    integer_log2_ticks,
+    log2_ticks,
+    panel_title,
+    pow2_label,
+)
+from ._style import metric_label as metric_name
+
+# Trace names, also used by tests and pages to find traces.
+BEST_NAME = "best"
+DIVERGED_NAME = "diverged"
+PARTLY_DIVERGED_NAME = "diverged for some seeds"
+COUPLING_NAME = "best λ per α"
+ISO_GROUP = "iso"
+
+
+def landscape_figure(
+    landscapes: Mapping[str, Landscape],
+    *,
+    metric_label: str | None = None,
+    convention_label: str | None = None,
+    show_best: int = 10,
+    show_iso: bool = False,
+    iso_products: Sequence[float] | None = None,
+    show_coupling: bool = False,
+    zmin: float | None = None,
+    zmax: float | None = None,
+    cols: int | None = None,
+    colorscale: str = "Viridis",
+) -> go.Figure:
+    """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``).
+
+    Coordinates are log₂ α (rows, y) and log₂ of the weight decay in the landscapes'
+    convention (x), labelled as powers of two; a λ = 0 column sits one grid step left of the
+    smallest positive decay, labelled "0". Rectangular landscapes are heatmaps; sheared ones
+    (see :class:`~studies.analysis.Landscape`) are square markers at their true (α, wd), on
+    the same colour axis. Overlays: black open circles on the ``show_best`` best cells (as
+    in the paper's Figure 2), red × on cells whose every seed diverged (thin × where only
+    some did), optional lines of constant α·wd (``iso_products``; with ``show_iso`` and no
+    products, the line through each panel's best cell) and optional per-row best λ with its
+    coupling fit (``show_coupling``). Keys of ``landscapes`` are panel titles (optimizer
+    names are spelled as in the paper). ``zmin``/``zmax`` default to the range of all
+    finite values. Lower metric values are drawn light.
+    """
+    if not landscapes:
+        raise ValueError("no landscapes to draw")
+    conventions = {land.convention for land in landscapes.values()}
+    if len(conventions) != 1:
+        raise ValueError(f"landscapes mix weight-decay conventions {sorted(conventions)}")
+    (convention,) = conventions
+    metrics = {land.metric for land in landscapes.values()}
+    label = metric_label or " / ".join(metric_name(m) for m in sorted(metrics))
+    x_title = convention_label or CONVENTION_TITLES[convention]
+
+    n = len(landscapes)
+    ncols = min(cols or n, n)
+    nrows = math.ceil(n / ncols)
+    titles = [panel_title(k) for k in landscapes]
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        subplot_titles=titles,
+        horizontal_spacing=0.06 if ncols > 1 else None,
+        vertical_spacing=0.14 if nrows > 1 else None,
+    )
+    legend_done: set[str] = set()
+    for p, (title, land) in enumerate(zip(titles, landscapes.values(), strict=True)):
+        row, col = p // ncols + 1, p % ncols + 1
+        _panel(
+            fig,
+            land,
+            row=row,
+            col=col,
+            title=title,
+            metric=label,
+            show_best=show_best,
+            show_iso=show_iso,
+            iso_products=iso_products,
+            show_coupling=show_coupling,
+            legend_done=legend_done,
+        )
+        fig.update_xaxes(title_text=x_title, row=row, col=col)
+        if col == 1:
+            fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
+
+    finite = np.concatenate([land.value[np.isfinite(land.value)] for land in landscapes.values()])
+    cmin = zmin if zmin is not None else (float(finite.min()) if finite.size else None)
+    cmax = zmax if zmax is not None else (float(finite.max()) if finite.size else None)
+    fig.update_layout(
+        coloraxis={
+            "colorscale": colorscale,
+            "reversescale": True,
+            "cmin": cmin,
+            "cmax": cmax,
+            "colorbar": {"title": {"text": label}},
+        },
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2 / nrows, "x": 0.0},
+        height=380 * nrows + 80,
+        margin={"t": 60, "b": 90},
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(showgrid=False, zeroline=False, ticks="outside")
+    fig.update_yaxes(showgrid=False, zeroline=False, ticks="outside")
+    return fig
+
+
+def _panel(
+    fig: go.Figure,
+    land: Landscape,
+    *,
+    row: int,
+    col: int,
+    title: str,
+    metric: str,
+    show_best: int,
+    show_iso: bool,
+    iso_products: Sequence[float] | None,
+    show_coupling: bool,
+    legend_done: set[str],
+) -> None:
+    x, y, zero_x, x_step = _coordinates(land)
+    y_step = _step(y[:, 0])
+    custom = np.stack(
+        [
+            land.cell_lr,
+            land.cell_wd,
+            land.value,
+            land.std,
+            land.n_seeds,
+            land.n_diverged,
+            land.n_unfinished,
+        ],
+        axis=-1,
+    )
+    hover = (
+        "α = %{customdata[0]:.4g}<br>"
+        + CONVENTION_SYMBOLS[land.convention]
+        + " = %{customdata[1]:.4g}<br>"
+        + metric
+        + " = %{customdata[2]:.4f} ± %{customdata[3]:.4f}<br>"
+        + "seeds: %{customdata[4]}, diverged: %{customdata[5]}, running: %{customdata[6]}"
+        + f"<extra>{title}</extra>"
+    )
+    if land.rectangular:
+        fig.add_trace(
+            go.Heatmap(
+                x=x[0],
+                y=y[:, 0],
+                z=land.value,
+                customdata=custom,
+                hovertemplate=hover,
+                hoverongaps=False,
+                coloraxis="coloraxis",
+                name=title,
+                xgap=1,
+                ygap=1,
+            ),
+            row=row,
+            col=col,
+        )
+        xticks = log2_ticks(land.wd, zero_at=zero_x)
+    else:
+        ok = np.isfinite(land.value)
+        fig.add_trace(
+            go.Scatter(
+                x=x[ok],
+                y=y[ok],
+                mode="markers",
+                marker={
+                    "symbol": "square",
+                    "size": 14,
+                    "color": land.value[ok],
+                    "coloraxis": "coloraxis",
+                },
+                customdata=custom[ok],
+                hovertemplate=hover,
+                name=title,
+                showlegend=False,
+            ),
+            row=row,
+            col=col,
+        )
+        positive = x[np.isfinite(x) & (land.cell_wd > 0)]
+        xticks = integer_log2_ticks(positive.min(), positive.max()) if positive.size else ([], [])
+        if zero_x is not None:
+            xticks = ([zero_x, *xticks[0]], ["0", *xticks[1]])
+
+    best = land.best(show_best) if show_best > 0 else []
+    if best:
+        rows_, cols_ = np.array(best).T
+        _overlay(
+            fig,
+            row,
+            col,
+            legend_done,
+            name=BEST_NAME,
+            x=x[rows_, cols_],
+            y=y[rows_, cols_],
+            marker={"symbol": "circle-open", "size": 17, "color": "black", "line": {"width": 2}},
+            legend_text=f"{show_best} best",
+        )
+    for name, mask, symbol in (
+        (DIVERGED_NAME, land.diverged, "x"),
+        (PARTLY_DIVERGED_NAME, (land.n_diverged > 0) & ~land.diverged, "x-thin-open"),
+    ):
+        if mask.any():
+            frac = land.diverged_fraction[mask]
+            _overlay(
+                fig,
+                row,
+                col,
+                legend_done,
+                name=name,
+                x=x[mask],
+                y=y[mask],
+                marker={
+                    "symbol": symbol,
+                    "size": 11,
+                    "color": DIVERGED_COLOR,
+                    "line": {"width": 2, "color": DIVERGED_COLOR},
+                },
+                hovertext=[
+                    f"α = {a:.4g}, {CONVENTION_SYMBOLS[land.convention]} = {w:.4g}<br>"
+                    f"diverged: {f:.0%} of seeds"
+                    for a, w, f in zip(land.cell_lr[mask], land.cell_wd[mask], frac, strict=True)
+                ],
+            )
+
+    y_range = [float(y.min() - y_step / 2), float(y.max() + y_step / 2)]
+    x_range = [float(np.nanmin(x) - x_step / 2), float(np.nanmax(x) + x_step / 2)]
+    products = list(iso_products) if iso_products is not None else []
+    if show_iso and iso_products is None and best:
+        products = [float(land.cell_lr[best[0]] * land.cell_wd[best[0]])]
+    if show_iso or iso_products is not None:
+        for c in products:
+            _iso_line(fig, row, col, legend_done, land=land, product=c, y_range=y_range)
+    if show_coupling:
+        _coupling_overlay(fig, row, col, land=land, y_range=y_range)
+
+    yticks = log2_ticks(land.lr)
+    fig.update_xaxes(tickvals=xticks[0], ticktext=xticks[1], range=x_range, row=row, col=col)
+    fig.update_yaxes(tickvals=yticks[0], ticktext=yticks[1], range=y_range, row=row, col=col)
+
+
+def _overlay(
+    fig: go.Figure,
+    row: int,
+    col: int,
+    legend_done: set[str],
+    *,
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    marker: dict,
+    legend_text: str | None = None,
+    hovertext: list[str] | None = None,
+) -> None:
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="markers",
+            marker=marker,
+            name=legend_text or name,
+            legendgroup=name,
+            showlegend=name not in legend_done,
+            hoverinfo="text" if hovertext else "skip",
+            hovertext=hovertext,
+            meta={"role": name},
+        ),
+        row=row,
+        col=col,
+    )
+    legend_done.add(name)
+
+
+def _iso_line(
+    fig: go.Figure,
+    row: int,
+    col: int,
+    legend_done: set[str],
+    *,
+    land: Landscape,
+    product: float,
+    y_range: list[float],
+) -> None:
+    """α · wd = c is the straight line x = log₂ c − y in log₂ coordinates."""
+    y = np.linspace(*y_range, 2)
+    c2 = math.log2(product)
+    symbol = {"paper": "λ", "pytorch": "wd", "normalized": "λ_norm"}[land.convention]
+    name = f"α·{symbol} = {pow2_label(c2) if abs(c2 - round(c2)) < 1e-9 else f'{product:.3g}'}"
+    if land.convention == "pytorch":
+        name += f" (τ = {1 / product:.3g} steps)"
+    fig.add_trace(
+        go.Scatter(
+            x=c2 - y,
+            y=y,
+            mode="lines",
+            line={"color": "grey", "dash": "dash", "width": 1.5},
+            name=name,
+            legendgroup=f"{ISO_GROUP}:{product:.12g}",
+            showlegend=f"{ISO_GROUP}:{product:.12g}" not in legend_done,
+            hoverinfo="name",
+            meta={"role": ISO_GROUP, "product": product},
+        ),
+        row=row,
+        col=col,
+    )
+    legend_done.add(f"{ISO_GROUP}:{product:.12g}")
+
+
+def _coupling_overlay(
+    fig: go.Figure, row: int, col: int, *, land: Landscape, y_range: list[float]
+) -> None:
+    """Each row's refined best λ and the OLS line log₂ λ* = a + b·log₂ α, in the axis's
+    convention."""
+    fit = coupling(land)
+    if fit.n_rows == 0:
+        return
+    shown = convert_weight_decay(
+        fit.best_wd, from_="paper", to=land.convention, lr=fit.lr, factor=land.factor
+    )
+    label = f"{COUPLING_NAME} (slope {fit.slope:.2f} ± {fit.stderr:.2f})"
+    fig.add_trace(
+        go.Scatter(
+            x=np.log2(shown),
+            y=np.log2(fit.lr),
+            mode="markers",
+            marker={"symbol": "diamond", "size": 8, "color": "white", "line": {"width": 1}},
+            name=label,
+            hoverinfo="skip",
+            meta={"role": COUPLING_NAME},
+        ),
+        row=row,
+        col=col,
+    )
+    if math.isfinite(fit.slope):
+        ly = np.linspace(*y_range, 2)
+        lam = 2.0 ** (fit.intercept + fit.slope * ly)
+        wd = convert_weight_decay(
+            lam, from_="paper", to=land.convention, lr=2.0**ly, factor=land.factor
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=np.log2(wd),
+                y=ly,
+                mode="lines",
+                line={"color": "white", "width": 1.5},
+                showlegend=False,
+                hoverinfo="skip",
+                meta={"role": COUPLING_NAME},
+            ),
+            row=row,
+            col=col,
+        )
+
+
+def _coordinates(land: Landscape) -> tuple[np.ndarray, np.ndarray, float | None, float]:
+    """log₂ coordinates of every cell, the x of λ = 0 (or None), and the x grid step."""
+    wd = land.cell_wd
+    positive = wd > 0
+    x = np.full(wd.shape, np.nan)
+    x[positive] = np.log2(wd[positive])
+    step = _step(x[positive])
+    zero_x = None
+    if (~positive).any():
+        zero_x = float(np.min(x[positive]) - step) if positive.any() else 0.0
+        x[~positive] = zero_x
+    y = np.log2(land.cell_lr)
+    return x, y, zero_x, step
+
+
+def _step(values: np.ndarray) -> float:
+    """Median spacing of the distinct values (1 if fewer than two)."""
+    v = np.unique(np.round(np.asarray(values, dtype=float), 9))
+    return float(np.median(np.diff(v))) if v.size > 1 else 1.0

@@ -1,0 +1,111 @@
+"""Colours, labels and log₂ tick helpers shared by every figure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from studies.analysis import display_name
+
+#: One colour per optimizer, the same in every figure. Each decoupled variant is the dark
+#: shade of its L2 twin's hue (SGD/SGDW blue, Adam/AdamW orange), so pairs read as pairs.
+OPTIMIZER_COLORS: Final[dict[str, str]] = {
+    "sgd": "#6baed6",
+    "sgdw": "#08519c",
+    "adam": "#fd8d3c",
+    "adamw": "#a63603",
+}
+_FALLBACK_COLORS: Final[tuple[str, ...]] = ("#31a354", "#756bb1", "#636363", "#e7298a")
+
+#: Axis titles of a weight-decay axis; each names its convention (PAPER.md §3).
+CONVENTION_TITLES: Final[dict[str, str]] = {
+    "paper": "weight decay λ (paper)",
+    "pytorch": "weight decay wd = λ/α (PyTorch)",
+    "normalized": "λ_norm (normalized)",
+}
+#: Short symbols for hover text.
+CONVENTION_SYMBOLS: Final[dict[str, str]] = {
+    "paper": "λ (paper)",
+    "pytorch": "wd (PyTorch)",
+    "normalized": "λ_norm",
+}
+METRIC_LABELS: Final[dict[str, str]] = {
+    "final_test_error": "final test error",
+    "best_test_error": "best test error",
+    "final_val_error": "final validation error",
+    "best_val_error": "best validation error",
+    "final_train_loss": "final training loss",
+    "final_weight_norm": "final weight norm",
+    "train_loss": "training loss",
+    "train_error": "training error",
+    "val_error": "validation error",
+    "test_error": "test error",
+    "eta": "η_t",
+    "weight_norm": "weight norm",
+}
+LR_TITLE: Final[str] = "learning rate α"
+DIVERGED_COLOR: Final[str] = "crimson"
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def optimizer_color(optimizer: str, *, index: int = 0) -> str:
+    """The optimizer's colour; unknown names cycle through a fallback palette by ``index``."""
+    return OPTIMIZER_COLORS.get(optimizer, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
+
+
+def panel_title(name: str) -> str:
+    return display_name(name)
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def pow2_label(exponent: float) -> str:
+    """2 with a superscript exponent (``2⁻¹⁰``); ``2^-9.5`` if the exponent is fractional."""
+    if abs(exponent - round(exponent)) < 1e-9:
+        return "2" + str(round(exponent)).translate(_SUPERSCRIPT)
+    return f"2^{exponent:.3g}"
+
+
+def log2_ticks(
+    values: Sequence[float] | np.ndarray, *, zero_at: float | None = None, max_ticks: int = 14
+) -> tuple[list[float], list[str]]:
+    """Tick positions (log₂ of the values) and labels for positive ``values``.
+
+    Labels are powers of two when every value is one, else the value itself. Thinned to at
+    most ``max_ticks``. ``zero_at`` adds a tick "0" at that position.
+    """
+    v = np.unique(np.asarray(values, dtype=float))
+    v = v[v > 0]
+    exps = np.log2(v)
+    powers = bool(np.all(np.abs(exps - np.round(exps)) < 1e-9))
+    step = max(1, math.ceil(len(v) / max_ticks))
+    ticks, text = [], []
+    if zero_at is not None:
+        ticks.append(float(zero_at))
+        text.append("0")
+    for e, x in zip(exps[::step], v[::step], strict=True):
+        ticks.append(float(e))
+        text.append(pow2_label(float(e)) if powers else f"{x:.3g}")
+    return ticks, text
+
+
+def integer_log2_ticks(
+    lo: float, hi: float, *, max_ticks: int = 14
+) -> tuple[list[float], list[str]]:
+    """Ticks at integer powers of two covering [lo, hi] (log₂ units), thinned."""
+    exps = np.arange(math.floor(lo), math.ceil(hi) + 1)
+    step = max(1, math.ceil(len(exps) / max_ticks))
+    exps = exps[::step]
+    return [float(e) for e in exps], [pow2_label(float(e)) for e in exps]
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[k : k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -1,0 +1,329 @@
+"""studies.plots: figure content (data, axes, overlays, colour axis), not pixels."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, Cell, landscape
+from studies.plots import (
+    BEST_NAME,
+    COUPLING_NAME,
+    DIVERGED_NAME,
+    ISO_GROUP,
+    OPTIMIZER_COLORS,
+    PARTLY_DIVERGED_NAME,
+    curves_figure,
+    landscape_figure,
+    log2_ticks,
+    pow2_label,
+    schedule_figure,
+)
+
+FACTOR = 2.0**-6
+LOG2_LR = [-12, -11, -10, -9, -8, -7, -6]
+LOG2_WD = [-14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4]
+
+
+def make_trials(
+    error: Callable[[float, float], float],
+    *,
+    optimizer: str,
+    convention: str = "paper",
+    log2_lr: Sequence[float] = LOG2_LR,
+    log2_wd: Sequence[float] = LOG2_WD,
+    seeds: Sequence[int] = (0,),
+    first_trial: int = 0,
+    zero_wd: bool = False,
+) -> pd.DataFrame:
+    wds = [2.0**w for w in log2_wd] + ([0.0] if zero_wd else [])
+    rows = []
+    cells = itertools.product([2.0**a for a in log2_lr], wds, seeds)
+    for n, (lr, wd, seed) in enumerate(cells):
+        lam = {"paper": wd, "pytorch": wd * lr, "normalized": wd * FACTOR}[convention]
+        err = error(lr, lam) + 0.001 * seed
+        rows.append({
+            "study": "s", "trial": first_trial + n, "state": "COMPLETE", "optimizer": optimizer,
+            "schedule": "cosine", "lr": lr, "seed": seed, "weight_decay": wd,
+            "wd_convention": convention, "wd_paper": lam, "wd_pytorch": lam / lr,
+            "wd_normalized": lam / FACTOR, "diverged": False, "diverged_epoch": math.nan,
+            "final_test_error": err, "best_test_error": err, "final_val_error": err,
+            "best_val_error": err, "final_train_loss": err, "final_weight_norm": 1.0,
+            "duration_s": 1.0, "epochs_done": 5,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+def l2(x: float) -> float:
+    return math.log2(max(x, 2.0**-40))
+
+
+def separable(lr: float, lam: float) -> float:
+    return 0.06 + 0.003 * (l2(lr) + 8.6) ** 2 + 0.002 * (l2(lam) + 9.4) ** 2
+
+
+def diagonal(lr: float, lam: float) -> float:
+    return 0.08 + 0.001 * (l2(lr) + 8.6) ** 2 + 0.003 * (l2(lr * lam) + 18.4) ** 2
+
+
+def four_landscapes(**kw: object) -> dict[str, object]:
+    fns = {"sgd": diagonal, "sgdw": separable, "adam": diagonal, "adamw": separable}
+    out = {}
+    for k, (opt, fn) in enumerate(fns.items()):
+        trials = make_trials(fn, optimizer=opt, first_trial=1000 * k)
+        out[opt] = landscape(trials, optimizer=opt, **kw)
+    return out
+
+
+def traces(fig: go.Figure, kind: type | None = None, role: str | None = None) -> list:
+    found = [t for t in fig.data if kind is None or isinstance(t, kind)]
+    if role is not None:
+        found = [t for t in found if isinstance(t.meta, dict) and t.meta.get("role") == role]
+    return found
+
+
+def test_pow2_labels_and_ticks() -> None:
+    assert pow2_label(-10) == "2⁻¹⁰" and pow2_label(3) == "2³" and pow2_label(-9.5) == "2^-9.5"
+    vals, text = log2_ticks([2**-3, 2**-1, 2**-2], zero_at=-4)
+    assert vals == [-4, -3, -2, -1] and text == ["0", "2⁻³", "2⁻²", "2⁻¹"]
+    vals, text = log2_ticks([1e-3, 1e-2])
+    assert text == ["0.001", "0.01"] and vals == pytest.approx([math.log2(1e-3), math.log2(1e-2)])
+
+
+def test_panels_share_one_colour_axis_and_show_the_data() -> None:
+    lands = four_landscapes()
+    fig = landscape_figure(lands)
+    heatmaps = traces(fig, go.Heatmap)
+    assert len(heatmaps) == 4
+    assert [a.text for a in fig.layout.annotations] == ["SGD", "SGDW", "Adam", "AdamW"]
+    assert {h.coloraxis for h in heatmaps} == {"coloraxis"}
+    assert not any(getattr(t.marker, "showscale", None) for t in traces(fig, go.Scatter))
+    all_values = np.concatenate([land.value.ravel() for land in lands.values()])
+    assert fig.layout.coloraxis.cmin == pytest.approx(all_values.min())
+    assert fig.layout.coloraxis.cmax == pytest.approx(all_values.max())
+    for h, land in zip(heatmaps, lands.values(), strict=True):
+        np.testing.assert_array_equal(np.asarray(h.z), land.value)
+        np.testing.assert_allclose(2.0 ** np.asarray(h.x), land.wd)
+        np.testing.assert_allclose(2.0 ** np.asarray(h.y), land.lr)
+        custom = np.asarray(h.customdata)
+        np.testing.assert_array_equal(custom[..., 0], land.cell_lr)  # hover values are exact
+        np.testing.assert_array_equal(custom[..., 1], land.cell_wd)
+        np.testing.assert_array_equal(custom[..., 2], land.value)
+        assert "λ (paper)" in h.hovertemplate and "final test error" in h.hovertemplate
+    # One heatmap and one ring of best cells per panel, nothing diverged.
+    assert len(fig.data) == 8
+    fig.to_json()  # valid for the browser
+
+    fixed = landscape_figure(lands, zmin=0.05, zmax=0.2)
+    assert (fixed.layout.coloraxis.cmin, fixed.layout.coloraxis.cmax) == (0.05, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("convention", "expected"),
+    [("paper", "(paper)"), ("pytorch", "(PyTorch)"), ("normalized", "normalized")],
+)
+def test_axis_titles_name_the_convention(convention: str, expected: str) -> None:
+    trials = make_trials(separable, optimizer="adamw", convention=convention)
+    land = landscape(trials, optimizer="adamw", convention=convention)
+    fig = landscape_figure({"adamw": land})
+    assert expected in fig.layout.xaxis.title.text
+    assert fig.layout.yaxis.title.text == "learning rate α"
+    assert "2⁻¹²" in fig.layout.yaxis.ticktext and "2⁻⁶" in fig.layout.yaxis.ticktext
+    assert list(fig.layout.xaxis.ticktext) == [pow2_label(w) for w in LOG2_WD]
+    relabelled = landscape_figure({"adamw": land}, convention_label="my λ (paper)")
+    assert relabelled.layout.xaxis.title.text == "my λ (paper)"
+
+
+def test_circled_cells_are_exactly_the_k_best() -> None:
+    trials = make_trials(diagonal, optimizer="sgd")
+    fig = landscape_figure({"sgd": landscape(trials, optimizer="sgd")}, show_best=7)
+    (ring,) = traces(fig, role=BEST_NAME)
+    assert ring.marker.symbol == "circle-open" and ring.marker.color == "black"
+    circled = set(zip(2.0 ** np.asarray(ring.y), 2.0 ** np.asarray(ring.x), strict=True))
+    best = trials.nsmallest(7, "final_test_error")
+    assert circled == set(zip(best["lr"], best["wd_paper"], strict=True))
+    assert len(ring.x) == 7 and ring.name == "7 best"
+
+
+def test_diverged_cells_are_crossed_and_not_circled() -> None:
+    trials = make_trials(separable, optimizer="adamw", seeds=(0, 1))
+    best = trials.nsmallest(1, "final_test_error").iloc[0]
+    dead = [(best["lr"], best["wd_paper"]), (2.0**-6, 2.0**-4)]
+    for lr, wd in dead:
+        hit = (trials["lr"] == lr) & (trials["wd_paper"] == wd)
+        trials.loc[hit, ["diverged", "final_test_error"]] = [True, 0.9]
+    half = (trials["lr"] == 2.0**-12) & (trials["wd_paper"] == 2.0**-14) & (trials["seed"] == 0)
+    trials.loc[half, "diverged"] = True
+    lands = {
+        "adamw": landscape(trials, optimizer="adamw"),
+        "adam": landscape(trials.assign(optimizer="adam"), optimizer="adam"),
+    }
+    fig = landscape_figure(lands)
+    crosses = traces(fig, role=DIVERGED_NAME)
+    assert len(crosses) == 2 and crosses[0].marker.symbol == "x"
+    assert [c.showlegend for c in crosses] == [True, False]  # one legend entry
+    marked = set(zip(2.0 ** np.asarray(crosses[0].y), 2.0 ** np.asarray(crosses[0].x), strict=True))
+    assert marked == set(dead)
+    (partly, _) = traces(fig, role=PARTLY_DIVERGED_NAME)
+    assert (2.0 ** partly.y[0], 2.0 ** partly.x[0]) == (2.0**-12, 2.0**-14)
+    ring = traces(fig, role=BEST_NAME)[0]
+    circled = set(zip(2.0 ** np.asarray(ring.y), 2.0 ** np.asarray(ring.x), strict=True))
+    assert not circled & (set(dead) | {(2.0**-12, 2.0**-14)})
+    heat = traces(fig, go.Heatmap)[0]
+    lr_row = LOG2_LR.index(round(math.log2(best["lr"])))
+    wd_col = LOG2_WD.index(round(math.log2(best["wd_paper"])))
+    assert np.isnan(np.asarray(heat.z)[lr_row, wd_col])
+    assert len(fig.data) == 2 * 4  # heatmap, ring, crosses, thin crosses per panel
+
+
+def test_sheared_landscape_is_drawn_as_squares_at_true_coordinates() -> None:
+    trials = make_trials(separable, optimizer="adamw", convention="pytorch", log2_wd=[-4, -2, 0])
+    land = landscape(trials, optimizer="adamw", convention="paper")
+    assert not land.rectangular
+    fig = landscape_figure({"adamw": land})
+    assert not traces(fig, go.Heatmap)
+    squares = fig.data[0]
+    assert squares.marker.symbol == "square" and squares.marker.coloraxis == "coloraxis"
+    got = sorted(zip(np.asarray(squares.y), np.asarray(squares.x), strict=True))
+    want = sorted((a, a + w) for a in LOG2_LR for w in (-4, -2, 0))  # log2(λ) = log2(α·wd)
+    np.testing.assert_allclose(got, want)
+    values = dict(zip(zip(squares.y, squares.x, strict=True), squares.marker.color, strict=True))
+    assert values[(-8.0, -10.0)] == pytest.approx(separable(2**-8, 2**-10))
+    assert "(paper)" in fig.layout.xaxis.title.text
+
+
+def test_zero_weight_decay_column_sits_left_of_the_grid() -> None:
+    trials = make_trials(separable, optimizer="adam", zero_wd=True)
+    fig = landscape_figure({"adam": landscape(trials, optimizer="adam")})
+    heat = traces(fig, go.Heatmap)[0]
+    assert heat.x[0] == LOG2_WD[0] - 1 and list(heat.x[1:]) == LOG2_WD
+    assert fig.layout.xaxis.tickvals[0] == LOG2_WD[0] - 1 and fig.layout.xaxis.ticktext[0] == "0"
+
+
+def test_iso_lines_follow_constant_products() -> None:
+    lands = four_landscapes(convention="pytorch")
+    fig = landscape_figure(lands, iso_products=[2**-14, 2**-12])
+    lines = traces(fig, role=ISO_GROUP)
+    assert len(lines) == 2 * 4
+    for line in lines:
+        np.testing.assert_allclose(
+            np.asarray(line.x) + np.asarray(line.y), math.log2(line.meta["product"])
+        )
+    assert sum(line.showlegend for line in lines) == 2
+    assert "τ" in lines[0].name  # PyTorch axis: EMA timescale 1/(α·wd)
+
+    auto = landscape_figure({"sgd": lands["sgd"]}, show_iso=True)
+    (line,) = traces(auto, role=ISO_GROUP)
+    land = lands["sgd"]
+    i, j = land.best(1)[0]
+    assert line.meta["product"] == pytest.approx(land.cell_lr[i, j] * land.cell_wd[i, j])
+    assert not traces(landscape_figure(lands), role=ISO_GROUP)
+
+
+def test_coupling_overlay_marks_each_rows_best() -> None:
+    land = four_landscapes()["sgd"]
+    fig = landscape_figure({"sgd": land}, show_coupling=True)
+    points, fit_line = traces(fig, role=COUPLING_NAME)
+    assert "slope -1.0" in points.name or "slope -0.9" in points.name
+    assert len(points.y) >= 3 and np.all(np.diff(points.x) < 0)  # best λ falls as α grows
+    assert len(fit_line.x) == 2
+
+
+def test_mixed_conventions_are_refused() -> None:
+    lands = four_landscapes()
+    other = landscape(
+        make_trials(separable, optimizer="adamw"), optimizer="adamw", convention="pytorch"
+    )
+    with pytest.raises(ValueError, match="convention"):
+        landscape_figure({"sgd": lands["sgd"], "adamw": other})
+    with pytest.raises(ValueError):
+        landscape_figure({})
+
+
+def test_grid_of_panels() -> None:
+    fig = landscape_figure(four_landscapes(), cols=2)
+    heat = traces(fig, go.Heatmap)
+    assert [h.xaxis for h in heat] == ["x", "x2", "x3", "x4"]
+    assert fig.layout.yaxis3.title.text == "learning rate α" and not fig.layout.yaxis2.title.text
+
+
+def make_curves(trials: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for t in trials.itertuples():
+        for epoch in range(1, 5):
+            err = 1.0 / epoch + 0.01 * t.seed + t.lr
+            rows.append({
+                "trial": t.trial, "epoch": epoch, "train_loss": 2 * err, "train_error": err,
+                "val_error": err, "test_error": err, "eta": 1.0, "weight_norm": 1.0,
+                "elapsed_s": float(epoch),
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+def test_curves_figure_lines_bands_and_palette() -> None:
+    adam = make_trials(diagonal, optimizer="adam", log2_lr=[-10, -8], log2_wd=[-8], seeds=(0, 1))
+    adamw = make_trials(
+        separable, optimizer="adamw", log2_lr=[-10], log2_wd=[-8], seeds=(0, 1), first_trial=100
+    )
+    trials = pd.concat([adam, adamw], ignore_index=True)
+    cells = [
+        Cell(optimizer="adam", lr=2**-10, wd_paper=2**-8),
+        Cell(optimizer="adam", lr=2**-8, wd_paper=2**-8),
+        Cell(optimizer="adamw", lr=2**-10, wd_paper=2**-8),
+    ]
+    fig = curves_figure(make_curves(trials), trials, cells=cells)
+    assert [a.text for a in fig.layout.annotations] == ["training loss", "test error"]
+    means = traces(fig, role="mean")
+    bands = traces(fig, role="band")
+    assert len(means) == len(bands) == 3 * 2
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type != "log"
+    first = means[0]
+    np.testing.assert_allclose(first.y, 2 * (1 / np.arange(1, 5) + 0.005 + 2**-10))
+    np.testing.assert_allclose(bands[0].y[:4], first.y + 2 * 0.01 / math.sqrt(2))  # mean + std
+    colors = {t.name: t.line.color for t in means}
+    assert [colors[t.name] for t in means[:3]] == [
+        OPTIMIZER_COLORS["adam"],
+        OPTIMIZER_COLORS["adam"],
+        OPTIMIZER_COLORS["adamw"],
+    ]
+    assert means[0].line.dash != means[1].line.dash  # two Adam cells told apart
+    assert [t.showlegend for t in means] == [True] * 3 + [False] * 3
+
+    minmax = curves_figure(make_curves(trials), trials, cells=cells[:1], band="minmax")
+    band = traces(minmax, role="band")[0]
+    np.testing.assert_allclose(band.y[:4], 2 * (1 / np.arange(1, 5) + 0.01 + 2**-10))
+    assert not traces(
+        curves_figure(make_curves(trials), trials, cells=cells, band=None), role="band"
+    )
+    with pytest.raises(ValueError, match="band"):
+        curves_figure(make_curves(trials), trials, cells=cells, band="iqr")
+
+
+def test_palette_pairs_l2_and_decoupled_twins() -> None:
+    assert set(OPTIMIZER_COLORS) == {"sgd", "sgdw", "adam", "adamw"}
+    assert len(set(OPTIMIZER_COLORS.values())) == 4
+
+    def hue(c: str) -> str:
+        r, _, b = (int(c[k : k + 2], 16) for k in (1, 3, 5))
+        return "blue" if b > r else "orange"
+
+    assert hue(OPTIMIZER_COLORS["sgd"]) == hue(OPTIMIZER_COLORS["sgdw"]) == "blue"
+    assert hue(OPTIMIZER_COLORS["adam"]) == hue(OPTIMIZER_COLORS["adamw"]) == "orange"
+
+
+def test_schedule_figure() -> None:
+    epochs = np.linspace(0, 10, 101)
+    cosine = 0.5 * (1 + np.cos(np.pi * epochs / 10))
+    fig = schedule_figure({"cosine": (epochs, cosine), "constant": (epochs, np.ones_like(epochs))})
+    assert [t.name for t in fig.data] == ["cosine", "constant"]
+    np.testing.assert_array_equal(fig.data[0].y, cosine)
+    np.testing.assert_array_equal(fig.data[0].x, epochs)
+    assert fig.layout.xaxis.title.text == "epoch" and "η_t" in fig.layout.yaxis.title.text
+    with pytest.raises(ValueError):
+        schedule_figure({"bad": ([0, 1], [1.0])})
