@@ -455,3 +455,100 @@ def test_convention_errors_name_the_missing_argument():
         to_paper(1e-2, convention="keras")
     with pytest.raises(ValueError, match="batch_size"):
         normalized_decay_factor(batch_size=0, train_size=10, epochs=1)
+
+
+# --------------------------------------------------------------------------------------
+# The population's fused (K, P) kernels against the reference
+# --------------------------------------------------------------------------------------
+
+
+def _member_setup(dtype, k=6, p=257):
+    gen = torch.Generator().manual_seed(3)
+    theta = torch.randn(k, p, generator=gen, dtype=dtype)
+    lr = torch.tensor([0.03, 0.01, 0.003, 0.05, 0.02, 0.1], dtype=dtype)[:k]
+    wd = torch.tensor([0.0, 0.1, 0.3, 0.02, 0.05, 1.0], dtype=dtype)[:k]
+    dec = torch.tensor([False, True, False, True, True, False])[:k]
+    return theta, lr, wd, dec
+
+
+@pytest.mark.parametrize("constant_eta", [True, False], ids=["eta=1", "eta varies"])
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("family", ["adam", "sgd"])
+def test_member_kernels_equal_the_reference(family, compiled, constant_eta):
+    # η = 1 matters: torch.compile once miscompiled the in-place form of the Adam kernel
+    # under no_grad with a constant η (the default schedule).
+    from core.optim import member_adam_step, member_sgd_step
+
+    dtype = torch.float32 if compiled else DT  # compiled kernels serve float32 training
+    theta, lr, wd, dec = _member_setup(dtype)
+    fast, ref = theta.clone(), theta.clone()
+    state_f = [torch.zeros_like(theta), torch.zeros_like(theta)]
+    state_r = [torch.zeros_like(theta), torch.zeros_like(theta)]
+    step_f, step_r = torch.zeros(()), torch.zeros(())
+    active = torch.ones(len(lr), dtype=torch.bool)
+    for t in range(1, 41):
+        eta = 1.0 if constant_eta else eta_at(t)
+        g = torch.sin(3 * fast) + torch.randn(theta.shape, generator=torch.Generator()
+                                             .manual_seed(t), dtype=dtype)
+        if family == "adam":
+            member_adam_step(fast, g, *state_f, step_f, lr=lr, weight_decay=wd, decoupled=dec,
+                             active=active, eta=eta, beta1=0.9, beta2=0.99, eps=1e-8,
+                             compiled=compiled)
+            adam_reference([ref], [g], [state_r[0]], [state_r[1]], [step_r], lr=lr,
+                           weight_decay=wd, eta=eta, beta1=0.9, beta2=0.99, eps=1e-8,
+                           decoupled=dec)
+        else:
+            member_sgd_step(fast, g, state_f[0], lr=lr, weight_decay=wd, decoupled=dec,
+                            active=active, eta=eta, momentum=0.9, compiled=compiled)
+            sgd_reference([ref], [g], [state_r[0]], lr=lr, weight_decay=wd, eta=eta,
+                          momentum=0.9, decoupled=dec)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if compiled else {"rtol": 1e-12, "atol": 1e-12}
+    torch.testing.assert_close(fast, ref, **tol)
+
+
+@pytest.mark.parametrize("family", ["adam", "sgd"])
+def test_member_kernel_freezes_inactive_members_even_with_nan_gradients(family):
+    from core.optim import member_adam_step, member_sgd_step
+
+    theta, lr, wd, dec = _member_setup(DT)
+    before = theta.clone()
+    state = [torch.zeros_like(theta), torch.zeros_like(theta)]
+    active = torch.tensor([True, False, True, False, True, True])
+    g = torch.randn_like(theta)
+    g[1] = float("nan")
+    g[3] = float("inf")
+    for _ in range(3):
+        if family == "adam":
+            member_adam_step(theta, g, *state, torch.zeros(()), lr=lr, weight_decay=wd,
+                             decoupled=dec, active=active, eta=1.0, beta1=0.9, beta2=0.99,
+                             eps=1e-8, compiled=False)
+        else:
+            member_sgd_step(theta, g, state[0], lr=lr, weight_decay=wd, decoupled=dec,
+                            active=active, eta=1.0, momentum=0.9, compiled=False)
+    assert torch.equal(theta[~active], before[~active])
+    assert torch.isfinite(theta).all() and torch.isfinite(state[0]).all()
+    assert not torch.allclose(theta[active], before[active])
+
+
+def test_a_compiled_kernel_that_disagrees_is_dropped_and_its_step_redone(monkeypatch):
+    """The first compiled call is checked against the eager kernel on the same inputs."""
+    import core.optim._member as member
+
+    def wrong_kernel(p, buf, g, *rest):  # stands in for a miscompiled kernel
+        p.add_(1.0)
+        buf.add_(1.0)
+
+    monkeypatch.setattr(member, "_compiled", {"sgd": wrong_kernel})
+    monkeypatch.setattr(member, "_verified", set())
+    theta, lr, wd, dec = _member_setup(DT)
+    expected, buf_expected = theta.clone(), torch.zeros_like(theta)
+    active = torch.ones(len(lr), dtype=torch.bool)
+    g = torch.randn_like(theta)
+    sgd_reference([expected], [g], [buf_expected], lr=lr, weight_decay=wd, eta=1.0,
+                  momentum=0.9, decoupled=dec)
+    buf = torch.zeros_like(theta)
+    member.member_sgd_step(theta, g, buf, lr=lr, weight_decay=wd, decoupled=dec, active=active,
+                           eta=1.0, momentum=0.9, compiled=True)
+    torch.testing.assert_close(theta, expected)
+    torch.testing.assert_close(buf, buf_expected)
+    assert member._compiled["sgd"] is member._sgd_kernel  # the eager kernel from now on

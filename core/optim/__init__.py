@@ -21,6 +21,7 @@ from core.optim._functional import (
     sgd_reference,
     sgd_update,
 )
+from core.optim._member import member_adam_step, member_sgd_step
 from core.optim._optimizers import OPTIMIZERS, SGD, SGDW, Adam, AdamW
 from core.optim._param_groups import DECAY_RULES, param_groups
 
@@ -38,6 +39,8 @@ __all__ = [
     "adam_update",
     "convert_weight_decay",
     "from_paper",
+    "member_adam_step",
+    "member_sgd_step",
     "normalized_decay_factor",
     "param_groups",
     "sgd_reference",

@@ -3,9 +3,11 @@
 How it works
 ------------
 * The K members' parameters are stacked (``torch.func.stack_module_state``) and stored in
-  two flat leaf tensors of shape (K, P): the decayed parameters and the others. The model's
-  tensors are views into them, so the optimizer step is a handful of whole-tensor ops with
-  per-member coefficients of shape (K, 1) instead of K × n_params small kernels.
+  two flat tensors of shape (K, P): the decayed parameters and the others. Each model
+  tensor is a leaf *view* into them, and its ``.grad`` a view into a flat gradient buffer
+  that backward accumulates into in place. So the optimizer step is one fused kernel over
+  (K, P) with per-member coefficients of shape (K, 1) (:mod:`core.optim._member`) instead of
+  K × n_params small ones, and backward never materialises per-slice copies.
 * The forward pass is ``vmap(functional_call)`` over the member axis; BatchNorm buffers are
   stacked too, so each member keeps its own running statistics. The loss is the sum of the
   members' mean losses: its gradient with respect to member k's slice is member k's own
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -32,7 +35,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from core.data import DataSplits
 from core.models import ModelSpec, build_model
-from core.optim import adam_update, param_groups, sgd_update
+from core.optim import member_adam_step, member_sgd_step, param_groups
 from core.schedules import NormalizedDecay, period_epochs
 from core.train._common import (
     EVAL_ROWS,
@@ -121,21 +124,25 @@ class _Population:
         groups = param_groups(self.base, weight_decay=1.0, rule=first.decay_rule)
         decayed = [name for g in groups if g["decay"] for name, _ in g["params"]]
         kept = [name for g in groups if not g["decay"] for name, _ in g["params"]]
-        self.layout = {}  # name -> (which flat tensor, offset, shape)
-        flats = []
-        for which, names in enumerate((decayed, kept)):
-            offset, pieces = 0, []
+        self.flats: list[torch.Tensor] = []  # [decayed (K, P_d), kept (K, P_n)]
+        self.grads: list[torch.Tensor] = []
+        self.params: dict[str, torch.Tensor] = {}
+        for names in (decayed, kept):
+            pieces = [params[name].detach().reshape(k, -1) for name in names]
+            flat = (torch.cat(pieces, dim=1) if pieces
+                    else torch.zeros(k, 0, device=device, dtype=dtype)).contiguous()
+            grad = torch.zeros_like(flat)
+            offset = 0
             for name in names:
-                shape = tuple(params[name].shape[1:])
-                size = math.prod(shape)
-                self.layout[name] = (which, offset, shape)
-                pieces.append(params[name].detach().reshape(k, size))
+                shape = tuple(params[name].shape)
+                size = math.prod(shape[1:])
+                leaf = flat[:, offset : offset + size].view(shape).requires_grad_(True)
+                leaf.grad = grad[:, offset : offset + size].view(shape)
+                self.params[name] = leaf
                 offset += size
-            flat = torch.cat(pieces, dim=1) if pieces else torch.zeros(k, 0, device=device,
-                                                                       dtype=dtype)
-            flats.append(flat.contiguous().requires_grad_(True))
-        self.flats = flats  # [decayed (K, P_d), kept (K, P_n)]
-        self.state = [self._new_state(f) for f in flats]
+            self.flats.append(flat)
+            self.grads.append(grad)
+        self.state = [self._new_state(f) for f in self.flats]
 
         as_tensor = lambda values, dt=dtype: torch.tensor(values, device=device, dtype=dt)  # noqa: E731
         self.lr = as_tensor([c.lr for c in configs])
@@ -151,17 +158,11 @@ class _Population:
         self.forward_eval = vmap(self._member_forward, in_dims=(0, 0, None))
 
     def _new_state(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        zeros = lambda: torch.zeros_like(flat, requires_grad=False)  # noqa: E731
+        zeros = lambda: torch.zeros_like(flat)  # noqa: E731
         if self.first.family == "adam":
             return {"exp_avg": zeros(), "exp_avg_sq": zeros(),
                     "step": torch.zeros((), dtype=torch.float32, device=flat.device)}
         return {"momentum_buffer": zeros()}
-
-    def _params(self) -> dict[str, torch.Tensor]:
-        return {
-            name: self.flats[which][:, offset : offset + math.prod(shape)].view(self.k, *shape)
-            for name, (which, offset, shape) in self.layout.items()
-        }
 
     def _member_forward(self, params, buffers, x):
         return functional_call(self.base, (params, buffers), (x,))
@@ -187,7 +188,7 @@ class _Population:
             eta = math.nan
             for index_per_seed in zip(*batches, strict=True):
                 x, y = self._batch(index_per_seed)
-                logits = self.forward(self._params(), self.buffers, x)  # (K, B, C)
+                logits = self.forward(self.params, self.buffers, x)  # (K, B, C)
                 targets = y if y.dim() == 2 else y.expand(k, -1)
                 per_sample = F.cross_entropy(
                     logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
@@ -197,9 +198,12 @@ class _Population:
                 diverged_at = torch.where(bad & active, epoch, diverged_at)
                 active = active & ~bad
                 total = torch.where(active, member_loss, 0.0).sum()
-                for flat in self.flats:
-                    flat.grad = None
-                total.backward()
+                for grad in self.grads:
+                    grad.zero_()
+                with warnings.catch_warnings():
+                    # The grads are strided views into the flat buffer, on purpose.
+                    warnings.filterwarnings("ignore", message=".*gradient layout contract")
+                    total.backward()
                 eta = first.schedule(step, spe)
                 lam = self.weight_decay
                 if norm_unit is not None:
@@ -243,31 +247,28 @@ class _Population:
         ys = torch.stack([y for _, y in pairs])[self.seed_index]  # (K, B)
         return xs, ys
 
-    @torch.no_grad()
     def _update(self, active: torch.Tensor, eta: float, lam: torch.Tensor) -> None:
-        lr = torch.where(active, self.lr, 0.0)  # frozen members do not move
-        for which, (flat, state) in enumerate(zip(self.flats, self.state, strict=True)):
+        """One optimizer step; inactive (diverged, pruned) members do not move."""
+        no_decay = torch.zeros_like(lam)
+        for which, (flat, grad, state) in enumerate(zip(self.flats, self.grads, self.state,
+                                                        strict=True)):
             if flat.shape[1] == 0:
                 continue
-            grad = torch.where(active[:, None], flat.grad, 0.0)  # and never spread NaN
-            wd = torch.where(active, lam, 0.0) if which == 0 else 0.0
+            common = dict(lr=self.lr, weight_decay=lam if which == 0 else no_decay,
+                          decoupled=self.decoupled, active=active, eta=eta)
             if self.first.family == "adam":
                 beta1, beta2 = self.first.betas
-                adam_update(
-                    [flat], [grad], [state["exp_avg"]], [state["exp_avg_sq"]], [state["step"]],
-                    lr=lr, weight_decay=wd, eta=eta, beta1=beta1, beta2=beta2,
-                    eps=self.first.eps, decoupled=self.decoupled,
-                )
+                member_adam_step(flat, grad, state["exp_avg"], state["exp_avg_sq"],
+                                 state["step"], beta1=beta1, beta2=beta2, eps=self.first.eps,
+                                 **common)
             else:
-                sgd_update(
-                    [flat], [grad], [state["momentum_buffer"]], lr=lr, weight_decay=wd,
-                    eta=eta, momentum=self.first.momentum, decoupled=self.decoupled,
-                )
+                member_sgd_step(flat, grad, state["momentum_buffer"],
+                                momentum=self.first.momentum, **common)
 
     @torch.no_grad()
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.base.eval()
-        params = {n: p.detach() for n, p in self._params().items()}
+        params = {n: p.detach() for n, p in self.params.items()}
         rows = max(1, EVAL_ROWS // self.k)
         loss = torch.zeros(self.k, dtype=torch.float64, device=self.device)
         wrong = torch.zeros(self.k, dtype=torch.long, device=self.device)
