@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: dashboard test lint setup clean
+.PHONY: dashboard test lint setup system-deps clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,13 @@ setup: $(VENV)/.installed
 dashboard: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+system-deps:
+	./scripts/system-deps.sh
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint system-deps
 	$(PY) -m pytest
 
 clean:

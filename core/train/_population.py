@@ -75,7 +75,8 @@ def train_population(
     """Train every config of ``configs`` at once; returns one :class:`RunResult` per config.
 
     A population larger than fits in memory (or than ``max_members``) is trained in chunks;
-    the callback always sees indices into ``configs``.
+    the callback always sees indices into ``configs``. If a chunk still runs out of GPU
+    memory, it is halved and trained again from its start (its callback calls repeat).
     """
     check_population(configs)
     dev = resolve_device(device)
@@ -86,10 +87,20 @@ def train_population(
         n_seeds=len({c.seed for c in configs}),
     )
     results: list[RunResult] = []
-    for offset in range(0, len(configs), chunk):
+    offset = 0
+    while offset < len(configs):
         part = list(configs[offset : offset + chunk])
         relay = None if callback is None else _offset_callback(callback, offset)
-        results.extend(_Population(part, model=model, data=data, device=dev).train(relay))
+        try:
+            results.extend(_Population(part, model=model, data=data, device=dev).train(relay))
+        except torch.OutOfMemoryError:
+            if chunk == 1:
+                raise
+            chunk = max(1, chunk // 2)  # the estimate was optimistic: retry smaller
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
+            continue
+        offset += len(part)
     return results
 
 
