@@ -1,0 +1,427 @@
+"""The commands of ``python -m studies``: run, worker, list, export, delete.
+
+Exit status: 0 done; 2 invalid input (one ``error: what: why`` line on stderr, nothing
+written); 1 a failure while training (one line; ``WDLAB_DEBUG=1`` shows the traceback);
+130 / 143 stopped by SIGINT / SIGTERM after the current epoch (finished cells kept; run the
+same command again to continue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studies.cli._parser import UsageError
+from studies.spec import SpecError, StudySpec, list_presets, load_preset, load_spec
+from studies.storage import (
+    StorageError,
+    check_study_name,
+    count_states,
+    default_storage_url,
+    delete_study,
+    list_studies,
+    redact,
+    require_study,
+)
+
+log = logging.getLogger("studies.cli")
+
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+# --- shared pieces -----------------------------------------------------------------------
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    return args.storage or default_storage_url()
+
+
+def resolve_spec(text: str) -> StudySpec:
+    """A YAML file if ``text`` names one (or looks like a path), else a preset name."""
+    path = Path(text)
+    looks_like_path = path.suffix in (".yaml", ".yml") or os.sep in text or path.exists()
+    if looks_like_path:
+        if not path.is_file():
+            raise SpecError("spec", f"no such file {text!r} (give a YAML file or a preset name)")
+        return load_spec(path)
+    if text in list_presets():
+        return load_preset(text)
+    raise SpecError(
+        "spec",
+        f"no file and no preset named {text!r} (presets: {', '.join(list_presets())})",
+    )
+
+
+def setup_logging(log_file: str | None, *, bar: Any = None) -> None:
+    """Log lines of the studies package to ``log_file`` (appended) or stderr."""
+    logger = logging.getLogger("studies")
+    logger.setLevel(logging.INFO)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    handler: logging.Handler
+    if log_file:
+        try:
+            handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"log: cannot open {log_file!r}: {error.strerror}") from None
+    else:
+        handler = _TqdmHandler()
+    handler.setFormatter(fmt)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+class _TqdmHandler(logging.Handler):
+    """Writes above a progress bar instead of through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # logging must never break the run
+            self.handleError(record)
+
+
+class ProgressBar:
+    """A tqdm bar of study-wide cells with an ETA; a no-op when disabled."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar: Any = None
+        self.enabled = enabled
+
+    def __call__(self, p: Any) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=p.cells_total,
+                initial=p.cells_done,
+                unit="cell",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+                smoothing=0.1,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}<{remaining}] "
+                "{postfix}",
+            )
+        self.bar.total = p.cells_total
+        self.bar.n = p.partial
+        self.bar.set_postfix_str(p.message, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class Stopper:
+    """SIGINT/SIGTERM set ``event`` (stop after the current epoch); a second SIGINT aborts
+    (SIGTERMs never do: a worker may get one forwarded on top of a terminal's SIGINT).
+
+    ``on_signal`` lets ``run`` forward the signal to its worker subprocesses.
+    """
+
+    def __init__(self, on_signal: Callable[[int], None] | None = None) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self.sigints = 0
+        self.on_signal = on_signal
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Stopper:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGINT:
+            self.sigints += 1
+            if self.sigints > 1:  # Ctrl-C twice: abort now
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                raise KeyboardInterrupt
+        self.signum = self.signum or signum
+        self.event.set()
+        log.warning(
+            "%s: stopping after the current epoch (finished cells are kept; run again to "
+            "continue)%s",
+            signal.Signals(signum).name,
+            "; Ctrl-C again to abort now" if signum == signal.SIGINT else "",
+        )
+        if self.on_signal is not None:
+            self.on_signal(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SIGNAL.get(self.signum, 130) if self.signum is not None else 0
+
+
+def _validate_device(device: str | None) -> None:
+    if device is None:
+        return
+    from core.train import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as error:
+        raise SpecError("device", str(error)) from None
+
+
+def _work(args: argparse.Namespace, url: str, study: str, *, max_members: int | None,
+          stopper: Stopper) -> Any:
+    from studies.runner import run_worker
+
+    # A bar redrawn in place only makes sense on a terminal; logs and pipes get log lines.
+    bar = ProgressBar(enabled=not args.no_progress and sys.stderr.isatty())
+    try:
+        return run_worker(
+            storage=url,
+            study_name=study,
+            device=args.device,
+            progress=bar,
+            stop=stopper.event,
+            max_members=max_members,
+            data_dir=args.data_dir,
+        )
+    finally:
+        bar.close()
+
+
+def _summary_line(summary: Any, url: str) -> str:
+    return (
+        f"study {summary.study}: cells {summary.cells_done}/{summary.cells_total} done "
+        f"({summary.completed} trained here, {summary.diverged} diverged, "
+        f"{summary.failed} failed) in {summary.elapsed_s:.1f} s; storage {redact(url)}"
+    )
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec = resolve_spec(args.spec)  # before importing torch: a typo fails fast
+    url = storage_url(args)
+    if args.study is not None:
+        check_study_name(args.study)
+    _validate_device(args.device)
+    setup_logging(args.log)
+    from studies.runner import DEFAULT_MAX_MEMBERS, create_study
+
+    children: list[subprocess.Popen[bytes]] = []
+
+    def forward(_signum: int) -> None:
+        # SIGTERM means "stop after this epoch" to a worker whatever reached us; a second
+        # one is harmless (only a second SIGINT aborts), so a signal sent to the whole
+        # process group and forwarded too does no harm.
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    # Signals are caught from here on: a SIGTERM while the study is being created lets the
+    # creation finish (so it is resumable) and then stops before training.
+    with Stopper(on_signal=forward) as stopper:
+        name = create_study(spec, storage=url, study_name=args.study, data_dir=args.data_dir)
+        log.info("study %s in %s (%s mode)", name, redact(url), spec.mode)
+        max_members = args.max_members
+        if args.workers > 1 and max_members is None and spec.mode == "grid":
+            storage, study_id = require_study(url, name)
+            waiting = count_states(storage, study_id)["WAITING"]
+            # Share the waiting cells between the workers instead of one taking them all.
+            max_members = max(1, min(DEFAULT_MAX_MEMBERS, math.ceil(waiting / args.workers)))
+        threads = _share_cores(args.workers)
+        for _ in range(args.workers - 1 if not stopper.event.is_set() else 0):
+            children.append(_spawn_worker(args, url, name, max_members, threads))
+        try:
+            summary = _work(args, url, name, max_members=max_members, stopper=stopper)
+        except BaseException:
+            forward(signal.SIGTERM)
+            _wait(children)
+            raise
+        codes = _wait(children)
+    print(_summary_line(summary, url))
+    if stopper.signum is not None:
+        return stopper.exit_code
+    failed = [c for c in codes if c not in (0, 130, 143)]
+    if failed:
+        sys.stderr.write(f"error: worker: {len(failed)} worker process(es) failed "
+                         f"(exit status {failed[0]})\n")
+        return 1
+    return 0
+
+
+def _share_cores(workers: int) -> int | None:
+    """With several workers on one machine, give each its share of the cores: PyTorch's
+    threads spin while waiting, and N processes × all cores each run many times slower."""
+    if workers < 2 or os.environ.get("OMP_NUM_THREADS"):
+        return None
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    import torch
+
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _spawn_worker(args: argparse.Namespace, url: str, study: str, max_members: int | None,
+                  threads: int | None) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "studies", "worker", "--storage", url, "--study", study,
+               "--no-progress"]
+    if args.device:
+        command += ["--device", args.device]
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
+    if max_members:
+        command += ["--max-members", str(max_members)]
+    if args.log:
+        command += ["--log", args.log]
+    # Same process group as this one: whoever stops or kills the group (a terminal, the
+    # dashboard) reaches the workers too.
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+
+
+def _wait(children: list[subprocess.Popen[bytes]]) -> list[int]:
+    codes = []
+    for child in children:
+        while True:
+            try:
+                codes.append(child.wait())
+                break
+            except KeyboardInterrupt:  # a second Ctrl-C: abort the workers too
+                child.kill()
+    return codes
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    url = storage_url(args)
+    require_study(url, args.study)  # before loading torch: a typo fails fast
+    _validate_device(args.device)
+    setup_logging(args.log)
+    with Stopper() as stopper:
+        summary = _work(args, url, args.study, max_members=args.max_members, stopper=stopper)
+    print(_summary_line(summary, url))
+    return stopper.exit_code
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    url = storage_url(args)
+    infos = list_studies(url)
+    if not infos:
+        print(f"no studies in {redact(url)}")
+        return 0
+    header = ("STUDY", "MODE", "STATE", "DONE", "RUNNING", "FAILED", "BEST TEST ERROR",
+              "CREATED (UTC)")
+    rows = [header]
+    for s in infos:
+        best = ", ".join(f"{o} {_percent(e)}" for o, e in s.best.items()) or "-"
+        created = s.created.strftime("%Y-%m-%d %H:%M") if s.created else "-"
+        rows.append((s.name, s.mode or "-", s.state, f"{s.cells_done}/{s.cells_total}",
+                     str(s.running), str(s.failed), best, created))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from studies.export import export_trials
+
+    url = storage_url(args)
+    require_study(url, args.study)
+    text = export_trials(url, args.study, fmt=args.format)
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"out: cannot write {args.out!r}: {error.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    url = storage_url(args)
+    require_study(url, args.study)
+    if not args.yes:
+        raise UsageError(
+            f"delete: refusing to delete study {args.study!r} without --yes"
+        )
+    delete_study(url, args.study)
+    print(f"deleted study {args.study} from {redact(url)}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "worker": cmd_worker,
+    "list": cmd_list,
+    "export": cmd_export,
+    "delete": cmd_delete,
+}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _is_usage_error(error: BaseException) -> bool:
+    if isinstance(error, SpecError | StorageError | UsageError):
+        return True
+    # Only a command that loaded data can raise it; don't import torch just to catch it.
+    data = sys.modules.get("core.data")
+    return data is not None and isinstance(error, data.DatasetUnavailableError)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+    start = time.perf_counter()
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: aborted (unfinished trials are re-run after their heartbeats "
+                         "go stale, or when the study is run again)\n")
+        return 130
+    except BrokenPipeError:  # `... export | head`
+        return 0
+    except Exception as error:
+        if _is_usage_error(error):
+            text = _one_line(str(error))
+            if not isinstance(error, SpecError | StorageError | UsageError):
+                text = f"data: {text}"  # DatasetUnavailableError says what and where
+            sys.stderr.write(f"error: {text}\n")
+            return 2
+        if os.environ.get("WDLAB_DEBUG"):
+            raise
+        sys.stderr.write(f"error: {type(error).__name__}: {_one_line(str(error))} "
+                         f"(after {time.perf_counter() - start:.0f} s; WDLAB_DEBUG=1 shows "
+                         "the traceback)\n")
+        return 1

@@ -1,0 +1,248 @@
+"""A study's two tidy tables (see :mod:`studies.analysis._tables`) and its export.
+
+Imports no torch (only optuna, pandas and numpy), so a dashboard page or ``python -m studies
+export`` reads a study quickly; :mod:`studies.runner` re-exports these functions.
+
+Both read a study with one query per table (:func:`studies.storage.read_trials`), so a study
+of 10,000 trials gives its tables in about a second, and a running study's tables include its
+RUNNING and WAITING trials (metrics NaN), which is what lets a landscape fill in live.
+
+Weight decays appear in all three conventions. The normalization factor is
+f = √(b/(B·T)) with b the batch size, B the training points actually used (stored with the
+study when it was created) and T the epochs, or T₀ under warm restarts: the λ of the first
+restart period (later periods are longer and get a smaller λ, which core recomputes).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from optuna.storages import BaseStorage
+
+from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, normalization_factor
+from studies.spec import SpecError, StudySpec, spec_from_dict
+from studies.storage import StorageError, read_trials, require_study
+from studies.storage import _layout as L
+from studies.storage._read import TrialRecord, study_id_of
+
+FORMATS: tuple[str, ...] = ("csv", "json")
+
+_NAN = math.nan
+_METRIC_COLUMNS = (
+    "final_test_error",
+    "best_test_error",
+    "final_val_error",
+    "best_val_error",
+    "final_train_loss",
+    "final_weight_norm",
+)
+
+
+def _resolve(source: Any, study_name: str | None) -> tuple[BaseStorage, int, str]:
+    """(storage, study id, name) from a URL, a storage, or an optuna.Study."""
+    if hasattr(source, "_study_id") and hasattr(source, "_storage"):  # an optuna.Study
+        return source._storage, source._study_id, source.study_name
+    if study_name is None:
+        raise TypeError("study_name is required unless an optuna.Study is given")
+    if isinstance(source, str):
+        storage, study_id = require_study(source, study_name)
+        return storage, study_id, study_name
+    study_id = study_id_of(source, study_name)
+    if study_id is None:
+        raise StorageError("study", f"no study {study_name!r} in this storage")
+    return source, study_id, study_name
+
+
+def _context(storage: BaseStorage, study_id: int) -> tuple[StudySpec | None, int | None]:
+    attrs = storage.get_study_user_attrs(study_id)
+    raw = attrs.get(L.SPEC)
+    spec = None
+    if isinstance(raw, dict):
+        try:
+            spec = spec_from_dict(raw)
+        except SpecError:
+            spec = None
+    train_size = attrs.get(L.TRAIN_SIZE)
+    return spec, int(train_size) if train_size is not None else None
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _NAN
+    return float(value)
+
+
+def trials_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
+    """One row per trial with exactly :data:`studies.analysis.TRIAL_COLUMNS`.
+
+    ``source``: a storage URL, an Optuna storage, or an ``optuna.Study`` (then no name).
+    ``state`` is the trial state's name; metrics are NaN until a trial finishes (and the final
+    ones for a diverged trial); ``diverged_epoch`` is NaN unless it diverged; ``epochs_done``
+    counts reported epochs for a running trial; ``duration_s`` is the population's training
+    time (NaN while running).
+    """
+    storage, study_id, name = _resolve(source, study_name)
+    spec, train_size = _context(storage, study_id)
+    records = read_trials(storage, study_id, intermediate_when=("RUNNING",))
+    columns: dict[str, list[Any]] = {c: [] for c in TRIAL_COLUMNS}
+    factors: dict[str, float] = {}
+    for r in records:
+        row = _trial_row(r, name, spec, train_size, factors)
+        for c in TRIAL_COLUMNS:
+            columns[c].append(row[c])
+    frame = pd.DataFrame(columns, columns=list(TRIAL_COLUMNS))
+    return _typed(frame)
+
+
+def period_for_factor(spec: StudySpec, schedule: str) -> float:
+    """T of the normalization factor in tables: T₀ under warm restarts, else the epochs."""
+    s = spec.schedule_named(schedule)
+    if s.name == "warm_restarts" and s.t0 is not None:
+        return float(s.t0)
+    return float(spec.epochs)
+
+
+def wd_all_conventions(
+    value: float, *, convention: str, lr: float, factor: float
+) -> tuple[float, float, float]:
+    """(λ paper, wd PyTorch = λ/α, λ_norm = λ/f) of a weight decay given in ``convention``;
+    NaN where α or f is not positive (unknown)."""
+    if convention == "paper":
+        lam = value
+    elif convention == "pytorch":
+        lam = value * lr
+    elif convention == "normalized":
+        lam = value * factor if factor > 0 else _NAN
+    else:
+        raise ValueError(f"unknown weight-decay convention {convention!r}")
+    pytorch = lam / lr if lr > 0 else _NAN
+    normalized = lam / factor if factor > 0 else _NAN
+    return lam, pytorch, normalized
+
+
+def _factor(spec: StudySpec | None, schedule: str, train_size: int | None,
+            cache: dict[str, float]) -> float:
+    if spec is None or train_size is None:
+        return _NAN
+    if schedule not in cache:
+        try:
+            cache[schedule] = normalization_factor(
+                batch_size=spec.batch_size, n_train=train_size,
+                epochs=period_for_factor(spec, schedule),
+            )
+        except (KeyError, ValueError):
+            cache[schedule] = _NAN
+    return cache[schedule]
+
+
+def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: int | None,
+               factors: dict[str, float]) -> dict[str, Any]:
+    p, a = r.params, r.user_attrs
+    metrics = a.get(L.METRICS) or {}
+    schedule = p.get("schedule", a.get(L.SCHEDULE))
+    convention = a.get(L.WD_CONVENTION) or (spec.convention if spec else "paper")
+    lr = _number(p.get("lr"))
+    wd = _number(p.get("weight_decay"))
+    b = metrics.get("train_size", train_size)
+    factor = _factor(spec, schedule, int(b) if b is not None else None, factors)
+    if math.isfinite(lr) and math.isfinite(wd):
+        paper, pytorch, normalized = wd_all_conventions(
+            wd, convention=convention, lr=lr, factor=factor if math.isfinite(factor) else 0.0
+        )
+    else:
+        paper = pytorch = normalized = _NAN
+    diverged = bool(a.get(L.DIVERGED, False))
+    epoch = a.get(L.DIVERGED_EPOCH)
+    epochs_done = metrics.get("epochs_done")
+    if epochs_done is None:
+        epochs_done = len(r.intermediate)
+    duration = metrics.get("duration_s")
+    row = {
+        "study": study,
+        "trial": r.number,
+        "state": r.state,
+        "optimizer": p.get("optimizer"),
+        "schedule": schedule,
+        "lr": lr,
+        "seed": p.get("seed", a.get(L.SEED)),
+        "weight_decay": wd,
+        "wd_convention": convention,
+        "wd_paper": paper,
+        "wd_pytorch": pytorch,
+        "wd_normalized": normalized,
+        "diverged": diverged,
+        "diverged_epoch": float(epoch) if diverged and epoch is not None else _NAN,
+        "duration_s": _number(duration),
+        "epochs_done": int(epochs_done),
+    }
+    for c in _METRIC_COLUMNS:
+        row[c] = _number(metrics.get(c))
+    return row
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for c in ("lr", "weight_decay", "wd_paper", "wd_pytorch", "wd_normalized", "diverged_epoch",
+              "duration_s", *_METRIC_COLUMNS):
+        frame[c] = frame[c].astype(float)
+    frame["diverged"] = frame["diverged"].astype(bool)
+    frame["trial"] = frame["trial"].astype(np.int64)
+    frame["epochs_done"] = frame["epochs_done"].astype(np.int64)
+    if len(frame) and frame["seed"].notna().all():
+        frame["seed"] = frame["seed"].astype(np.int64)
+    return frame
+
+
+def curves_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
+    """Per-epoch metrics, one row per (trial, epoch): ``study`` then
+    :data:`studies.analysis.CURVE_COLUMNS`.
+
+    Finished trials give their stored curves; a running trial gives the curves flushed so far
+    and, for later epochs, the validation error it reported (other columns NaN).
+    """
+    storage, study_id, name = _resolve(source, study_name)
+    records = read_trials(storage, study_id, curves=True, intermediate_when=("RUNNING",))
+    metrics = [c for c in CURVE_COLUMNS if c not in ("trial", "epoch")]
+    columns: dict[str, list[Any]] = {c: [] for c in CURVE_COLUMNS}
+    for r in records:
+        curves = r.user_attrs.get(L.CURVES) or {}
+        epochs = [int(e) for e in curves.get("epoch", [])]
+        for k, epoch in enumerate(epochs):
+            columns["trial"].append(r.number)
+            columns["epoch"].append(epoch)
+            for c in metrics:
+                series = curves.get(c) or []
+                columns[c].append(float(series[k]) if k < len(series) else _NAN)
+        last = max(epochs, default=0)
+        for step in sorted(s for s in r.intermediate if s > last):
+            columns["trial"].append(r.number)
+            columns["epoch"].append(int(step))
+            for c in metrics:
+                columns[c].append(float(r.intermediate[step]) if c == "val_error" else _NAN)
+    frame = pd.DataFrame(columns, columns=list(CURVE_COLUMNS))
+    frame["trial"] = frame["trial"].astype(np.int64)
+    frame["epoch"] = frame["epoch"].astype(np.int64)
+    for c in metrics:
+        frame[c] = frame[c].astype(float)
+    frame.insert(0, "study", name)
+    return frame
+
+
+def export_trials(source: Any, study_name: str | None = None, *, fmt: str = "csv") -> str:
+    """The trials table as CSV or JSON (a list of records), one row per trial.
+
+    Columns: :data:`studies.analysis.TRIAL_COLUMNS`: study, trial, state, optimizer, schedule,
+    lr, seed, weight_decay with its convention (``wd_convention``) and in all three
+    conventions (``wd_paper``, ``wd_pytorch``, ``wd_normalized``), diverged, final and best
+    test / validation error, final train loss, final weight norm, duration and epochs done.
+    Missing values are empty in CSV and null in JSON.
+    """
+    if fmt not in FORMATS:
+        raise SpecError("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    frame = trials_frame(source, study_name)
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    return frame.to_json(orient="records", indent=1) + "\n"
+

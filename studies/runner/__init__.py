@@ -1,0 +1,56 @@
+"""Running studies: create or resume them, work them (any number of workers), read them back.
+
+* :func:`create_study` — store the spec, enqueue every grid cell once (resumable).
+* :func:`run_worker` — take waiting cells or sampler trials, train them as populations with
+  ``core.train.train_population``, store curves and metrics; :class:`Progress`,
+  :class:`WorkerSummary`.
+* :func:`extend_study`, :func:`refine_cells`, :func:`more_seeds_cells`, :func:`stored_cells`
+  (refine a landscape, add seeds), :func:`add_trials` (raise a tune budget).
+* :func:`trials_frame`, :func:`curves_frame` — the tidy tables of :mod:`studies.analysis`;
+  :func:`export_trials` — the same as CSV or JSON.
+
+The objective is the final test error in grid mode (the landscapes' metric) and the final
+validation error in tune mode (so the sampler never tunes on test data). Imports torch (via
+core) and optuna; never streamlit.
+"""
+
+from studies.export import FORMATS, curves_frame, export_trials, trials_frame
+from studies.runner._convert import core_model, core_schedule, train_config
+from studies.runner._create import (
+    add_trials,
+    create_study,
+    extend_study,
+    more_seeds_cells,
+    refine_cells,
+    stored_cells,
+)
+from studies.runner._data import load_data
+from studies.runner._worker import (
+    CURVES_FLUSH_S,
+    DEFAULT_MAX_MEMBERS,
+    Progress,
+    WorkerSummary,
+    run_worker,
+)
+
+__all__ = [
+    "CURVES_FLUSH_S",
+    "DEFAULT_MAX_MEMBERS",
+    "FORMATS",
+    "Progress",
+    "WorkerSummary",
+    "add_trials",
+    "core_model",
+    "core_schedule",
+    "create_study",
+    "curves_frame",
+    "export_trials",
+    "extend_study",
+    "load_data",
+    "more_seeds_cells",
+    "refine_cells",
+    "run_worker",
+    "stored_cells",
+    "train_config",
+    "trials_frame",
+]

@@ -1,0 +1,85 @@
+"""From the spec's vocabulary to core's: schedules, models, training configs, λ conventions.
+
+Weight decay reaches core as the paper's λ, whatever convention the grid is written in:
+``paper`` λ as given; ``pytorch`` λ = wd·α; ``normalized`` λ_norm with
+``normalized_decay=True``, so that core recomputes λ = λ_norm·√(b/(B·T)) for each restart
+period T. For tables (:func:`wd_all_conventions`) the normalization factor uses T = epochs,
+or T₀ under warm restarts: the λ of the first period.
+"""
+
+from __future__ import annotations
+
+from core.models import ModelSpec as CoreModelSpec
+from core.schedules import Constant, Cosine, Schedule, StepDrop, WarmRestarts, Warmup
+from core.train import TrainConfig
+from studies.spec import ScheduleSpec, StudySpec
+
+
+def core_schedule(schedule: ScheduleSpec, *, epochs: int) -> Schedule:
+    """The η_t of ``schedule`` as a core schedule object (wrapped in Warmup if asked for)."""
+    inner: Constant | StepDrop | Cosine | WarmRestarts
+    if schedule.name == "constant":
+        inner = Constant()
+    elif schedule.name == "step":
+        inner = StepDrop(milestones=tuple(schedule.milestones or ()), factor=schedule.factor)
+    elif schedule.name == "cosine":
+        inner = Cosine(epochs=epochs, eta_min=schedule.eta_min or 0.0)
+    elif schedule.name == "warm_restarts":
+        inner = WarmRestarts(
+            t0=schedule.t0, t_mult=schedule.t_mult or 1.0, eta_min=schedule.eta_min or 0.0
+        )
+    else:  # the spec validates names; a new one must be added here
+        raise ValueError(f"unknown schedule {schedule.name!r}")
+    if schedule.warmup_epochs > 0:
+        return Warmup(inner=inner, epochs=schedule.warmup_epochs)
+    return inner
+
+
+def core_model(spec: StudySpec) -> CoreModelSpec:
+    """The spec's model as core's ModelSpec (fields that do not apply keep core's defaults)."""
+    m = spec.model
+    kwargs: dict[str, object] = {"name": m.name}
+    for name in ("widths", "channels", "depth", "width", "norm"):
+        value = getattr(m, name)
+        if value is not None:
+            kwargs[name] = value
+    return CoreModelSpec(**kwargs)  # type: ignore[arg-type]
+
+
+def train_config(
+    spec: StudySpec,
+    *,
+    optimizer: str,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+    schedule: str,
+) -> TrainConfig:
+    """The core TrainConfig of one cell; ``weight_decay`` is in the spec's convention."""
+    convention = spec.convention
+    if convention == "paper":
+        lam, normalized = weight_decay, False
+    elif convention == "pytorch":
+        lam, normalized = weight_decay * lr, False
+    else:  # normalized: core turns λ_norm into λ per restart period
+        lam, normalized = weight_decay, True
+    return TrainConfig(
+        optimizer=optimizer,
+        lr=float(lr),
+        weight_decay=float(lam),
+        seed=int(seed),
+        epochs=spec.epochs,
+        batch_size=spec.batch_size,
+        schedule=core_schedule(spec.schedule_named(schedule), epochs=spec.epochs),
+        normalized_decay=normalized,
+        momentum=spec.momentum,
+        betas=tuple(spec.betas),  # type: ignore[arg-type]
+        eps=spec.eps,
+        decay_rule=spec.decay,
+        dtype=spec.dtype,
+    )
+
+
+def family(optimizer: str) -> str:
+    """"adam" or "sgd": only one family can share a population."""
+    return "adam" if optimizer in ("adam", "adamw") else "sgd"

@@ -1,0 +1,362 @@
+"""Creating, resuming and extending studies: the spec goes in first, then one trial per cell.
+
+A grid cell becomes one WAITING Optuna trial whose params (optimizer, lr, weight_decay in the
+spec's convention, seed, schedule) are set at creation, so workers on any machine just take
+waiting trials (see ``_worker``) and optuna-dashboard shows the whole grid from the start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState
+
+from studies.runner._data import load_data
+from studies.spec import MAX_SEED, Cell, SpecError, StudySpec, log_grid, spec_from_dict
+from studies.storage import (
+    SCHEMA_VERSION,
+    StorageError,
+    cell_key,
+    check_study_name,
+    open_storage,
+    read_trials,
+    redact,
+    require_study,
+)
+from studies.storage import _layout as L
+from studies.storage._read import study_id_of
+
+
+def create_study(
+    spec: StudySpec,
+    *,
+    storage: str,
+    study_name: str | None = None,
+    data_dir: str | Path | None = None,
+) -> str:
+    """Create the study of ``spec`` (or resume it); returns the study name.
+
+    * The study minimizes the final test error in grid mode (the landscapes' metric) and the
+      final validation error in tune mode (the sampler must not tune on test data).
+    * Study user attributes: ``spec`` (:meth:`StudySpec.to_dict`), ``schema_version``,
+      ``created``, ``mode``, ``train_size`` (B, for the normalized decay), and
+      ``cells_total`` (grid) or ``n_trials`` (tune); see :mod:`studies.storage._layout`.
+    * Grid mode enqueues every cell exactly once as a WAITING trial.
+    * A study of that name made from the same spec: resumed, nothing added (cells missing
+      after an interrupted creation are enqueued). From a different spec: :class:`StorageError`
+      naming the study and suggesting ``--study NEWNAME``.
+
+    Everything is checked before anything is written: the name, the data set (loaded once,
+    which also measures B), the storage URL and an existing study's spec. Raises
+    :class:`SpecError`, :class:`StorageError` or :class:`core.data.DatasetUnavailableError`.
+    """
+    name = check_study_name(study_name or spec.name)
+    if name != spec.name:
+        spec = dataclasses.replace(spec, name=name)
+    spec_dict = _plain(spec.to_dict())
+    train_size = load_data(spec, data_dir=data_dir).train_size
+    st = open_storage(storage)
+    for _ in range(2):  # a second pass if another process created it meanwhile
+        study_id = study_id_of(st, name)
+        if study_id is not None:
+            _resume(st, study_id, spec, spec_dict, url=storage)
+            return name
+        try:
+            study = optuna.create_study(study_name=name, storage=st, direction="minimize")
+        except optuna.exceptions.DuplicatedStudyError:
+            continue
+        attrs: dict[str, Any] = {
+            L.SPEC: spec_dict,
+            L.SCHEMA: SCHEMA_VERSION,
+            L.CREATED: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            L.MODE: spec.mode,
+            L.TRAIN_SIZE: train_size,
+        }
+        if spec.mode == "grid":
+            attrs[L.CELLS_TOTAL] = spec.n_cells
+        else:
+            attrs[L.N_TRIALS] = spec.tune.n_trials  # type: ignore[union-attr]
+        for key, value in attrs.items():
+            study.set_user_attr(key, value)
+        if spec.mode == "grid":
+            _enqueue(study, spec, spec.cells(), existing=set())
+            study.set_user_attr(L.CELLS_ENQUEUED, True)
+        return name
+    raise StorageError("study", f"could not create {name!r} in {redact(storage)}")
+
+
+def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], *, url: str
+            ) -> None:
+    attrs = st.get_study_user_attrs(study_id)
+    stored = attrs.get(L.SPEC)
+    if not isinstance(stored, dict):
+        raise StorageError(
+            "study",
+            f"{spec.name!r} already exists in {redact(url)} and was not made from a spec; "
+            "use --study NEWNAME",
+        )
+    if _plain(stored) != spec_dict:
+        raise StorageError(
+            "study",
+            f"{spec.name!r} already exists in {redact(url)} with a different spec; run the same "
+            "spec to resume it, or use --study NEWNAME for a new study",
+        )
+    if spec.mode == "grid" and not attrs.get(L.CELLS_ENQUEUED):
+        study = optuna.load_study(study_name=spec.name, storage=st)
+        _enqueue(study, spec, spec.cells(), existing=_existing_keys(st, study_id))
+        study.set_user_attr(L.CELLS_ENQUEUED, True)
+
+
+def _plain(value: Any) -> Any:
+    """The JSON form of ``value`` (tuples become lists), as the storage gives it back."""
+    return json.loads(json.dumps(value))
+
+
+# --- enqueueing ----------------------------------------------------------------------------
+
+
+def _distributions(spec: StudySpec, cell: Cell) -> dict[str, BaseDistribution]:
+    """Distributions of a cell's params: one kind per param for the whole study (Optuna
+    requires it), bounds that cover the spec's grid and the cell (extensions may go beyond)."""
+    lrs = [v for opt in spec.optimizers for v in spec.lr_values(opt)] + [cell.lr]
+    wds = [v for opt in spec.optimizers for v in spec.weight_decay_values(opt)]
+    wds.append(cell.weight_decay)
+    seeds = [*spec.seeds, cell.seed]
+    return {
+        "optimizer": CategoricalDistribution(list(spec.optimizers)),
+        "lr": FloatDistribution(min(lrs), max(lrs), log=True),
+        "weight_decay": FloatDistribution(0.0, max(wds)),
+        "seed": IntDistribution(min(seeds), max(seeds)),
+        "schedule": CategoricalDistribution(list(spec.schedule_names)),
+    }
+
+
+def _cell_trial(spec: StudySpec, cell: Cell) -> optuna.trial.FrozenTrial:
+    params = {
+        "optimizer": cell.optimizer,
+        "lr": float(cell.lr),
+        "weight_decay": float(cell.weight_decay),
+        "seed": int(cell.seed),
+        "schedule": cell.schedule,
+    }
+    return optuna.trial.create_trial(
+        state=TrialState.WAITING,
+        params=params,
+        distributions=_distributions(spec, cell),
+        user_attrs={
+            L.CELL: _key(cell),
+            L.SEED: int(cell.seed),
+            L.SCHEDULE: cell.schedule,
+            L.WD_CONVENTION: cell.convention,
+        },
+    )
+
+
+def _key(cell: Cell) -> str:
+    return cell_key(
+        optimizer=cell.optimizer,
+        lr=cell.lr,
+        weight_decay=cell.weight_decay,
+        seed=cell.seed,
+        schedule=cell.schedule,
+    )
+
+
+def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, existing: set[str]
+             ) -> int:
+    added = 0
+    for cell in cells:
+        key = _key(cell)
+        if key in existing:
+            continue
+        study.add_trial(_cell_trial(spec, cell))
+        existing.add(key)
+        added += 1
+    return added
+
+
+def _existing_keys(st: Any, study_id: int) -> set[str]:
+    keys = set()
+    for record in read_trials(st, study_id):
+        key = record.user_attrs.get(L.CELL)
+        if isinstance(key, str):
+            keys.add(key)
+    return keys
+
+
+# --- extending -----------------------------------------------------------------------------
+
+
+def _stored_spec(st: Any, study_id: int, name: str) -> StudySpec:
+    raw = st.get_study_user_attrs(study_id).get(L.SPEC)
+    if not isinstance(raw, dict):
+        raise StorageError("study", f"{name!r} has no stored spec (it was not created by studies)")
+    return spec_from_dict(raw)
+
+
+def _check_cell(spec: StudySpec, cell: Cell, path: str) -> None:
+    if not isinstance(cell, Cell):
+        raise SpecError(path, f"must be a studies.spec.Cell, got {type(cell).__name__}")
+    if cell.optimizer not in spec.optimizers:
+        raise SpecError(f"{path}.optimizer", f"must be one of {', '.join(spec.optimizers)}")
+    if cell.schedule not in spec.schedule_names:
+        raise SpecError(f"{path}.schedule", f"must be one of {', '.join(spec.schedule_names)}")
+    if cell.convention != spec.convention:
+        raise SpecError(f"{path}.convention", f"must be the study's {spec.convention!r}")
+    if not (isinstance(cell.lr, int | float) and math.isfinite(cell.lr) and cell.lr > 0):
+        raise SpecError(f"{path}.lr", f"must be a finite number > 0, got {cell.lr!r}")
+    wd = cell.weight_decay
+    if not (isinstance(wd, int | float) and math.isfinite(wd) and wd >= 0):
+        raise SpecError(f"{path}.weight_decay", f"must be a finite number >= 0, got {wd!r}")
+    if isinstance(cell.seed, bool) or not isinstance(cell.seed, int) or not (
+        0 <= cell.seed <= MAX_SEED
+    ):
+        raise SpecError(f"{path}.seed", f"must be an integer in [0, {MAX_SEED}]")
+
+
+def extend_study(*, storage: str, study_name: str, cells: Iterable[Cell]) -> int:
+    """Enqueue extra cells of a grid study (a finer grid, more seeds); returns how many were
+    new. Cells already in the study, in any state, are skipped. Workers still running on the
+    study pick the new cells up; otherwise start one (``python -m studies worker``).
+    """
+    st, study_id = require_study(storage, study_name, read_only=False)
+    spec = _stored_spec(st, study_id, study_name)
+    if spec.mode != "grid":
+        raise StorageError("study", f"{study_name!r} is a tune study: use add_trials instead")
+    cells = list(cells)
+    for i, cell in enumerate(cells):
+        _check_cell(spec, cell, f"cells[{i}]")
+    existing = _existing_keys(st, study_id)
+    study = optuna.load_study(study_name=study_name, storage=st)
+    added = _enqueue(study, spec, cells, existing=existing)
+    if added:
+        study.set_user_attr(L.CELLS_TOTAL, len(existing))
+    return added
+
+
+def add_trials(storage: str, study_name: str, n: int) -> int:
+    """Raise a tune study's trial budget by ``n``; returns the new budget."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SpecError("n", f"must be an integer >= 1, got {n!r}")
+    st, study_id = require_study(storage, study_name, read_only=False)
+    spec = _stored_spec(st, study_id, study_name)
+    if spec.mode != "tune":
+        raise StorageError("study", f"{study_name!r} is a grid study: use extend_study instead")
+    budget = int(st.get_study_user_attrs(study_id).get(L.N_TRIALS) or spec.tune.n_trials)  # type: ignore[union-attr]
+    study = optuna.load_study(study_name=study_name, storage=st)
+    study.set_user_attr(L.N_TRIALS, budget + n)
+    return budget + n
+
+
+def stored_cells(storage: str, study_name: str) -> list[Cell]:
+    """The distinct grid cells of a study (from the spec and every extension), by trial."""
+    st, study_id = require_study(storage, study_name)
+    spec = _stored_spec(st, study_id, study_name)
+    out: dict[str, Cell] = {}
+    for record in read_trials(st, study_id):
+        p = record.params
+        try:
+            cell = Cell(
+                optimizer=p["optimizer"],
+                lr=float(p["lr"]),
+                weight_decay=float(p["weight_decay"]),
+                seed=int(p["seed"]),
+                schedule=p["schedule"],
+                convention=spec.convention,
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+        out.setdefault(_key(cell), cell)
+    return list(out.values())
+
+
+def _range(name: str, pair: Sequence[float]) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        raise SpecError(name, "must be a pair (min, max) of numbers") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
+        raise SpecError(name, f"must satisfy 0 < min <= max, got ({lo!r}, {hi!r})")
+    return lo, hi
+
+
+def _counts(count: int | tuple[int, int]) -> tuple[int, int]:
+    pair = (count, count) if isinstance(count, int) else tuple(count)
+    if len(pair) != 2 or any(isinstance(c, bool) or not isinstance(c, int) or c < 1
+                             for c in pair):
+        raise SpecError("count", f"must be an integer >= 1 or a pair of them, got {count!r}")
+    return pair[0], pair[1]  # type: ignore[return-value]
+
+
+def refine_cells(
+    spec: StudySpec,
+    *,
+    lr_range: tuple[float, float],
+    wd_range: tuple[float, float],
+    count: int | tuple[int, int],
+    optimizers: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    schedules: Sequence[str] | None = None,
+) -> list[Cell]:
+    """A finer log₂ grid over a region: ``count`` learning rates × ``count`` weight decays
+    (or ``(n_lr, n_wd)``) from min to max inclusive, in the spec's weight-decay convention,
+    for each optimizer (default all), seed (default the spec's) and schedule (default all).
+
+    A range with min == max needs a count of 1 on that axis. Feed the result to
+    :func:`extend_study`, which skips cells already there.
+    """
+    lo_lr, hi_lr = _range("lr_range", lr_range)
+    lo_wd, hi_wd = _range("wd_range", wd_range)
+    n_lr, n_wd = _counts(count)
+    for axis, lo, hi, n in (("lr_range", lo_lr, hi_lr, n_lr), ("wd_range", lo_wd, hi_wd, n_wd)):
+        if (lo == hi) != (n == 1):
+            raise SpecError("count", f"{axis}: use count 1 exactly when min == max")
+    lrs = log_grid(lo_lr, hi_lr, n_lr)
+    wds = log_grid(lo_wd, hi_wd, n_wd)
+    opts = _subset("optimizers", optimizers, spec.optimizers)
+    scheds = _subset("schedules", schedules, spec.schedule_names)
+    seed_list = tuple(spec.seeds if seeds is None else seeds)
+    return [
+        Cell(optimizer=o, lr=lr, weight_decay=wd, seed=s, schedule=sc, convention=spec.convention)
+        for s in seed_list
+        for sc in scheds
+        for o in opts
+        for lr in lrs
+        for wd in wds
+    ]
+
+
+def more_seeds_cells(
+    spec: StudySpec, *, seeds: Sequence[int], cells: Iterable[Cell] | None = None
+) -> list[Cell]:
+    """Every distinct (optimizer, lr, weight decay, schedule) of ``cells`` (default: the
+    spec's grid; pass :func:`stored_cells` to include extensions) with each of ``seeds``."""
+    base = spec.cells() if cells is None else list(cells)
+    points: dict[tuple[str, str, float, float], Cell] = {}
+    for c in base:
+        points.setdefault((c.schedule, c.optimizer, c.lr, c.weight_decay), c)
+    return [
+        dataclasses.replace(c, seed=int(s)) for s in seeds for c in points.values()
+    ]
+
+
+def _subset(name: str, chosen: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:
+    if chosen is None:
+        return tuple(allowed)
+    for i, value in enumerate(chosen):
+        if value not in allowed:
+            raise SpecError(f"{name}[{i}]", f"must be one of {', '.join(allowed)}, got {value!r}")
+    return tuple(chosen)

@@ -1,0 +1,41 @@
+"""Loading a study's data set once per process, with spec-style errors."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from core.data import DatasetUnavailableError, DataSplits, load_dataset
+from studies.spec import SpecError, StudySpec
+
+_cache: dict[tuple[object, ...], DataSplits] = {}
+_lock = threading.Lock()
+
+
+def load_data(spec: StudySpec, *, data_dir: str | Path | None = None) -> DataSplits:
+    """The spec's splits on the CPU, cached per process (``create_study`` and the worker of
+    one ``run`` load it once).
+
+    Raises :class:`SpecError` for a ``data.train_size`` the data set cannot provide and lets
+    :class:`core.data.DatasetUnavailableError` through (files missing, no download possible).
+    """
+    d = spec.data
+    key = (d.dataset, d.split_seed, d.val_fraction, d.train_size, str(data_dir or ""))
+    with _lock:
+        data = _cache.get(key)
+        if data is None:
+            try:
+                data = load_dataset(
+                    d.dataset,
+                    split_seed=d.split_seed,
+                    val_fraction=d.val_fraction,
+                    train_size=d.train_size,
+                    data_dir=data_dir,
+                    device="cpu",
+                )
+            except DatasetUnavailableError:
+                raise
+            except ValueError as error:
+                raise SpecError("data", str(error)) from None
+            _cache[key] = data
+    return data

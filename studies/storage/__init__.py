@@ -1,0 +1,67 @@
+"""Where studies live: Optuna storages (SQLite by default, PostgreSQL, journal files).
+
+* :func:`default_storage_url` — ``$WDLAB_STORAGE``, else an SQLite file in ``$WDLAB_HOME``
+  (default ``~/.local/share/wdlab``).
+* :func:`open_storage` — an Optuna storage tuned for live dashboards and many workers (WAL,
+  busy timeout, atomic trial claims, heartbeats that re-run a dead worker's cells).
+* :func:`list_studies` / :class:`StudyInfo`, :func:`load_spec`, :func:`delete_study`,
+  :func:`rename_study`; :class:`StudyNotFoundError`, :class:`StorageError`.
+* :func:`redact` — a URL with its password hidden; use it wherever a URL is shown.
+
+The studies are plain Optuna studies (``optuna.load_study`` and optuna-dashboard open them);
+:mod:`studies.storage._layout` documents the attributes this project stores in them.
+"""
+
+from studies.storage._layout import SCHEMA_VERSION, cell_key
+from studies.storage._open import (
+    MAX_RETRY,
+    forget_storages,
+    heartbeat_settings,
+    open_storage,
+    storage_exists,
+)
+from studies.storage._read import TrialRecord, count_states, read_trials, study_id_of
+from studies.storage._retry import RequeueStale, requeue
+from studies.storage._studies import (
+    STATES,
+    StudyInfo,
+    StudyNotFoundError,
+    check_study_name,
+    delete_study,
+    list_studies,
+    load_spec,
+    rename_study,
+    require_study,
+    study_names,
+)
+from studies.storage._urls import StorageError, data_dir, default_storage_url, redact
+
+__all__ = [
+    "MAX_RETRY",
+    "SCHEMA_VERSION",
+    "STATES",
+    "RequeueStale",
+    "StorageError",
+    "StudyInfo",
+    "StudyNotFoundError",
+    "TrialRecord",
+    "cell_key",
+    "check_study_name",
+    "count_states",
+    "data_dir",
+    "default_storage_url",
+    "delete_study",
+    "forget_storages",
+    "heartbeat_settings",
+    "list_studies",
+    "load_spec",
+    "open_storage",
+    "read_trials",
+    "redact",
+    "rename_study",
+    "requeue",
+    "require_study",
+    "storage_exists",
+    "study_id_of",
+    "study_names",
+]

@@ -1,0 +1,272 @@
+"""Opening a storage: SQLite tuned for one writer and live readers, any SQLAlchemy URL, journals.
+
+SQLite
+  * WAL journal mode (persistent in the file): readers never block the writer and the writer
+    never blocks readers, so a dashboard can poll while a study runs.
+  * A 30 s busy timeout: writers from several processes queue instead of failing with
+    "database is locked".
+  * Writer connections start every transaction with ``BEGIN IMMEDIATE``. Python's sqlite3
+    otherwise runs the SELECT of a read-then-update outside any transaction, and two workers
+    could both see a cell WAITING and both take it; with the write lock taken first, Optuna's
+    check-then-set in ``set_trial_state_values`` is atomic. Read-only connections
+    (``read_only=True``) start a plain ``BEGIN``: a consistent snapshot that never waits.
+  * ``synchronous=NORMAL`` for writers: safe with WAL (a power cut loses at most the last
+    transactions, never the file) and much cheaper per trial.
+
+PostgreSQL
+  ``postgresql://USER:PASSWORD@HOST/DB`` works with whichever driver is installed: SQLAlchemy
+  2.1 reads a bare ``postgresql://`` as psycopg 3, so it is switched to psycopg2 when only
+  that is installed (as in requirements.txt). Plain ``optuna.load_study`` needs the explicit
+  ``postgresql+psycopg2://`` form then. Connections are checked before use (pre-ping).
+
+Heartbeats
+  RDB storages opened for writing record heartbeats (``heartbeat_interval``, default 10 s,
+  ``$WDLAB_HEARTBEAT_INTERVAL``) and declare a RUNNING trial stale when its last heartbeat is
+  older than ``grace_period`` (default 3 × interval, ``$WDLAB_GRACE_PERIOD``). A stale trial
+  is set to FAIL and :class:`~studies.storage._retry.RequeueStale` enqueues a WAITING copy with
+  the same params and cell attributes (Optuna's RetryHeartbeatStaleTrialCallback, minus the
+  dead run's partial results), at most :data:`MAX_RETRY` times per cell.
+  The runner calls :func:`optuna.storages.fail_stale_trials` before taking work.
+
+Opened storages are cached per process, so repeated calls (a dashboard polling) reuse the
+connection pool and Optuna's in-memory cache of finished trials.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+
+from studies.storage._retry import RequeueStale
+from studies.storage._urls import (
+    ACCEPTED,
+    JOURNAL_PREFIX,
+    StorageError,
+    journal_path,
+    redact,
+)
+
+HEARTBEAT_ENV = "WDLAB_HEARTBEAT_INTERVAL"
+GRACE_ENV = "WDLAB_GRACE_PERIOD"
+DEFAULT_HEARTBEAT_S = 10
+MAX_RETRY = 3  # re-runs of a cell whose worker died; after that it stays FAIL
+SQLITE_TIMEOUT_S = 30.0
+
+_cache: dict[tuple[Any, ...], BaseStorage] = {}
+_cache_lock = threading.Lock()
+
+
+def heartbeat_settings() -> tuple[int, int]:
+    """(heartbeat interval, grace period) in whole seconds, from the environment or defaults."""
+    interval = _env_int(HEARTBEAT_ENV, DEFAULT_HEARTBEAT_S)
+    grace = _env_int(GRACE_ENV, 3 * interval)
+    return interval, max(grace, interval + 1)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}") from None
+    if value < 1:
+        raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}")
+    return value
+
+
+def open_storage(
+    url: str, *, read_only: bool = False, create: bool = True
+) -> BaseStorage:
+    """The Optuna storage behind ``url`` (see the module docstring for the settings).
+
+    ``url``: ``sqlite:///PATH`` (SQLite file), any other SQLAlchemy URL
+    (``postgresql://USER:PASSWORD@HOST/DB``), or ``journal:///ABS/PATH.log`` (Optuna's
+    journal file storage; no heartbeats). ``read_only``: for readers such as the dashboard
+    (no heartbeats, SQLite snapshots that never wait for writers); it does not forbid writes.
+    ``create``: whether a missing SQLite or journal file may be created; if not, a missing
+    file raises :class:`StorageError`. Raises :class:`StorageError` for a URL that cannot be
+    opened, with the URL redacted.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError("storage", f"empty URL: use {ACCEPTED}")
+    url = url.strip()
+    hb = None if read_only else heartbeat_settings()
+    with _cache_lock:
+        # The file's identity is part of the key: a file deleted and made again (a study
+        # database removed by hand) must not be read through the old file's connections.
+        storage = _cache.get((os.getpid(), url, read_only, hb, _identity(url)))
+        if storage is None:
+            storage = _open(url, read_only=read_only, create=create, heartbeat=hb)
+            _cache[(os.getpid(), url, read_only, hb, _identity(url))] = storage
+    if not create:
+        _require_file(url)
+    return storage
+
+
+def _identity(url: str) -> tuple[int, int] | None:
+    path = _file_of(url)
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def forget_storages() -> None:
+    """Drop the per-process cache of opened storages (closing their connection pools)."""
+    with _cache_lock:
+        for storage in _cache.values():
+            engine = getattr(getattr(storage, "_backend", storage), "engine", None)
+            if engine is not None:
+                engine.dispose()
+        _cache.clear()
+
+
+def storage_exists(url: str) -> bool:
+    """False only when ``url`` names an SQLite or journal file that does not exist yet."""
+    path = _file_of(url)
+    return path is None or path.exists()
+
+
+def _require_file(url: str) -> None:
+    path = _file_of(url)
+    if path is not None and not path.exists():
+        raise StorageError("storage", f"{redact(url)} does not exist (no file {path})")
+
+
+def _file_of(url: str) -> Path | None:
+    if url.startswith(JOURNAL_PREFIX):
+        return journal_path(url)
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int] | None
+          ) -> BaseStorage:
+    if url.startswith(JOURNAL_PREFIX):
+        return _open_journal(url, create=create)
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        raise StorageError("storage", f"cannot parse {redact(url)!r}: use {ACCEPTED}") from None
+    backend = parsed.get_backend_name()
+    url = _with_installed_driver(parsed, url)
+    engine_kwargs: dict[str, Any] = {}
+    path = None
+    if backend == "sqlite":
+        path = _file_of(url)
+        if path is not None:
+            _prepare_sqlite_file(url, path, read_only=read_only, create=create)
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S, "isolation_level": None}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    kwargs: dict[str, Any] = {}
+    if heartbeat is not None:
+        interval, grace = heartbeat
+        kwargs = {
+            "heartbeat_interval": interval,
+            "grace_period": grace,
+            "heartbeat_stale_trial_callback": RequeueStale(MAX_RETRY),
+        }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            rdb = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+    except ImportError as error:
+        raise StorageError(
+            "storage", f"no database driver for {redact(url)}: {_first_line(error)}"
+        ) from None
+    except Exception as error:  # SQLAlchemy/driver errors: unreachable host, bad credentials
+        raise StorageError("storage", f"cannot open {redact(url)}: {_first_line(error)}") from None
+    if backend == "sqlite":
+        _tune_sqlite_engine(rdb.engine, read_only=read_only)
+    return optuna.storages.get_storage(rdb)
+
+
+def _with_installed_driver(parsed: Any, url: str) -> str:
+    """``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; use psycopg2 if only it is here."""
+    if parsed.drivername != "postgresql":
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
+        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return url
+
+
+def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool, create: bool) -> None:
+    if not path.exists():
+        if not create:
+            raise StorageError("storage", f"{redact(url)} does not exist (no file {path})")
+        if not path.parent.is_dir():
+            raise StorageError(
+                "storage", f"directory {path.parent} of {redact(url)} does not exist"
+            )
+    if read_only and path.exists():
+        return
+    try:
+        connection = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise StorageError("storage", f"cannot open {redact(url)}: {error}") from None
+
+
+def _tune_sqlite_engine(engine: Any, *, read_only: bool) -> None:
+    from sqlalchemy import event
+
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if not read_only:
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    # Connections opened while Optuna created its tables predate the listeners.
+    engine.dispose()
+
+
+def _open_journal(url: str, *, create: bool) -> BaseStorage:
+    path = journal_path(url)
+    if not path.exists():
+        if not create:
+            raise StorageError("storage", f"{url} does not exist (no file {path})")
+        if not path.parent.is_dir():
+            raise StorageError("storage", f"directory {path.parent} of {url} does not exist")
+    try:
+        backend = optuna.storages.journal.JournalFileBackend(str(path))
+        return optuna.storages.JournalStorage(backend)
+    except Exception as error:
+        raise StorageError("storage", f"cannot open {url}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return redact(line)

@@ -1,0 +1,273 @@
+"""Reading many trials fast: one query per table instead of Optuna's ORM objects.
+
+``RDBStorage.get_all_trials`` builds an ORM object for every row of every trial table; with
+10,000 trials of 24 epochs (240,000 intermediate values) that takes about 17 s on SQLite.
+The tables themselves (Optuna's documented, alembic-versioned RDB schema) read in well under
+a second with plain ``SELECT``s of the columns we need, decoded with Optuna's own distribution
+and state types. Other storages (journal, in-memory) already keep trials in memory and go
+through ``get_all_trials(deepcopy=False)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from optuna.distributions import BaseDistribution, json_to_distribution
+from optuna.storages import BaseStorage, RDBStorage
+from optuna.trial import TrialState
+
+from studies.storage import _layout as L
+
+
+@dataclass(slots=True)
+class TrialRecord:
+    """What the tables, lists and exports need of one trial."""
+
+    trial_id: int
+    number: int
+    state: str  # TrialState name: COMPLETE, RUNNING, WAITING, PRUNED, FAIL
+    params: dict[str, Any]
+    value: float | None
+    user_attrs: dict[str, Any]
+    datetime_start: dt.datetime | None  # UTC, timezone-aware
+    datetime_complete: dt.datetime | None
+    intermediate: dict[int, float] = field(default_factory=dict)  # only when asked for
+
+
+def rdb_of(storage: BaseStorage) -> RDBStorage | None:
+    """The RDBStorage behind ``storage`` (Optuna's cache wraps it), or None."""
+    backend = getattr(storage, "_backend", storage)
+    return backend if isinstance(backend, RDBStorage) else None
+
+
+def read_trials(
+    storage: BaseStorage,
+    study_id: int,
+    *,
+    curves: bool = False,
+    intermediate_when: Iterable[str] = (),
+    states: Iterable[str] | None = None,
+    attr_keys: Iterable[str] | None = None,
+) -> list[TrialRecord]:
+    """The trials of the study (those in ``states``, names; default all), ordered by number.
+
+    ``curves``: include the (large) ``curves`` user attribute. ``intermediate_when``: states
+    whose trials also get their intermediate values, e.g. ``("RUNNING",)`` to draw the curve
+    of a trial that has not stored its curves yet. ``attr_keys``: read only these user
+    attributes (default all but, unless ``curves``, the curves).
+    """
+    inter = frozenset(intermediate_when)
+    only = None if states is None else frozenset(states)
+    keys = None if attr_keys is None else frozenset(attr_keys)
+    rdb = rdb_of(storage)
+    if rdb is None:
+        records = _from_frozen(storage, study_id, curves=curves, inter=inter, only=only)
+        if keys is not None:
+            for r in records:
+                r.user_attrs = {k: v for k, v in r.user_attrs.items() if k in keys}
+        return records
+    return _from_tables(rdb, study_id, curves=curves, inter=inter, only=only, keys=keys)
+
+
+def count_states(storage: BaseStorage, study_id: int) -> dict[str, int]:
+    """Number of trials per state name (every TrialState present, zeros included)."""
+    counts = {state.name: 0 for state in TrialState}
+    rdb = rdb_of(storage)
+    if rdb is None:
+        for t in storage.get_all_trials(study_id, deepcopy=False):
+            counts[t.state.name] += 1
+        return counts
+    from optuna.storages._rdb import models
+    from sqlalchemy import func, select
+
+    trials_t = models.TrialModel.__table__
+    with rdb.engine.connect() as connection:
+        rows = connection.execute(
+            select(trials_t.c.state, func.count())
+            .where(trials_t.c.study_id == study_id)
+            .group_by(trials_t.c.state)
+        ).all()
+        connection.rollback()
+    for state, n in rows:
+        counts[state.name if isinstance(state, TrialState) else str(state)] = int(n)
+    return counts
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # RDBStorage stores naive UTC
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _from_frozen(
+    storage: BaseStorage,
+    study_id: int,
+    *,
+    curves: bool,
+    inter: frozenset[str],
+    only: frozenset[str] | None,
+) -> list[TrialRecord]:
+    records = []
+    wanted = None if only is None else tuple(TrialState[name] for name in only)
+    for t in storage.get_all_trials(study_id, deepcopy=False, states=wanted):
+        attrs = dict(t.user_attrs)
+        if not curves:
+            attrs.pop(L.CURVES, None)
+        params = {**t.system_attrs.get("fixed_params", {}), **t.params}
+        local = _local_to_utc
+        records.append(
+            TrialRecord(
+                trial_id=t._trial_id,
+                number=t.number,
+                state=t.state.name,
+                params=params,
+                value=t.value if t.values is not None and len(t.values) == 1 else None,
+                user_attrs=attrs,
+                datetime_start=local(t.datetime_start),
+                datetime_complete=local(t.datetime_complete),
+                intermediate=dict(t.intermediate_values) if t.state.name in inter else {},
+            )
+        )
+    return records
+
+
+def _local_to_utc(value: dt.datetime | None) -> dt.datetime | None:
+    # FrozenTrial datetimes are naive local time; astimezone reads naive values as local.
+    return None if value is None else value.astimezone(dt.UTC)
+
+
+def _from_tables(
+    rdb: RDBStorage,
+    study_id: int,
+    *,
+    curves: bool,
+    inter: frozenset[str],
+    only: frozenset[str] | None,
+    keys: frozenset[str] | None = None,
+) -> list[TrialRecord]:
+    from optuna.storages._rdb import models
+    from sqlalchemy import select
+
+    trials_t = models.TrialModel.__table__
+    params_t = models.TrialParamModel.__table__
+    values_t = models.TrialValueModel.__table__
+    user_t = models.TrialUserAttributeModel.__table__
+    system_t = models.TrialSystemAttributeModel.__table__
+    inter_t = models.TrialIntermediateValueModel.__table__
+    in_study = trials_t.c.study_id == study_id
+    if only is not None:
+        in_study = in_study & trials_t.c.state.in_([TrialState[name] for name in only])
+
+    def joined(table: Any, *columns: Any) -> Any:
+        return select(*columns).select_from(
+            table.join(trials_t, table.c.trial_id == trials_t.c.trial_id)
+        ).where(in_study)
+
+    with rdb.engine.connect() as connection:
+        trial_rows = connection.execute(
+            select(
+                trials_t.c.trial_id,
+                trials_t.c.number,
+                trials_t.c.state,
+                trials_t.c.datetime_start,
+                trials_t.c.datetime_complete,
+            )
+            .where(in_study)
+            .order_by(trials_t.c.number)
+        ).all()
+        param_rows = connection.execute(
+            joined(
+                params_t,
+                params_t.c.trial_id,
+                params_t.c.param_name,
+                params_t.c.param_value,
+                params_t.c.distribution_json,
+            )
+        ).all()
+        value_rows = connection.execute(
+            joined(values_t, values_t.c.trial_id, values_t.c.value, values_t.c.value_type)
+            .where(values_t.c.objective == 0)
+        ).all()
+        attr_query = joined(user_t, user_t.c.trial_id, user_t.c.key, user_t.c.value_json)
+        if keys is not None:
+            attr_query = attr_query.where(user_t.c.key.in_(sorted(keys)))
+        elif not curves:
+            attr_query = attr_query.where(user_t.c.key != L.CURVES)
+        attr_rows = connection.execute(attr_query).all()
+        fixed_rows = connection.execute(
+            joined(system_t, system_t.c.trial_id, system_t.c.value_json).where(
+                system_t.c.key == "fixed_params"
+            )
+        ).all()
+        inter_rows = []
+        if inter:
+            wanted = [TrialState[name] for name in inter]
+            inter_rows = connection.execute(
+                joined(
+                    inter_t,
+                    inter_t.c.trial_id,
+                    inter_t.c.step,
+                    inter_t.c.intermediate_value,
+                ).where(trials_t.c.state.in_(wanted))
+            ).all()
+        connection.rollback()
+
+    records: dict[int, TrialRecord] = {}
+    for trial_id, number, state, start, complete in trial_rows:
+        records[trial_id] = TrialRecord(
+            trial_id=trial_id,
+            number=number,
+            state=state.name if isinstance(state, TrialState) else str(state),
+            params={},
+            value=None,
+            user_attrs={},
+            datetime_start=_utc(start),
+            datetime_complete=_utc(complete),
+        )
+    for trial_id, value_json in fixed_rows:
+        record = records.get(trial_id)
+        if record is not None:
+            record.params.update(json.loads(value_json))
+    distributions: dict[str, BaseDistribution] = {}
+    for trial_id, name, internal, distribution_json in param_rows:
+        record = records.get(trial_id)
+        if record is None:
+            continue
+        dist = distributions.get(distribution_json)
+        if dist is None:
+            dist = distributions[distribution_json] = json_to_distribution(distribution_json)
+        record.params[name] = dist.to_external_repr(internal)
+    inf = models.TrialValueModel.TrialValueType
+    for trial_id, value, value_type in value_rows:
+        record = records.get(trial_id)
+        if record is None:
+            continue
+        if value_type == inf.INF_POS:
+            value = float("inf")
+        elif value_type == inf.INF_NEG:
+            value = float("-inf")
+        record.value = value
+    for trial_id, key, value_json in attr_rows:
+        record = records.get(trial_id)
+        if record is not None:
+            record.user_attrs[key] = json.loads(value_json)
+    for trial_id, step, value in inter_rows:
+        record = records.get(trial_id)
+        if record is not None:
+            record.intermediate[step] = float("nan") if value is None else value
+    return sorted(records.values(), key=lambda r: r.number)
+
+
+def study_id_of(storage: BaseStorage, name: str) -> int | None:
+    """The study's id, or None if there is no study of that name."""
+    try:
+        return storage.get_study_id_from_name(name)
+    except KeyError:
+        return None
+
