@@ -202,3 +202,25 @@ def test_concurrent_claims_on_sqlite_take_each_trial_once(tmp_path, env):
     everything = [n for c in claims for n in c]
     assert sorted(everything) == list(range(150))  # each exactly once
     assert sum(1 for c in claims if c) >= 2  # and they really competed
+
+
+OPENER = """
+    import sys, time
+    from studies.storage import open_storage
+    while time.time() < float(sys.argv[2]):
+        time.sleep(0.001)
+    open_storage(sys.argv[1])
+    print("opened", flush=True)
+"""
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path, env):
+    # Two processes creating a new SQLite schema together: one of them used to fail with
+    # "table ... already exists" (seen when the dashboard and a worker start together).
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    start = str(time.time() + 3.0)  # let every process import first, then go together
+    openers = [_python(OPENER, url, start, env=env) for _ in range(4)]
+    for opener in openers:
+        out, err = opener.communicate(timeout=120)
+        assert opener.returncode == 0, err
+        assert out.strip() == "opened"

@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,9 @@ def _env_int(name: str, default: int) -> int:
     if value < 1:
         raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}")
     return value
+
+
+CREATE_ATTEMPTS = 4  # opening a new database that another process is creating
 
 
 def open_storage(
@@ -188,16 +192,25 @@ def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int]
             "grace_period": grace,
             "heartbeat_stale_trial_callback": RequeueStale(MAX_RETRY),
         }
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            rdb = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-    except ImportError as error:
-        raise StorageError(
-            "storage", f"no database driver for {redact(url)}: {_first_line(error)}"
-        ) from None
-    except Exception as error:  # SQLAlchemy/driver errors: unreachable host, bad credentials
-        raise StorageError("storage", f"cannot open {redact(url)}: {_first_line(error)}") from None
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                rdb = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+            break
+        except ImportError as error:
+            raise StorageError(
+                "storage", f"no database driver for {redact(url)}: {_first_line(error)}"
+            ) from None
+        except Exception as error:  # SQLAlchemy/driver errors: unreachable host, credentials
+            # Two processes creating the schema of a new database at once: one of them sees
+            # "table ... already exists". The tables are there now; opening again works.
+            if "already exists" in str(error) and attempt + 1 < CREATE_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StorageError(
+                "storage", f"cannot open {redact(url)}: {_first_line(error)}"
+            ) from None
     if backend == "sqlite":
         _tune_sqlite_engine(rdb.engine, read_only=read_only)
     return optuna.storages.get_storage(rdb)
