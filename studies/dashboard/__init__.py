@@ -1,0 +1,169 @@
+"""The dashboard's logic, without Streamlit: everything a page does that is worth a test.
+
+* Options and policy: :func:`options`, :func:`storage_url`, :func:`is_read_only`,
+  :func:`require_writable`, :class:`ReadOnlyError` (read-only mode for demos).
+* Processes: :func:`launch`, :func:`ensure_worker`, :func:`cancel_run`, :func:`run_status`,
+  :func:`active_runs`, :func:`run_log` — a study launched from the browser is the CLI in its
+  own process, remembered in a registry in the data directory.
+* Live view: :func:`study_progress`, :func:`signature` (cache key), :func:`format_eta`.
+* Refining: :func:`refine_region`, :func:`more_seeds`, :func:`add_tune_trials`;
+  :func:`delete`.
+* Figures and tables: :func:`landscapes`, :func:`add_click_layer`, :func:`picked_cells`,
+  :func:`studies_table`, :func:`summary_table`, :func:`study_report`, :func:`figure_html`.
+* The study form from the spec's field descriptions: :mod:`studies.dashboard.forms`.
+* Schedules page: :func:`eta_series`, :func:`convert`.
+
+Never imports streamlit (DESIGN.md: ``studies/`` works headless).
+"""
+
+from studies.dashboard import _forms as forms
+from studies.dashboard._actions import (
+    add_tune_trials,
+    delete,
+    ensure_worker,
+    existing_spec,
+    launch,
+    more_seeds,
+    refine_region,
+    run_demo,
+)
+from studies.dashboard._figures import (
+    ALL_SCHEDULES,
+    CELLS_ROLE,
+    PickedCell,
+    add_click_layer,
+    best_spec_cells,
+    cell_choices,
+    cell_title,
+    cell_trials,
+    default_region,
+    landscapes,
+    landscapes_by_schedule,
+    optimizers_of,
+    picked_cells,
+    schedules_of,
+    selection_region,
+)
+from studies.dashboard._live import (
+    LIVE_METRIC,
+    RUNNING_REFRESH_S,
+    EtaWindow,
+    StudyProgress,
+    format_eta,
+    latest_validation,
+    provisional_trials,
+    signature,
+    study_progress,
+)
+from studies.dashboard._options import (
+    READ_ONLY_ENV,
+    Options,
+    ReadOnlyError,
+    is_read_only,
+    options,
+    require_writable,
+    storage_url,
+)
+from studies.dashboard._report import Export, best_cells, exports, figure_html, study_report
+from studies.dashboard._runs import (
+    RunError,
+    RunRecord,
+    RunStatus,
+    active_runs,
+    cancel_run,
+    command_line,
+    launch_worker,
+    run_log,
+    run_status,
+    tail,
+)
+from studies.dashboard._schedules import (
+    Conversion,
+    convert,
+    eta_series,
+    restart_epochs,
+    schedule_spec,
+)
+from studies.dashboard._tables import (
+    BASIN_HELP,
+    COUPLING_HELP,
+    WD_COLUMN,
+    metric_text,
+    percent,
+    studies_table,
+    summary_table,
+)
+from studies.dashboard._tune import VIEWS as TUNE_VIEWS
+from studies.dashboard._tune import tune_figures
+
+__all__ = [
+    "ALL_SCHEDULES",
+    "BASIN_HELP",
+    "CELLS_ROLE",
+    "COUPLING_HELP",
+    "LIVE_METRIC",
+    "READ_ONLY_ENV",
+    "RUNNING_REFRESH_S",
+    "TUNE_VIEWS",
+    "WD_COLUMN",
+    "Conversion",
+    "EtaWindow",
+    "Export",
+    "Options",
+    "PickedCell",
+    "ReadOnlyError",
+    "RunError",
+    "RunRecord",
+    "RunStatus",
+    "StudyProgress",
+    "active_runs",
+    "add_click_layer",
+    "add_tune_trials",
+    "best_cells",
+    "best_spec_cells",
+    "cancel_run",
+    "cell_choices",
+    "cell_title",
+    "cell_trials",
+    "command_line",
+    "convert",
+    "default_region",
+    "delete",
+    "ensure_worker",
+    "eta_series",
+    "existing_spec",
+    "exports",
+    "figure_html",
+    "format_eta",
+    "forms",
+    "is_read_only",
+    "landscapes",
+    "landscapes_by_schedule",
+    "latest_validation",
+    "launch",
+    "launch_worker",
+    "metric_text",
+    "more_seeds",
+    "optimizers_of",
+    "options",
+    "percent",
+    "picked_cells",
+    "provisional_trials",
+    "refine_region",
+    "require_writable",
+    "restart_epochs",
+    "run_demo",
+    "run_log",
+    "run_status",
+    "schedule_spec",
+    "schedules_of",
+    "selection_region",
+    "signature",
+    "storage_url",
+    "studies_table",
+    "study_progress",
+    "study_report",
+    "summary_table",
+    "tail",
+    "tune_figures",
+]

@@ -1,0 +1,174 @@
+"""What the dashboard's buttons do to a study: launch, resume, refine, add seeds or trials,
+delete. Each function checks the read-only policy itself, so the refusal does not depend on
+a page hiding a button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from studies.dashboard._live import study_progress
+from studies.dashboard._options import require_writable
+from studies.dashboard._runs import (
+    RunError,
+    RunStatus,
+    forget_run,
+    launch_run,
+    launch_worker,
+    run_status,
+)
+from studies.spec import Cell, SpecError, StudySpec
+from studies.storage import StorageError, StudyNotFoundError, load_spec
+
+
+def existing_spec(url: str, study: str) -> StudySpec | None:
+    """The spec stored with ``study``, None if there is no such study."""
+    try:
+        return load_spec(url, study)
+    except StudyNotFoundError:
+        return None
+
+
+def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> RunStatus:
+    """Create (or resume) the study of ``spec`` in its own process.
+
+    A study of that name made from another spec is refused here, with the message the CLI
+    would give, before any process starts.
+    """
+    require_writable("Launching a study")
+    from studies.storage import open_storage
+
+    # Create the storage's tables here, before the CLI starts: two processes creating a
+    # fresh database at once can collide, and this page polls the storage from now on.
+    open_storage(storage)
+    partial = 0.0
+    try:
+        stored = load_spec(storage, spec.name)
+    except StudyNotFoundError:
+        stored = None
+    if stored is not None:
+        if stored.to_dict() != spec.to_dict():
+            raise SpecError(
+                "name",
+                f"a study named {spec.name!r} already exists with a different spec; choose "
+                "another name (or open that study and resume it)",
+            )
+        partial = study_progress(storage, spec.name).partial
+    return launch_run(spec.to_yaml(), storage=storage, study=spec.name, partial=partial,
+                      data_dir=data_dir)
+
+
+def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus:
+    """A process working ``study``: the dashboard's running one, else a new worker."""
+    require_writable("Starting a worker")
+    current = run_status(url, study, data_dir=data_dir)
+    if current is not None and current.alive:
+        return current
+    partial = study_progress(url, study).partial
+    return launch_worker(storage=url, study=study, partial=partial, data_dir=data_dir)
+
+
+def refine_region(url: str, study: str, *, lr_range: tuple[float, float],
+                  wd_range: tuple[float, float], count: int | tuple[int, int],
+                  optimizers: Sequence[str] | None = None, data_dir: Path | None = None
+                  ) -> tuple[int, RunStatus | None]:
+    """Add a finer log₂ grid over a region (weight decay in the study's convention) and make
+    sure a worker trains it; returns (cells added, the worker's status)."""
+    require_writable("Refining a study")
+    from studies.runner import extend_study, refine_cells
+
+    spec = _grid_spec(url, study)
+    cells = refine_cells(spec, lr_range=lr_range, wd_range=wd_range, count=count,
+                         optimizers=optimizers)
+    added = extend_study(storage=url, study_name=study, cells=cells)
+    return added, (ensure_worker(url, study, data_dir=data_dir) if added else None)
+
+
+def more_seeds(url: str, study: str, *, cells: Sequence[Cell], n_seeds: int,
+               trials: pd.DataFrame, data_dir: Path | None = None
+               ) -> tuple[int, RunStatus | None]:
+    """Train ``cells`` (e.g. the best ones) with ``n_seeds`` new seeds, numbered after the
+    largest seed in the study; returns (cells added, the worker's status)."""
+    require_writable("Adding seeds")
+    from studies.runner import extend_study, more_seeds_cells
+
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or not 1 <= n_seeds <= 100:
+        raise SpecError("seeds", f"must be an integer in [1, 100], got {n_seeds!r}")
+    spec = _grid_spec(url, study)
+    seeds = pd.to_numeric(trials["seed"], errors="coerce").dropna()
+    first = int(max([*seeds.tolist(), *spec.seeds])) + 1
+    new = list(range(first, first + n_seeds))
+    extra = more_seeds_cells(spec, seeds=new, cells=list(cells))
+    added = extend_study(storage=url, study_name=study, cells=extra)
+    return added, (ensure_worker(url, study, data_dir=data_dir) if added else None)
+
+
+def add_tune_trials(url: str, study: str, n: int, *, data_dir: Path | None = None
+                    ) -> tuple[int, RunStatus]:
+    """Raise a tune study's budget by ``n`` trials and make sure a worker runs them; returns
+    (the new budget, the worker's status)."""
+    require_writable("Adding trials")
+    from studies.runner import add_trials
+
+    budget = add_trials(url, study, n)
+    return budget, ensure_worker(url, study, data_dir=data_dir)
+
+
+def delete(url: str, study: str, *, data_dir: Path | None = None) -> None:
+    """Delete a study and its trials. Refused while the dashboard runs a process on it."""
+    require_writable("Deleting a study")
+    from studies.storage import delete_study
+
+    current = run_status(url, study, data_dir=data_dir)
+    if current is not None and current.alive:
+        raise RunError(f"study {study!r} is running (PID {current.record.pid}); cancel it first")
+    delete_study(url, study)
+    forget_run(url, study, data_dir=data_dir)
+
+
+def _grid_spec(url: str, study: str) -> StudySpec:
+    spec = load_spec(url, study)
+    if spec.mode != "grid":
+        raise StorageError("study", f"{study!r} is a tune study: add trials instead")
+    return spec
+
+
+DEMO_PRESET = "demo"
+
+
+def run_demo(url: str, *, data_dir: Path | None = None) -> tuple[str, str]:
+    """The one-click demo: (study name, what happened), the latter one of "launched",
+    "resumed", "running" or "finished".
+
+    Uses the study ``demo`` when it was made from the demo preset (resuming it if it stopped
+    part-way), else the first free name of ``demo-2``, ``demo-3``, ...
+    """
+    import dataclasses
+
+    from studies.spec import load_preset
+
+    require_writable("Launching the demo")
+    preset = load_preset(DEMO_PRESET)
+    for k in range(1, 100):
+        name = DEMO_PRESET if k == 1 else f"{DEMO_PRESET}-{k}"
+        spec = dataclasses.replace(preset, name=name)
+        status = run_status(url, name, data_dir=data_dir)
+        if status is not None and status.alive:
+            return name, "running"
+        stored = existing_spec(url, name)
+        if stored is None:
+            launch(spec, storage=url, data_dir=data_dir)
+            return name, "launched"
+        if stored.to_dict() != spec.to_dict():
+            continue
+        progress = study_progress(url, name)
+        if progress.finished:
+            return name, "finished"
+        if progress.running:
+            return name, "running"
+        ensure_worker(url, name, data_dir=data_dir)
+        return name, "resumed"
+    raise RunError("there are 99 demo studies already; delete some on the Studies page")

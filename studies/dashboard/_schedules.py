@@ -1,0 +1,115 @@
+"""The Schedules page's logic: η_t curves of spec schedules, and the weight-decay calculator.
+
+Curves come from the very objects training uses (:func:`studies.runner.core_schedule` builds
+the ``core.schedules`` object of a :class:`~studies.spec.ScheduleSpec`), so what the page
+draws is what a study runs. The calculator converts between the three conventions of
+PAPER.md §3 with :func:`studies.analysis.convert_weight_decay`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from studies.analysis import CONVENTIONS, convert_weight_decay, normalization_factor
+from studies.spec import ScheduleSpec, SpecError
+
+MAX_POINTS = 4000  # points per curve: enough for a smooth line, light enough for a browser
+
+
+def schedule_spec(name: str, params: dict[str, Any]) -> ScheduleSpec:
+    """A validated schedule; :class:`SpecError` paths are the field names (``t0``)."""
+    return ScheduleSpec(name=name, **{k: v for k, v in params.items() if v is not None})
+
+
+def eta_series(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
+               ) -> tuple[list[float], list[float]]:
+    """(fractional epochs, η_t) of ``schedule`` over ``epochs``, every step or, for long runs,
+    every k-th step (always including the steps around a restart)."""
+    from core.schedules import eta_curve
+    from studies.runner import core_schedule
+
+    if not (isinstance(epochs, int) and epochs >= 1):
+        raise SpecError("epochs", f"must be an integer >= 1, got {epochs!r}")
+    if not (isinstance(steps_per_epoch, int) and steps_per_epoch >= 1):
+        raise SpecError("steps_per_epoch", f"must be an integer >= 1, got {steps_per_epoch!r}")
+    core = core_schedule(schedule, epochs=epochs)
+    total = epochs * steps_per_epoch
+    if total <= MAX_POINTS:
+        return eta_curve(core, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    stride = math.ceil(total / MAX_POINTS)
+    steps = sorted(set(range(0, total, stride)) | {total - 1})
+    xs = [s / steps_per_epoch for s in steps]
+    ys = [core(s, steps_per_epoch) for s in steps]
+    # A restart is a jump: keep the step before each one, or a stride would skip its peak.
+    out_x, out_y = [xs[0]], [ys[0]]
+    for k in range(1, len(steps)):
+        if ys[k] > ys[k - 1] + 1e-12 and steps[k] - 1 != steps[k - 1]:
+            out_x.append((steps[k] - 1) / steps_per_epoch)
+            out_y.append(core(steps[k] - 1, steps_per_epoch))
+        out_x.append(xs[k])
+        out_y.append(ys[k])
+    return out_x, out_y
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One weight decay in every convention, and what it does per step (η_t = 1)."""
+
+    paper: float  # λ
+    pytorch: float  # wd = λ/α
+    normalized: float  # λ_norm = λ/f
+    factor: float  # f = √(b/(B·T))
+    shrink_per_step: float  # weights are multiplied by (1 − λ) each step at η_t = 1
+    timescale_steps: float  # τ = 1/λ = 1/(α·wd): EMA timescale of AdamW, in steps
+    timescale_epochs: float  # τ in epochs
+
+    def value(self, convention: str) -> float:
+        return float(getattr(self, convention))
+
+
+def convert(value: float, *, convention: str, lr: float, batch_size: int, train_size: int,
+            epochs: float) -> Conversion:
+    """Convert a weight decay given in ``convention`` at learning rate α = ``lr``, batch size
+    b, B = ``train_size`` training points and T = ``epochs`` (per restart period under warm
+    restarts). Raises :class:`SpecError` naming the input that is out of range."""
+    checks = (
+        ("weight decay", value, 0.0, True),
+        ("learning rate α", lr, 0.0, False),
+        ("batch size b", batch_size, 1, True),
+        ("training points B", train_size, 1, True),
+        ("epochs T", epochs, 0.0, False),
+    )
+    for name, x, low, inclusive in checks:
+        ok = isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+        if not ok or (x < low if inclusive else x <= low):
+            bound = f">= {low}" if inclusive else f"> {low}"
+            raise SpecError(name, f"must be a number {bound}, got {x!r}")
+    if convention not in CONVENTIONS:
+        raise SpecError("convention", f"must be one of {', '.join(CONVENTIONS)}")
+    f = normalization_factor(batch_size=int(batch_size), n_train=int(train_size),
+                             epochs=float(epochs))
+    out = {c: float(convert_weight_decay(value, from_=convention, to=c, lr=lr, factor=f))
+           for c in CONVENTIONS}
+    lam = out["paper"]
+    steps_per_epoch = math.ceil(train_size / batch_size)
+    tau = 1.0 / lam if lam > 0 else math.inf
+    return Conversion(
+        paper=lam,
+        pytorch=out["pytorch"],
+        normalized=out["normalized"],
+        factor=f,
+        shrink_per_step=lam,
+        timescale_steps=tau,
+        timescale_epochs=tau / steps_per_epoch,
+    )
+
+
+def restart_epochs(schedule: ScheduleSpec, epochs: float) -> list[float]:
+    """Epochs at which a warm_restarts schedule restarts within ``epochs`` ([] otherwise)."""
+    from core.schedules import WarmRestarts
+
+    if schedule.name != "warm_restarts" or schedule.t0 is None:
+        return []
+    return WarmRestarts(t0=schedule.t0, t_mult=schedule.t_mult or 1.0).restart_epochs(epochs)

@@ -1,0 +1,144 @@
+"""Tables as people read them: studies with their progress, and the landscape summary.
+
+Every weight decay in a table says its convention in the column name (PAPER.md §3); errors
+are shown as percentages, the way the paper reports them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from studies.analysis import display_name
+
+#: Column titles of a weight decay, one per convention.
+WD_COLUMN = {
+    "paper": "λ (paper)",
+    "pytorch": "wd = λ/α (PyTorch)",
+    "normalized": "λ_norm (normalized)",
+}
+STATE_LABELS = {
+    "empty": "empty",
+    "running": "running",
+    "finished": "finished",
+    "partial": "stopped (resumable)",
+}
+ERROR_METRICS = frozenset(
+    {"final_test_error", "best_test_error", "final_val_error", "best_val_error"}
+)
+
+
+def percent(x: float | None) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.2f} %"
+
+
+def number(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:.{digits}g}"
+
+
+def grid_value(x: float | None) -> str:
+    """A grid coordinate as the axes show it: ``2⁻⁵ (0.03125)`` for a power of two."""
+    from studies.plots import pow2_label
+
+    if x is None or not math.isfinite(x):
+        return "—"
+    if x > 0 and abs(math.log2(x) - round(math.log2(x))) < 1e-9:
+        return f"{pow2_label(round(math.log2(x)))} ({x:.4g})"
+    return f"{x:.4g}"
+
+
+def metric_text(metric: str, x: float | None) -> str:
+    return percent(x) if metric in ERROR_METRICS else number(x, 4)
+
+
+def best_text(best: Mapping[str, float], optimizers: Iterable[str]) -> str:
+    """``"Adam 5.40 % · AdamW 4.70 %"`` (final test error per optimizer)."""
+    parts = [f"{display_name(o)} {percent(best[o])}" for o in optimizers if o in best]
+    return " · ".join(parts) or "—"
+
+
+def studies_table(infos: Iterable[object], *, live: Mapping[str, object] | None = None
+                  ) -> pd.DataFrame:
+    """One row per :class:`studies.storage.StudyInfo`, newest first.
+
+    ``live``: study names with a process started by this dashboard that is alive.
+    """
+    live = live or {}
+    rows = []
+    for info in infos:
+        state = STATE_LABELS.get(info.state, info.state)
+        if info.name in live and info.state != "running":
+            state = "starting"
+        rows.append(
+            {
+                "Study": info.name,
+                "Mode": info.mode or "—",
+                "Optimizers": ", ".join(display_name(o) for o in info.optimizers) or "—",
+                "Cells done": f"{info.cells_done} / {info.cells_total}",
+                "Progress": float(info.progress),
+                "Best final test error": best_text(info.best, info.optimizers),
+                "Diverged": int(info.diverged),
+                "Created": info.created.strftime("%Y-%m-%d %H:%M UTC") if info.created else "—",
+                "State": state,
+                "Dataset": info.dataset or "—",
+            }
+        )
+    frame = pd.DataFrame(rows, columns=[
+        "Study", "Mode", "Optimizers", "Cells done", "Progress", "Best final test error",
+        "Diverged", "Created", "State", "Dataset",
+    ])
+    return frame.iloc[::-1].reset_index(drop=True)
+
+
+def summary_table(summary: pd.DataFrame, *, convention: str, metric: str,
+                  multiple_schedules: bool) -> pd.DataFrame:
+    """The analysis summary (:data:`studies.analysis.SUMMARY_COLUMNS`) for display: best
+    value ± seed std, the best cell's α and weight decay in ``convention`` (and the paper's
+    λ when that is another one), basin size and coupling slope ± standard error."""
+    wd_col = f"best_wd_{convention}"
+    rows = []
+    for r in summary.itertuples(index=False):
+        slope = r.coupling_slope
+        row = {"Optimizer": display_name(r.optimizer)}
+        if multiple_schedules:
+            row["Schedule"] = r.schedule
+        best = metric_text(metric, r.best)
+        if math.isfinite(r.best_std):
+            best += f" ± {metric_text(metric, r.best_std).replace(' %', '')}"
+        row.update(
+            {
+                "Cells done": f"{r.cells_done} / {r.cells_total}",
+                "Best": best,
+                "Best α": grid_value(r.best_lr),
+                f"Best {WD_COLUMN[convention]}": grid_value(getattr(r, wd_col)),
+            }
+        )
+        if convention != "paper":
+            row["Best λ (paper)"] = grid_value(r.best_wd_paper)
+        row.update(
+            {
+                "Basin (cells)": f"{r.basin_size} (within {metric_text(metric, r.margin)})",
+                "Coupling slope": (
+                    "—" if not math.isfinite(slope)
+                    else f"{slope:+.2f} ± {r.coupling_stderr:.2f} ({r.coupling_rows} rows)"
+                ),
+                "Diverged": int(r.n_diverged),
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+COUPLING_HELP = (
+    "Slope of log₂(best λ) against log₂ α across learning-rate rows, in the paper's λ: "
+    "≈ 0 means the best weight decay does not move with the learning rate (separable, "
+    "decoupled decay: SGDW, AdamW); ≈ −1 means only α·λ matters (the diagonal valley of L2 "
+    "regularization). Rows whose best λ is on the grid's edge are left out."
+)
+BASIN_HELP = (
+    "Cells whose value is within the margin of the best one (margin: the seed noise, the "
+    "median std across seeds; 0.5 percentage points with one seed): how forgiving the "
+    "optimizer is to its hyperparameters."
+)

@@ -1,0 +1,378 @@
+"""studies.dashboard without Streamlit: options, the form model, processes and their registry,
+progress, figures, tables, the report, schedules and the converter."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studies import dashboard as dash
+from studies.analysis import TRIAL_COLUMNS
+from studies.dashboard import forms
+from studies.dashboard._runs import RunRecord, storage_key
+from studies.plots import landscape_figure
+from studies.spec import SpecError, list_presets, load_preset, spec_from_dict
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _dashboard_support import TINY_GRID, TINY_TUNE, train_study, use_temp_storage
+
+# --- options and read-only policy ------------------------------------------------------------
+
+
+def test_options_from_arguments_and_environment() -> None:
+    assert dash.options(["--read-only"], {}).read_only
+    assert dash.options([], {"WDLAB_READ_ONLY": "1"}).read_only
+    assert dash.options([], {"WDLAB_READ_ONLY": "TRUE"}).read_only
+    assert not dash.options([], {"WDLAB_READ_ONLY": "0"}).read_only
+    assert not dash.options(["-k", "x"], {}).read_only  # a test runner's own arguments
+    assert dash.options(["--storage", "sqlite:///a.db"], {}).storage == "sqlite:///a.db"
+    assert dash.options(["--storage=sqlite:///b.db"], {}).storage == "sqlite:///b.db"
+
+
+def test_read_only_refuses_every_action_server_side(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    url = use_temp_storage(monkeypatch, tmp_path)
+    monkeypatch.setenv("WDLAB_READ_ONLY", "1")
+    spec = load_preset("demo")
+    cell = dash.best_spec_cells({}, 1, convention="paper")
+    actions = [
+        lambda: dash.launch(spec, storage=url),
+        lambda: dash.run_demo(url),
+        lambda: dash.launch_worker(storage=url, study="demo"),
+        lambda: dash.ensure_worker(url, "demo"),
+        lambda: dash.cancel_run(url, "demo"),
+        lambda: dash.delete(url, "demo"),
+        lambda: dash.refine_region(url, "demo", lr_range=(1e-3, 1e-2),
+                                   wd_range=(1e-4, 1e-3), count=2),
+        lambda: dash.more_seeds(url, "demo", cells=cell, n_seeds=1, trials=pd.DataFrame()),
+        lambda: dash.add_tune_trials(url, "demo", 3),
+    ]
+    for action in actions:
+        with pytest.raises(dash.ReadOnlyError, match="read-only"):
+            action()
+    assert not (tmp_path / "dashboard" / "runs.json").exists()  # nothing was started
+
+
+# --- the form model ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", list_presets())
+def test_every_preset_round_trips_through_the_form(preset: str) -> None:
+    spec = load_preset(preset)
+    assembled = forms.assemble(forms.values_from_spec(spec))
+    assert assembled.errors == ()
+    assert spec_from_dict(assembled.data) == spec
+
+
+def test_form_is_generated_from_the_spec_fields() -> None:
+    grid = forms.items(forms.layout(forms.values_from_spec(load_preset("fig2"))))
+    keys = {i.key for i in grid}
+    assert {"name", "data.dataset", "lr.min", "weight_decay.convention", "epochs",
+            "schedules[cosine].eta_min", "momentum", "betas", "eps"} <= keys
+    assert not any(k.startswith("tune.") for k in keys)  # mode grid: no tuning fields
+    assert all(i.help for i in grid)
+    tune = {i.key for i in forms.items(forms.layout(forms.values_from_spec(
+        load_preset("tune"))))}
+    assert {"tune.n_trials", "tune.lr.min", "tune.weight_decay.max"} <= tune
+    assert "lr.min" not in tune and "weight_decay.min" not in tune
+    assert "momentum" not in tune  # applies only with sgd or sgdw
+
+
+def test_bad_form_input_names_the_field() -> None:
+    values = forms.values_from_spec(load_preset("demo"))
+    bad = forms.assemble({**values, "lr.min": "fast"})
+    assert [e.path for e in bad.errors] == ["lr.min"]
+    assert "must be a number" in str(bad.errors[0])
+    bad = forms.assemble({**values, "seeds": "0, x"})
+    assert [e.path for e in bad.errors] == ["seeds[1]"]
+    with pytest.raises(SpecError) as info:
+        spec_from_dict(forms.assemble({**values, "epochs": 0}).data)
+    assert info.value.path == "epochs"
+    assert forms.nearest_key("epochs", {"epochs", "name"}) == "epochs"
+    assert forms.nearest_key("lr.count", {"lr"}) == "lr"
+    warm = {**values, "schedules.@names": ["warm_restarts"]}
+    with pytest.raises(SpecError) as info:
+        spec_from_dict(forms.assemble(warm).data)
+    key = forms.error_key(info.value.path, warm)
+    assert key == "schedules[warm_restarts].t0"
+
+
+def test_numbers_in_text_boxes() -> None:
+    assert forms.parse_float("2^-10", "x") == 2.0**-10
+    assert forms.parse_float(" 1e-3 ", "x") == 1e-3
+    assert forms.parse_float("", "x") is None
+    assert forms.parse_list("0.1, 2**-3; 1", "x", item="float") == [0.1, 0.125, 1.0]
+    with pytest.raises(SpecError, match="x: must be a finite number"):
+        forms.parse_float("inf", "x")
+
+
+def test_schedule_fields_for_the_schedules_page() -> None:
+    items = {i.key for i in forms.schedule_items("warm_restarts")}
+    assert items == {"schedules[warm_restarts].eta_min", "schedules[warm_restarts].t0",
+                     "schedules[warm_restarts].t_mult",
+                     "schedules[warm_restarts].warmup_epochs"}
+    params, errors = forms.schedule_params("warm_restarts",
+                                           {"schedules[warm_restarts].t0": "ten"})
+    assert [e.path for e in errors] == ["t0"]
+    params, errors = forms.schedule_params("step", {})
+    assert errors == [] and params["milestones"] == [30, 60, 80]
+
+
+# --- schedules and the converter -----------------------------------------------------------
+
+
+def test_eta_series_keeps_every_restart_peak() -> None:
+    spec = dash.schedule_spec("warm_restarts", {"t0": 10.0, "t_mult": 2.0})
+    x, y = dash.eta_series(spec, epochs=1000, steps_per_epoch=400)  # 400k steps, thinned
+    assert len(x) < 10_000
+    assert dash.restart_epochs(spec, 1000) == [10.0, 30.0, 70.0, 150.0, 310.0, 630.0]
+    for restart in (30.0, 310.0):
+        k = int(np.searchsorted(x, restart))
+        assert y[k] == pytest.approx(1.0) and y[k - 1] < 0.01  # the drop right before it
+    with pytest.raises(SpecError, match="t0"):
+        dash.schedule_spec("warm_restarts", {"t0": -1.0})
+
+
+def test_converter_matches_the_paper() -> None:
+    out = dash.convert(0.05, convention="pytorch", lr=0.001, batch_size=128,
+                       train_size=50_000, epochs=100)
+    assert out.paper == pytest.approx(5e-5)
+    f = math.sqrt(128 / (50_000 * 100))
+    assert out.factor == pytest.approx(f)
+    assert out.normalized == pytest.approx(5e-5 / f)
+    assert out.timescale_steps == pytest.approx(1 / 5e-5)
+    back = dash.convert(out.normalized, convention="normalized", lr=0.001, batch_size=128,
+                        train_size=50_000, epochs=100)
+    assert back.pytorch == pytest.approx(0.05)
+    with pytest.raises(SpecError, match="learning rate"):
+        dash.convert(0.1, convention="paper", lr=0.0, batch_size=1, train_size=1, epochs=1)
+
+
+# --- figures and tables --------------------------------------------------------------------
+
+
+def _trials(optimizer: str, first: int, *, diverge: bool = False) -> pd.DataFrame:
+    rows = []
+    for n, (a, w) in enumerate((a, w) for a in range(-10, -6) for w in range(-12, -7)):
+        lr, lam = 2.0**a, 2.0**w
+        err = 0.05 + 0.01 * (a + 8) ** 2 + 0.005 * (w + 10) ** 2
+        diverged = diverge and a == -7
+        rows.append({
+            "study": "s", "trial": first + n, "state": "COMPLETE", "optimizer": optimizer,
+            "schedule": "cosine", "lr": lr, "seed": 0, "weight_decay": lam,
+            "wd_convention": "paper", "wd_paper": lam, "wd_pytorch": lam / lr,
+            "wd_normalized": lam / 0.01, "diverged": diverged,
+            "diverged_epoch": 3.0 if diverged else math.nan,
+            "final_test_error": math.nan if diverged else err, "best_test_error": err,
+            "final_val_error": err, "best_val_error": err, "final_train_loss": err,
+            "final_weight_norm": 1.0, "duration_s": 1.0, "epochs_done": 5,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+def test_click_layer_identifies_every_cell() -> None:
+    trials = pd.concat([_trials("adam", 0), _trials("adamw", 100, diverge=True)])
+    lands = dash.landscapes(trials)
+    assert list(lands) == ["adam", "adamw"]
+    fig = dash.add_click_layer(landscape_figure(lands), lands)
+    layers = [t for t in fig.data if isinstance(t.meta, dict)
+              and t.meta.get("role") == dash.CELLS_ROLE]
+    assert len(layers) == 2 and all(len(t.x) == 20 for t in layers)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert all(t.hoverinfo == "skip" for t in heat)
+    assert "±" not in layers[0].hovertemplate  # one seed per cell: no spread shown
+    row = list(layers[1].customdata[7])
+    as_sent = {"customdata": {str(k): v for k, v in enumerate(row)}}  # a typed-array row
+    (cell,) = dash.picked_cells([{"customdata": row}, {"x": 1}], list(lands))
+    assert dash.picked_cells([as_sent], list(lands)) == [cell]
+    assert cell.optimizer == "adamw"
+    assert dash.cell_trials(lands, cell) == tuple(lands["adamw"].trials[cell.row, cell.col])
+    two = dash.picked_cells([{"customdata": list(layers[0].customdata[k])} for k in (0, 19)],
+                            list(lands))
+    (lr_lo, lr_hi), (wd_lo, wd_hi) = dash.selection_region(lands, two)
+    assert (lr_lo, lr_hi, wd_lo, wd_hi) == (2.0**-10, 2.0**-7, 2.0**-12, 2.0**-8)
+    (a, b), (c, d) = dash.default_region(lands)
+    assert a < b and c < d
+    cells = dash.best_spec_cells(lands, 2, convention="paper")
+    assert len(cells) == 4 and {c.optimizer for c in cells} == {"adam", "adamw"}
+
+
+def test_cell_choices_put_the_best_first() -> None:
+    trials = pd.concat([_trials("adamw", 100), _trials("adam", 0)])
+    labels = list(dash.cell_choices(trials))
+    assert labels[0] == "Adam · α=0.00391 · λ=0.000977"  # the best cell first
+    assert len(labels) == 40
+
+
+def test_tables_name_their_conventions() -> None:
+    from studies.analysis import summary
+
+    frame = summary(pd.concat([_trials("adam", 0), _trials("adamw", 100)]))
+    table = dash.summary_table(frame, convention="pytorch", metric="final_test_error",
+                               multiple_schedules=False)
+    assert "Best wd = λ/α (PyTorch)" in table.columns and "Best λ (paper)" in table.columns
+    assert table["Best"].iloc[0] == "5.00 %"
+    assert table["Coupling slope"].iloc[0].startswith(("+", "-"))
+
+
+def test_report_is_one_offline_file() -> None:
+    trials = pd.concat([_trials("adam", 0), _trials("adamw", 100)])
+    curves = pd.DataFrame({"study": "s", "trial": np.repeat(trials["trial"].to_numpy(), 3),
+                           "epoch": np.tile([1, 2, 3], len(trials)), "train_loss": 1.0,
+                           "train_error": 0.5, "val_error": 0.5, "test_error": 0.5, "eta": 1.0,
+                           "weight_norm": 1.0, "elapsed_s": 1.0})
+    html = dash.study_report(study="s<1>", trials=trials, curves=curves, spec_yaml="a: <b>",
+                             description="Adam & <AdamW>", storage_shown="sqlite:///x.db")
+    assert html.count("Plotly.newPlot") == 2  # heatmaps and curves
+    assert html.count("<script type='text/javascript'>") == 1  # plotly.js, embedded once
+    assert "<script src" not in html.replace("'", '"').replace('type="text/javascript" ', "")
+    assert "Adam &amp; &lt;AdamW&gt;" in html and "a: &lt;b&gt;" in html and "s&lt;1&gt;" in html
+    for text in ("λ (paper)", "wd = λ / α", "λ_norm", "Coupling slope"):
+        assert text in html
+
+
+# --- processes, registry, progress ---------------------------------------------------------
+
+
+def test_tail_keeps_the_last_state_of_progress_lines(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("one\n 10%\r 50%\r100%\ntwo\n\n")
+    assert dash.tail(log, lines=2) == "100%\ntwo"
+    assert dash.tail(tmp_path / "missing.log") == ""
+
+
+def test_a_recycled_pid_is_never_taken_for_a_run(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    url = use_temp_storage(monkeypatch, tmp_path)
+    record = RunRecord(study="x", storage_key=storage_key(url), storage_shown="", kind="run",
+                       pid=os.getpid(), start_ticks=1, started=time.time(), log="", console="",
+                       command=())
+    registry = tmp_path / "dashboard" / "runs.json"
+    registry.parent.mkdir(parents=True)
+    registry.write_text(json.dumps({f"{storage_key(url)}/x": dataclasses.asdict(record)}))
+    status = dash.run_status(url, "x")
+    assert status is not None and not status.alive and status.state == "ended"
+    assert dash.cancel_run(url, "x").state == "ended"  # this test process was not signalled
+    registry.write_text("not json")
+    assert dash.run_status(url, "x") is None  # a damaged registry only forgets
+
+
+def test_progress_eta() -> None:
+    p = dash.StudyProgress(mode="grid", done=10, total=100, running=4, waiting=86, failed=0,
+                           pruned=0, partial=12.0)
+    assert p.fraction == pytest.approx(0.12)
+    assert p.eta_seconds(since=0.0, partial_then=2.0, now=10.0) == pytest.approx(88.0)
+    assert p.eta_seconds(since=0.0, partial_then=12.0, now=10.0) is None
+    assert dash.format_eta(88) == "1 min 28 s" and dash.format_eta(None) == "—"
+    window = dash.EtaWindow(window_s=30)
+    for t, done in ((0, 0.0), (20, 0.0), (40, 4.0), (50, 6.0), (60, 8.0)):
+        window.add(t, done)  # start-up took 20 s; then 0.2 cells/s
+    assert window.samples[0] == (20, 0.0)  # the start-up has left the window
+    now = dataclasses.replace(p, partial=8.0)
+    assert window.eta_seconds(now) == pytest.approx((100 - 8) / 0.2)
+
+
+def test_a_failing_run_shows_its_error(monkeypatch: pytest.MonkeyPatch,
+                                       tmp_path: Path) -> None:
+    url = use_temp_storage(monkeypatch, tmp_path)
+    status = dash.launch_worker(storage=url, study="nowhere")
+    deadline = time.time() + 120
+    while status.alive and time.time() < deadline:
+        time.sleep(0.3)
+        status = dash.run_status(url, "nowhere")
+    assert status.state == "failed" and status.exit_code == 2
+    assert "error: study: no study 'nowhere'" in dash.run_log(status)
+
+
+def test_a_password_never_reaches_the_command_line_or_the_registry(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    use_temp_storage(monkeypatch, tmp_path)
+    url = "postgresql://me:s3cret@127.0.0.1:1/db"
+    status = dash.launch_worker(storage=url, study="x")
+    assert "s3cret" not in " ".join(status.record.command)
+    assert "--storage" not in status.record.command  # it travels in the environment
+    assert "s3cret" not in (tmp_path / "dashboard" / "runs.json").read_text()
+    dash.cancel_run(url, "x", grace_s=5)
+
+
+def test_the_demo_never_clobbers_another_study(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    url = use_temp_storage(monkeypatch, tmp_path)
+    from studies.runner import create_study
+
+    create_study(spec_from_dict({**TINY_GRID, "name": "demo"}), storage=url)  # not the preset
+    try:
+        assert dash.run_demo(url) == ("demo-2", "launched")
+        assert dash.run_demo(url) == ("demo-2", "running")  # a second click just watches
+    finally:
+        dash.cancel_run(url, "demo-2", grace_s=30)
+    assert dash.existing_spec(url, "demo").to_dict()["data"]["train_size"] == 120
+
+
+@pytest.mark.slow
+def test_launch_watch_and_cancel_a_real_run(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """The CLI in its own process: progress from the storage, a log, SIGTERM hands the
+    unfinished cells back and keeps the finished ones, and the study can be resumed."""
+    url = use_temp_storage(monkeypatch, tmp_path)
+    spec = spec_from_dict({**TINY_GRID, "name": "long", "epochs": 4000})
+    status = dash.launch(spec, storage=url)
+    assert status.alive and "--storage" in status.record.command
+    with pytest.raises(dash.RunError, match="already has a process"):
+        dash.launch(spec, storage=url)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        progress = dash.study_progress(url, "long") if dash.existing_spec(url, "long") else None
+        if progress is not None and progress.running and progress.partial > 0:
+            break
+        assert dash.run_status(url, "long").alive, dash.run_log(dash.run_status(url, "long"))
+        time.sleep(0.5)
+    else:
+        pytest.fail("the run never started training")
+    assert 0 < progress.fraction < 1 and progress.total == 12
+    final = dash.cancel_run(url, "long")
+    assert final.state == "cancelled" and not final.alive
+    assert final.exit_code == 143  # the CLI's status for SIGTERM: stopped cleanly
+    after = dash.study_progress(url, "long")
+    assert after.running == 0 and after.waiting == 12 - after.done
+    assert "study long" in dash.run_log(final)
+    assert dash.active_runs(url) == {}
+
+
+@pytest.mark.slow
+def test_refine_and_more_seeds_add_cells_and_a_worker(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    url = use_temp_storage(monkeypatch, tmp_path)
+    name = train_study(url, TINY_GRID)
+    added, worker = dash.refine_region(url, name, lr_range=(0.001, 0.004),
+                                       wd_range=(0.001, 0.004), count=2, optimizers=["adamw"])
+    assert added == 3  # (0.001, 0.001) is already in the study
+    assert worker is not None and worker.record.kind == "worker"
+    dash.cancel_run(url, name, grace_s=30)
+    from studies.export import trials_frame
+
+    trials = trials_frame(url, name)
+    lands = dash.landscapes(trials[trials["state"] == "COMPLETE"])
+    cells = dash.best_spec_cells(lands, 1, convention="paper")
+    added, _ = dash.more_seeds(url, name, cells=cells, n_seeds=2, trials=trials)
+    assert added == 4
+    dash.cancel_run(url, name, grace_s=30)
+    tune = train_study(url, TINY_TUNE)
+    budget, _ = dash.add_tune_trials(url, tune, 2)
+    assert budget == 6
+    dash.cancel_run(url, tune, grace_s=30)
+    dash.ensure_worker(url, tune)
+    with pytest.raises(dash.RunError, match="cancel it first"):
+        dash.delete(url, tune)  # refused while the worker runs
+    dash.cancel_run(url, tune, grace_s=30)
+    dash.delete(url, tune)
+    assert dash.existing_spec(url, tune) is None

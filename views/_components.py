@@ -1,0 +1,338 @@
+"""Streamlit pieces shared by the pages: the context and sidebar (storage, study picker, the
+study in the URL), the error boundary, and cached reads of a study, refreshed when its trials
+change. The logic they call lives in :mod:`studies.dashboard`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit.logger import get_logger
+
+from studies import dashboard as dash
+from studies.spec import SpecError
+
+log = get_logger(__name__)
+
+HOME = "views/home.py"
+RUN = "views/run.py"
+LANDSCAPE = "views/landscape.py"
+CURVES = "views/curves.py"
+SCHEDULES = "views/schedules.py"
+STUDIES = "views/studies.py"
+
+LIVE_EVERY_S = 1.5  # how often a live view polls the storage
+_CTX = "_wdlab_context"
+_QP_WRITTEN = "_wdlab_qp_study"
+PICKER = "study_picker"
+_FLASH = "_wdlab_flash"
+
+
+# --- context and sidebar -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page needs to know, decided once per run by the sidebar."""
+
+    url: str  # storage URL (may hold a password: never show it, show ``shown``)
+    shown: str  # the URL, redacted
+    read_only: bool
+    names: tuple[str, ...]  # studies in the storage, plus ones the dashboard is starting
+    study: str | None  # the study picked in the sidebar (and in the URL)
+    error: str | None  # why the storage cannot be read, if it cannot
+
+
+def _storage_names(url: str) -> tuple[list[str], str | None]:
+    from studies.storage import StorageError, study_names
+
+    try:
+        return study_names(url), None
+    except StorageError as error:
+        return [], str(error)
+    except Exception as error:  # a corrupt file, a database that refuses: say so, plainly
+        log.warning("cannot list studies in the storage: %s", error, exc_info=True)
+        return [], f"storage: cannot read {_redact(url)}: {_line(error)}"
+
+
+def _redact(url: str) -> str:
+    from studies.storage import redact
+
+    return redact(url)
+
+
+def _line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def sidebar() -> Context:
+    """Draw the shared sidebar (storage, study picker, mode) and remember the context."""
+    st.session_state.pop(_CTX, None)
+    url = dash.storage_url()
+    shown = _redact(url)
+    read_only = dash.is_read_only()
+    names, error = _storage_names(url)
+    try:
+        starting = [s for s in dash.active_runs(url) if s not in names]
+    except OSError:
+        starting = []
+    all_names = tuple(names + starting)
+    _pick_study(all_names)
+    with st.sidebar:
+        st.markdown("**Study**")
+        if all_names:
+            st.selectbox("Study", all_names, key=PICKER, label_visibility="collapsed",
+                         help="The study every page shows; it is also in the page's URL.")
+        else:
+            st.caption("No studies yet.")
+        st.markdown("**Storage**")
+        st.code(shown, language=None, wrap_lines=True)
+        if error:
+            st.error(error)
+        if read_only:
+            st.info("Read-only mode: launching, cancelling and deleting are off.",
+                    icon=":material/lock:")
+    ctx = Context(url=url, shown=shown, read_only=read_only, names=all_names,
+                  study=st.session_state.get(PICKER) if all_names else None, error=error)
+    if ctx.study:
+        st.query_params["study"] = ctx.study
+        st.session_state[_QP_WRITTEN] = ctx.study
+    st.session_state[_CTX] = ctx
+    return ctx
+
+
+def _pick_study(names: tuple[str, ...]) -> None:
+    """Set the picker from the URL when the URL changed (a shared link, a page switch), else
+    keep the session's choice; default to the newest study."""
+    if not names:
+        return
+    wanted = st.query_params.get("study")
+    current = st.session_state.get(PICKER)
+    if wanted and wanted in names and wanted != st.session_state.get(_QP_WRITTEN):
+        st.session_state[PICKER] = wanted
+    elif current not in names:
+        st.session_state[PICKER] = wanted if wanted in names else names[-1]
+
+
+def pick(study: str) -> None:
+    """Make ``study`` the picked one (from a widget callback, before the sidebar is drawn)."""
+    st.session_state[PICKER] = study
+
+
+def context() -> Context:
+    """The context the sidebar decided in this run."""
+    ctx = st.session_state.get(_CTX)
+    if ctx is None:  # a page run on its own (tests): decide it here
+        ctx = sidebar()
+    return ctx
+
+
+def go(page: str, study: str | None = None) -> None:
+    """Switch to ``page``, keeping the study in the URL."""
+    st.switch_page(page, query_params={"study": study} if study else None)
+
+
+def page_link(page: str, label: str, study: str | None, icon: str | None = None) -> None:
+    st.page_link(page, label=label, icon=icon,
+                 query_params={"study": study} if study else None)
+
+
+# --- error boundary ------------------------------------------------------------------------
+
+
+def guard(render: Callable[..., None], *args: Any) -> None:
+    """Run a page (or a fragment) so that no exception ever reaches the browser as a
+    traceback: known problems become one clear message, anything else a friendly note, with
+    the traceback in the server log. Streamlit's own control flow (rerun, stop, switch_page)
+    is a BaseException and passes through."""
+    from studies.storage import StorageError
+
+    for message in st.session_state.pop(_FLASH, []):
+        st.success(message, icon=":material/check_circle:")
+    try:
+        render(*args)
+    except dash.ReadOnlyError as error:
+        st.warning(str(error), icon=":material/lock:")
+    except (SpecError, StorageError, dash.RunError) as error:
+        st.error(str(error))
+    except Exception as error:
+        log.exception("page %s failed", getattr(render, "__qualname__", render))
+        if _is_database_error(error):
+            st.error(f"The storage cannot be read ({_redact(context().url)}): {_line(error)}. "
+                     "Is it an Optuna database, and reachable?")
+        else:
+            st.error(
+                f"Something went wrong on this page ({type(error).__name__}: {_line(error)}). "
+                "The details are in the dashboard's log; the rest of the dashboard still "
+                "works, and running studies are not affected.",
+                icon=":material/warning:",
+            )
+
+
+def flash(message: str) -> None:
+    """A message to show at the top of the next run (after ``st.rerun`` or a page switch)."""
+    st.session_state.setdefault(_FLASH, []).append(message)
+
+
+def _is_database_error(error: BaseException) -> bool:
+    try:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+    except ImportError:  # pragma: no cover - sqlalchemy comes with optuna
+        return False
+    return isinstance(error, DBAPIError | OperationalError)
+
+
+@contextlib.contextmanager
+def inline_errors() -> Iterator[None]:
+    """Show an action's refusal (read-only, bad input, a study that is busy) where the action
+    was asked for, instead of in place of the whole page."""
+    from studies.storage import StorageError
+
+    try:
+        yield
+    except dash.ReadOnlyError as error:
+        st.warning(str(error), icon=":material/lock:")
+    except (SpecError, StorageError, dash.RunError) as error:
+        st.error(str(error), icon=":material/error:")
+
+
+def guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """:func:`guard` as a decorator (for fragments)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> None:
+        guard(fn, *args)
+
+    return wrapper
+
+
+# --- cached reads --------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def trials(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
+    """The study's trials table; ``sig`` (:func:`studies.dashboard.signature`) is the cache
+    key that changes when the study does."""
+    from studies.export import trials_frame
+
+    del sig
+    return trials_frame(url, study)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def curves(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
+    from studies.export import curves_frame
+
+    del sig
+    return curves_frame(url, study)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def landscapes(url: str, study: str, sig: tuple[object, ...], metric: str, convention: str,
+               aggregate: str, schedule: str | None) -> dict[str, Any]:
+    frame = trials(url, study, sig)
+    if schedule == dash.ALL_SCHEDULES:
+        return dash.landscapes_by_schedule(frame, metric=metric, convention=convention,
+                                           aggregate=aggregate)
+    return dash.landscapes(frame, metric=metric, convention=convention, aggregate=aggregate,
+                           schedule=schedule)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def summary(url: str, study: str, sig: tuple[object, ...], metric: str, aggregate: str
+            ) -> pd.DataFrame:
+    from studies.analysis import summary as analysis_summary
+
+    frame = trials(url, study, sig)
+    frame = frame[frame["optimizer"].notna()]
+    if frame.empty:
+        return pd.DataFrame()
+    return analysis_summary(frame, metric=metric, aggregate=aggregate)
+
+
+@st.cache_data(ttl=2.0, max_entries=4, show_spinner=False)
+def study_infos(url: str) -> list[Any]:
+    from studies.storage import list_studies
+
+    return list_studies(url)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def stored_spec(url: str, study: str) -> Any:
+    from studies.storage import StorageError, load_spec
+
+    try:
+        return load_spec(url, study)
+    except StorageError:
+        return None
+
+
+def study_signature(ctx: Context, study: str) -> tuple[object, ...] | None:
+    """The cache key of ``study``, None when it is not in the storage (yet)."""
+    from studies.storage import StudyNotFoundError
+
+    try:
+        return dash.signature(ctx.url, study)
+    except StudyNotFoundError:
+        return None
+
+
+def progress(ctx: Context, study: str) -> Any:
+    """The study's progress, None when it is not in the storage (yet)."""
+    from studies.storage import StudyNotFoundError
+
+    try:
+        return dash.study_progress(ctx.url, study)
+    except StudyNotFoundError:
+        return None
+
+
+def is_live(ctx: Context, study: str) -> bool:
+    """Whether the study is changing: trials running, or a process of this dashboard about
+    to run them (a worker still starting)."""
+    p = progress(ctx, study)
+    if p is not None and p.running:
+        return True
+    status = dash.run_status(ctx.url, study)
+    return status is not None and status.alive
+
+
+def require_study(ctx: Context, what: str) -> str | None:
+    """The picked study, or a call to action when there is none."""
+    if ctx.error:
+        st.error(ctx.error)
+        return None
+    if not ctx.study:
+        st.info(f"No study to show {what} for yet. Run the demo from the Home page, or "
+                "launch a study on the Run page.", icon=":material/info:")
+        page_link(HOME, "Home: run the demo", None, icon=":material/home:")
+        return None
+    return ctx.study
+
+
+def not_started(ctx: Context, study: str) -> None:
+    st.info(f"Study **{study}** is starting: its process is loading data and creating it in "
+            "the storage. This page fills in as soon as it exists.",
+            icon=":material/hourglass_top:")
+    page_link(RUN, "Watch it on the Run page", study, icon=":material/play_arrow:")
+
+
+# --- small displays ------------------------------------------------------------------------
+
+
+def plotly(fig: Any, *, key: str | None = None, **kwargs: Any) -> Any:
+    config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+    return st.plotly_chart(fig, key=key, config=config, theme=None, **kwargs)
+
+
+def ago(t: float) -> str:
+    s = max(0, round(time.time() - t))
+    return f"{s} s ago" if s < 120 else f"{s // 60} min ago"

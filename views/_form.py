@@ -1,0 +1,179 @@
+"""The study form, drawn from the spec's field descriptions (studies.dashboard.forms), and
+the launcher around it: preset, form or YAML, inline problems, Launch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from studies import dashboard as dash
+from studies.dashboard import forms
+from studies.spec import SpecError, list_presets, load_preset, spec_from_yaml
+from views import _components as ui
+
+PRESET = "run_preset"
+SOURCE = "run_source"
+YAML = "run_yaml"
+RIGHT = frozenset({"Data and model", "Schedules and training", "Hardware"})  # form column
+
+FORM = "form:"
+
+
+def form_values(prefix: str = FORM) -> dict[str, Any]:
+    return {k[len(prefix):]: v for k, v in st.session_state.items()
+            if isinstance(k, str) and k.startswith(prefix)}
+
+
+def load_form(values: dict[str, Any]) -> None:
+    """Replace the form's values (a preset, a stored study)."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(FORM)]:
+        del st.session_state[key]
+    for key, value in values.items():
+        st.session_state[FORM + key] = value
+
+
+def widget(item: forms.Item, prefix: str = FORM) -> None:
+    """Draw one form item; its value is ``st.session_state[prefix + item.key]``."""
+    key = prefix + item.key
+    if key not in st.session_state:
+        st.session_state[key] = item.default
+    label = item.label + (" *" if item.required else "")
+    common = {"key": key, "help": item.help}
+    w = item.widget
+    if w == "text":
+        st.text_input(label, placeholder=item.placeholder or None, **common)
+    elif w == "textarea":
+        st.text_area(label, height=90, **common)
+    elif w == "int":
+        value = st.session_state[key]
+        if value is not None and not isinstance(value, int):
+            st.session_state[key] = None
+        st.number_input(label, value=None, step=1, format="%d",
+                        placeholder=item.placeholder or None, **common)
+    elif w in ("float", "floats", "ints"):
+        value = st.session_state[key]
+        if value is not None and not isinstance(value, str):
+            st.session_state[key] = str(value)
+        st.text_input(label, placeholder=item.placeholder or None, **common)
+    elif w == "choice":
+        if st.session_state[key] not in item.options:
+            st.session_state[key] = item.options[0] if item.options else None
+        st.selectbox(label, item.options, **common)
+    elif w == "multichoice":
+        value = st.session_state[key] or []
+        st.session_state[key] = [v for v in value if v in item.options]
+        st.multiselect(label, item.options, **common)
+    elif w == "bool":
+        st.session_state[key] = bool(st.session_state[key])
+        st.checkbox(label, **common)
+    elif w == "radio":
+        if st.session_state[key] not in item.options:
+            st.session_state[key] = item.options[0]
+        st.radio(label, item.options, horizontal=True, **common)
+    elif w == "count":
+        st.number_input(label, min_value=0, max_value=4, step=1, **common)
+
+
+def _draw(block: forms.Block, slots: dict[str, Any], depth: int = 0) -> None:
+    if depth:  # groups (depth 0) have their heading already
+        st.markdown(f"**{block.title}**", help=block.help or None)
+    targets = st.columns(block.columns) if block.columns > 1 else None
+    for k, x in enumerate(block.items):
+        where = targets[k % len(targets)] if targets else st.container()
+        with where:
+            if isinstance(x, forms.Block):
+                with st.container(border=x.key.startswith(("schedules[", "overrides["))):
+                    _draw(x, slots, depth + 1)
+                slots[x.key] = st.empty()
+            else:
+                widget(x)
+                slots[x.key] = st.empty()
+
+
+def spec_form() -> tuple[Any, list[SpecError]]:
+    """Draw the spec form; returns (the validated spec or None, the problems found). Each
+    problem is also shown under the field it names."""
+    from studies.spec import spec_from_dict
+
+    values = form_values()
+    blocks = forms.layout(values)
+    slots: dict[str, Any] = {}
+    left, right = st.columns(2, gap="large")
+    for block in blocks:
+        column = right if block.title in RIGHT else left
+        with column, st.container(border=True):
+            st.markdown(f"#### {block.title}")
+            _draw(block, slots)
+            slots[block.key] = st.empty()
+    values = form_values()
+    assembled = forms.assemble(values)
+    problems = list(assembled.errors)
+    spec = None
+    if not problems:
+        try:
+            spec = spec_from_dict(assembled.data)
+        except SpecError as error:
+            problems.append(error)
+    keys = set(slots)
+    shown_at: dict[str, list[str]] = {}
+    for error in problems:
+        key = forms.nearest_key(forms.error_key(error.path, values), keys)
+        if key is not None:
+            shown_at.setdefault(key, []).append(str(error))
+    for key, messages in shown_at.items():
+        slots[key].error("\n\n".join(messages), icon=":material/error:")
+    return spec, problems
+
+
+def launcher(ctx: ui.Context) -> None:
+    """Preset picker, the form (or YAML), and the Launch button."""
+    presets = list_presets()
+    if PRESET not in st.session_state:
+        st.session_state[PRESET] = "demo" if "demo" in presets else presets[0]
+        load_form(forms.values_from_spec(load_preset(st.session_state[PRESET])))
+    top = st.columns([2, 2, 3])
+    top[0].selectbox("Start from preset", presets, key=PRESET, on_change=_load_preset,
+                     help="Fills the form with a bundled preset (studies/presets/).")
+    source = top[1].radio("Edit as", ["Form", "YAML"], horizontal=True, key=SOURCE)
+    if source == "Form":
+        spec, problems = spec_form()
+    else:
+        spec, problems = _yaml_editor()
+    _launch_bar(ctx, spec, problems)
+
+
+def _load_preset() -> None:
+    load_form(forms.values_from_spec(load_preset(st.session_state[PRESET])))
+    st.session_state.pop(YAML, None)
+
+
+def _yaml_editor() -> tuple[object, list[SpecError]]:
+    if YAML not in st.session_state:
+        st.session_state[YAML] = load_preset(st.session_state[PRESET]).to_yaml()
+    text = st.text_area("Spec (YAML)", key=YAML, height=420,
+                        help="The same format as studies/presets/*.yaml and the CLI's SPEC.")
+    try:
+        return spec_from_yaml(text), []
+    except SpecError as error:
+        st.error(str(error), icon=":material/error:")
+        return None, [error]
+
+
+def _launch_bar(ctx: ui.Context, spec: object, problems: list[SpecError]) -> None:
+    if problems:
+        st.error(f"{len(problems)} problem(s) to fix before launching: "
+                 + "; ".join(str(p) for p in problems[:3]), icon=":material/error:")
+        return
+    existing = dash.existing_spec(ctx.url, spec.name)
+    cells = f"{spec.n_cells} cells" if spec.mode == "grid" else f"{spec.tune.n_trials} trials"
+    if existing is not None and existing.to_dict() != spec.to_dict():
+        st.error(f"name: a study named {spec.name!r} already exists with a different spec; "
+                 "choose another name.", icon=":material/error:")
+        return
+    note = " (it exists with this spec: launching resumes it)" if existing else ""
+    st.success(f"Ready: **{spec.name}**, {cells}{note}.", icon=":material/check_circle:")
+    if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="launch"):
+        with ui.inline_errors():
+            dash.launch(spec, storage=ctx.url)
+            ui.go(ui.RUN, spec.name)

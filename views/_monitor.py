@@ -1,0 +1,148 @@
+"""The Run page's live view of a study: a timed fragment that polls the storage."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from studies import dashboard as dash
+from studies.plots import landscape_figure
+from views import _components as ui
+
+
+def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
+    """Process state, progress and ETA, the heatmaps filling in, the log tail, and Cancel /
+    Resume; polls the storage every LIVE_EVERY_S seconds while the study runs."""
+
+    @st.fragment(run_every=ui.LIVE_EVERY_S if live else None)
+    @ui.guarded
+    def view() -> None:
+        status = dash.run_status(ctx.url, study)
+        sig = ui.study_signature(ctx, study)
+        st.subheader(f"Study {study}")
+        if sig is None:
+            _process_line(status)
+            alive = status is not None and status.alive
+            if alive:
+                st.info("Starting: loading data and creating the study…",
+                        icon=":material/hourglass_top:")
+            _log(status)
+            if live and not alive:
+                st.rerun()  # it ended before creating the study: stop polling
+            return
+        progress = dash.study_progress(ctx.url, study)
+        running = (status is not None and status.alive) or progress.running > 0
+        _process_line(status, progress)
+        window = st.session_state.setdefault(f"_eta:{study}", dash.EtaWindow())
+        window.add(time.time(), progress.partial)
+        eta = window.eta_seconds(progress)
+        if eta is None and status is not None and status.alive:
+            eta = progress.eta_seconds(since=status.record.started,
+                                       partial_then=status.record.partial_at_start)
+        st.progress(
+            progress.fraction,
+            text=f"{progress.fraction:.0%} · {progress.done} / {progress.total} cells done · "
+            f"{progress.running} training · {progress.waiting} waiting · "
+            f"ETA {dash.format_eta(eta) if running else '—'}",
+        )
+        _actions(ctx, study, status, progress)
+        _heatmaps(ctx, study, sig, running=progress.running > 0)
+        _log(status)
+        if live and not running:
+            st.rerun()  # stop polling: redraw the page once, without the timer
+
+    view()
+
+
+def _process_line(status: dash.RunStatus | None, progress: dash.StudyProgress | None = None
+                  ) -> None:
+    if status is None:
+        if progress is not None and progress.running:
+            st.caption("Running in a process not started from this dashboard (another "
+                       "terminal or machine); shown from the storage.")
+        return
+    icon = {
+        "running": ":green[:material/radio_button_checked:]",
+        "finished": ":green[:material/check_circle:]",
+        "failed": ":red[:material/cancel:]",
+        "cancelled": ":material/stop_circle:",
+        "ended": ":material/radio_button_unchecked:",
+    }
+    text = {
+        "running": f"running (PID {status.record.pid}, started {ui.ago(status.record.started)})",
+        "finished": "finished",
+        "failed": f"failed (exit status {status.exit_code}): see the log below",
+        "cancelled": "cancelled: finished cells are kept; resume to continue",
+        "ended": "the process has ended",
+    }
+    state = status.state
+    if state == "ended" and progress is not None and progress.finished:
+        state = "finished"
+    st.markdown(f"{icon[state]} **{status.record.kind.capitalize()} process:** {text[state]}")
+
+
+def _actions(ctx: ui.Context, study: str, status: dash.RunStatus | None,
+             progress: dash.StudyProgress) -> None:
+    links, curves, button, _ = st.columns([1, 1, 1, 3])
+    with links:
+        ui.page_link(ui.LANDSCAPE, "Landscape", study, icon=":material/grid_on:")
+    with curves:
+        ui.page_link(ui.CURVES, "Curves", study, icon=":material/show_chart:")
+    if ctx.read_only:
+        return
+    alive = status is not None and status.alive
+    if alive and button.button("Cancel", icon=":material/stop_circle:", key="cancel",
+                               help="Stop the process; finished cells are kept."):
+        with ui.inline_errors(), st.spinner("Stopping after the current epoch…"):
+            dash.cancel_run(ctx.url, study)
+            st.rerun()
+    resumable = not alive and not progress.running and not progress.finished
+    if resumable and button.button("Resume", icon=":material/play_arrow:", key="resume",
+                                   help="Start a worker on the cells still to train."):
+        with ui.inline_errors():
+            dash.ensure_worker(ctx.url, study)
+            st.rerun()
+
+
+def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: bool) -> None:
+    trials = ui.trials(ctx.url, study, sig)
+    if trials.empty or trials["lr"].isna().all():
+        st.caption("No trials yet.")
+        return
+    spec = ui.stored_spec(ctx.url, study)
+    if spec is not None and spec.mode == "tune":
+        done = trials[trials["state"] == "COMPLETE"]
+        st.caption(f"Tune study: {len(done)} trials complete. The Landscape page shows where "
+                   "the sampler searched.")
+        return
+    schedules = dash.schedules_of(trials)
+    schedule = schedules[0] if schedules else None
+    latest = dash.latest_validation(ctx.url, study) if running else {}
+    if latest:  # a population's cells all finish at its end: show them epoch by epoch
+        frame = dash.provisional_trials(trials, latest)
+        lands = dash.landscapes(frame, metric=dash.LIVE_METRIC, schedule=schedule)
+        epoch = max(e for e, _ in latest.values())
+        label = "validation error (latest epoch)"
+        note = (f"Live: each running cell shows its validation error at its latest epoch "
+                f"(up to epoch {epoch}{f' of {spec.epochs}' if spec else ''}); finished cells "
+                "their final one. The final test error replaces this view at the end.")
+    else:
+        lands = ui.landscapes(ctx.url, study, sig, "final_test_error", "paper", "mean",
+                              schedule)
+        label, note = None, None
+    if not lands:
+        return
+    ui.plotly(landscape_figure(lands, metric_label=label), key="run_landscape")
+    if note:
+        st.caption(note)
+    if len(schedules) > 1:
+        st.caption(f"Schedule {schedule}; the Landscape page shows the others.")
+
+
+def _log(status: dash.RunStatus | None) -> None:
+    if status is None:
+        return
+    text = dash.run_log(status, lines=14)
+    st.caption("Log: " + status.record.log)
+    st.code(text or "(nothing logged yet)", language=None)

@@ -1,0 +1,306 @@
+"""Sections of the Home, Landscape and Studies pages (Streamlit); the logic they call is in
+studies.dashboard, the figures in studies.plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from studies import dashboard as dash
+from studies.analysis import AGGREGATES, TRIAL_METRICS
+from studies.plots import CONVENTION_TITLES, curves_figure, landscape_figure, metric_label
+from studies.spec import SpecError
+from views import _components as ui
+
+# --- home ----------------------------------------------------------------------------------
+
+
+def demo_panel(ctx: ui.Context) -> None:
+    st.subheader("Watch the result appear")
+    st.markdown(
+        "The demo trains **128 small networks** on scikit-learn's digits: Adam and AdamW, "
+        "each on an 8 × 8 grid of learning rate α × weight decay λ, all at once as one "
+        "batched model. The heatmaps fill in live, epoch by epoch; it takes a minute or two "
+        "on a laptop CPU."
+    )
+    if ctx.read_only:
+        st.info("This dashboard is read-only: the demo cannot be launched here. Browse the "
+                "existing studies instead.", icon=":material/lock:")
+        return
+    if ctx.error:
+        st.error(ctx.error)
+        return
+    if st.button("Run the demo", type="primary", icon=":material/play_arrow:", key="run_demo"):
+        with ui.inline_errors(), st.spinner("Starting the demo…"):
+            name, what = dash.run_demo(ctx.url)
+            ui.go(ui.LANDSCAPE if what == "finished" else ui.RUN, name)
+
+
+def recent_studies(ctx: ui.Context) -> None:
+    st.subheader("Recent studies")
+    if ctx.error:
+        st.error(ctx.error)
+        return
+    infos = ui.study_infos(ctx.url)
+    if not infos:
+        st.info(
+            "No studies yet. Click **Run the demo** to watch the paper's result appear, or "
+            "design your own study on the **Run** page (presets for Figures 1 to 4 included).",
+            icon=":material/waving_hand:",
+        )
+        ui.page_link(ui.RUN, "Design a study", None, icon=":material/play_arrow:")
+        return
+    for info in list(reversed(infos))[:5]:
+        with st.container(border=True):
+            head, link = st.columns([4, 1])
+            state = dash.studies_table([info])["State"].iloc[0]
+            head.markdown(f"**{info.name}** · {info.mode or '—'} · {state}")
+            with link:
+                ui.page_link(ui.LANDSCAPE, "Open", info.name, icon=":material/grid_on:")
+            st.progress(info.progress, text=f"{info.cells_done} / {info.cells_total} cells")
+            if info.best:
+                st.caption("Best final test error: "
+                           + dash.studies_table([info])["Best final test error"].iloc[0])
+    ui.page_link(ui.STUDIES, "All studies", None, icon=":material/folder_open:")
+
+
+# --- landscape -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LandscapeOptions:
+    """What the Landscape page's controls ask for."""
+
+    metric: str
+    aggregate: str
+    convention: str
+    schedule: str | None
+    best: int
+    iso: bool
+    products: list[float] | None
+    coupling: bool
+
+
+def landscape_options(schedules: list[str]) -> LandscapeOptions:
+    """The controls above the heatmaps."""
+    c = st.columns([3, 2, 3, 2])
+    metric = c[0].selectbox("Metric", TRIAL_METRICS, format_func=metric_label, key="ls_metric")
+    aggregate = c[1].selectbox("Over seeds", AGGREGATES, key="ls_aggregate",
+                               help="How the seeds of a cell are combined.")
+    convention = c[2].radio("Weight-decay axis", list(CONVENTION_TITLES), horizontal=True,
+                            format_func=lambda k: dash.WD_COLUMN[k], key="ls_convention",
+                            help="The same cells, with the weight decay shown as the paper's "
+                            "λ, PyTorch's wd = λ/α or the normalized λ_norm.")
+    schedule = (c[3].selectbox("Schedule", [dash.ALL_SCHEDULES, *schedules], key="ls_schedule",
+                               help="Every schedule, one row of panels each (Figure 1), or "
+                               "one of them.")
+                if len(schedules) > 1 else (schedules[0] if schedules else None))
+    o = st.columns([2, 2, 3, 2])
+    best = o[0].number_input("Best cells circled", 0, 50, 10, key="ls_best")
+    iso = o[1].toggle("Iso-lines α·λ", key="ls_iso",
+                      help="Lines of constant α × weight decay (through the best cell unless "
+                      "you give products). On PyTorch's wd axis α·wd is AdamW's per-step "
+                      "shrink (EMA timescale τ = 1/(α·wd) steps).")
+    text = o[2].text_input("α·λ values (optional)", key="ls_products",
+                           placeholder="e.g. 2^-16, 2^-14", disabled=not iso)
+    coupling = o[3].toggle("Coupling fit", key="ls_coupling", help=dash.COUPLING_HELP)
+    try:
+        products = dash.forms.parse_list(text, "α·λ values", item="float")
+    except SpecError as error:
+        st.error(str(error), icon=":material/error:")
+        products = None
+    return LandscapeOptions(metric=metric, aggregate=aggregate, convention=convention,
+                            schedule=schedule, best=int(best), iso=iso,
+                            products=products or None, coupling=coupling)
+
+
+def live_landscape(ctx: ui.Context, study: str, options: LandscapeOptions, *, live: bool
+                   ) -> None:
+    """Heatmaps, summary, the clicked cell's curves and Refine; a fragment that polls the
+    storage while the study runs."""
+
+    @st.fragment(run_every=ui.LIVE_EVERY_S if live else None)
+    @ui.guarded
+    def view() -> None:
+        sig = ui.study_signature(ctx, study)
+        if sig is not None:
+            landscape_view(ctx, study, sig, options, live=live)
+        if live and not ui.is_live(ctx, study):
+            st.rerun()  # finished: redraw once, without the timer
+
+    view()
+
+
+def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
+                   o: LandscapeOptions, *, live: bool) -> None:
+    convention = o.convention
+    try:
+        lands = ui.landscapes(ctx.url, study, sig, o.metric, convention, o.aggregate, o.schedule)
+    except ValueError as error:
+        st.warning(f"Cannot show this axis: {error}. Showing the paper's λ instead.")
+        convention = "paper"
+        lands = ui.landscapes(ctx.url, study, sig, o.metric, convention, o.aggregate, o.schedule)
+    if not lands:
+        st.info("No trials with a learning rate and a weight decay yet.")
+        return
+    every = o.schedule == dash.ALL_SCHEDULES
+    per_row = len({land.optimizer for land in lands.values()}) if every else None
+    fig = landscape_figure(lands, show_best=o.best, show_iso=o.iso, iso_products=o.products,
+                           show_coupling=o.coupling, cols=per_row)
+    dash.add_click_layer(fig, lands)
+    event = ui.plotly(fig, key="landscape_chart", on_select="rerun",
+                      selection_mode=("points", "box", "lasso"))
+    st.caption("Hover for a cell's numbers · **click a cell** for its learning curves · drag "
+               "a box to select a region to refine · black circles: the best cells · red ×: "
+               "diverged." + (" Updating live while the study runs." if live else ""))
+    frame = ui.summary(ctx.url, study, sig, o.metric, o.aggregate)
+    if not frame.empty:
+        if o.schedule is not None and not every:
+            frame = frame[frame["schedule"] == o.schedule]
+        table = dash.summary_table(frame, convention=convention, metric=o.metric,
+                                   multiple_schedules=every)
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "Coupling slope": st.column_config.TextColumn(help=dash.COUPLING_HELP),
+            "Basin (cells)": st.column_config.TextColumn(help=dash.BASIN_HELP),
+        })
+    picked = dash.picked_cells(event.selection.points if event else [], list(lands))
+    if len(picked) == 1:
+        cell_curves(ctx, study, sig, lands, picked[0], convention)
+    elif picked:
+        st.info(f"{len(picked)} cells selected: the Refine panel below uses their region.")
+    refine_panel(ctx, study, lands, picked)
+
+
+def cell_curves(ctx: ui.Context, study: str, sig: tuple[object, ...], lands: dict,
+                 cell: dash.PickedCell, convention: str) -> None:
+    numbers = dash.cell_trials(lands, cell)
+    if not numbers:
+        return
+    st.subheader(dash.cell_title(cell, convention))
+    trials = ui.trials(ctx.url, study, sig)
+    curves = ui.curves(ctx.url, study, sig)
+    if curves[curves["trial"].isin(numbers)].empty:
+        st.caption("No epochs recorded for this cell yet.")
+    else:
+        ui.plotly(curves_figure(curves, trials, trial_numbers=list(numbers)), key="cell_curves")
+    rows = trials[trials["trial"].isin(numbers)]
+    st.dataframe(rows[["trial", "seed", "state", "final_test_error", "best_test_error",
+                       "final_train_loss", "diverged", "epochs_done", "duration_s"]],
+                 hide_index=True, width="stretch")
+
+
+def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None:
+    if ctx.read_only:
+        return
+    spec = ui.stored_spec(ctx.url, study)
+    if spec is None:
+        return
+    with st.expander("Refine: a finer grid around a region, or more seeds for the best cells",
+                     expanded=len(picked) > 1):
+        region = dash.selection_region(lands, picked) if len(picked) > 1 else None
+        region = region or dash.default_region(lands)
+        unit = dash.WD_COLUMN[spec.convention]
+        with st.form("refine_grid", border=False):
+            st.markdown("**A finer grid over a region** (both axes log₂-spaced, ends included)")
+            c = st.columns(5)
+            lr_lo = c[0].text_input("α from", f"{region[0][0]:.6g}")
+            lr_hi = c[1].text_input("α to", f"{region[0][1]:.6g}")
+            wd_lo = c[2].text_input(f"{unit} from", f"{region[1][0]:.6g}")
+            wd_hi = c[3].text_input(f"{unit} to", f"{region[1][1]:.6g}")
+            count = c[4].number_input("Values per axis", 2, 24, 5)
+            shown = {land.optimizer for land in lands.values()}
+            optimizers = st.multiselect("Optimizers", list(spec.optimizers),
+                                        default=[o for o in spec.optimizers if o in shown])
+            submitted = st.form_submit_button("Add the finer grid", icon=":material/zoom_in:")
+        if submitted:
+            with ui.inline_errors():
+                values = [dash.forms.parse_float(v, name) for v, name in (
+                    (lr_lo, "α from"), (lr_hi, "α to"), (wd_lo, f"{unit} from"),
+                    (wd_hi, f"{unit} to"))]
+                if None in values:
+                    raise SpecError("region", "give all four ends of the region")
+                added, _ = dash.refine_region(
+                    ctx.url, study, lr_range=(values[0], values[1]),
+                    wd_range=(values[2], values[3]), count=int(count),
+                    optimizers=optimizers or None)
+                ui.flash(f"Added {added} new cells to {study}; a worker is training them."
+                         if added else "Every cell of that region is already in the study.")
+                st.rerun()
+        with st.form("refine_seeds", border=False):
+            st.markdown("**More seeds for the best cells** (tells signal from seed noise)")
+            c = st.columns(2)
+            k = c[0].number_input("Best cells per optimizer", 1, 50, 3)
+            n = c[1].number_input("New seeds each", 1, 20, 2)
+            submitted = st.form_submit_button("Add seeds", icon=":material/casino:")
+        if submitted:
+            with ui.inline_errors():
+                cells = dash.best_spec_cells(lands, int(k), convention=spec.convention)
+                trials = ui.trials(ctx.url, study, ui.study_signature(ctx, study))
+                added, _ = dash.more_seeds(ctx.url, study, cells=cells, n_seeds=int(n),
+                                           trials=trials)
+                ui.flash(f"Added {added} runs to {study}; a worker is training them."
+                         if added else "Those seeds are already in the study.")
+                st.rerun()
+
+
+def tune_view(ctx: ui.Context, study: str) -> None:
+    from studies.dashboard import tune_figures
+
+    st.info("A tune study: Optuna's sampler picks each trial's α and weight decay, so its "
+            "trials are not on a grid. Below: where it searched, and how it converged.")
+    figures = tune_figures(ctx.url, study)
+    cols = st.columns(2)
+    for k, (title, fig) in enumerate(figures.items()):
+        with cols[k % 2]:
+            st.markdown(f"**{title}**")
+            if isinstance(fig, str):
+                st.caption(fig)
+            else:
+                ui.plotly(fig, key=f"tune_{title}")
+    if not ctx.read_only:
+        with st.form("add_trials", border=False):
+            n = st.number_input("Add trials to the budget", 1, 5000, 10)
+            submitted = st.form_submit_button("Add trials", icon=":material/add:")
+        if submitted:
+            with ui.inline_errors():
+                budget, _ = dash.add_tune_trials(ctx.url, study, int(n))
+                ui.flash(f"The budget of {study} is now {budget} trials; a worker is running "
+                         "them.")
+                st.rerun()
+
+
+# --- studies -------------------------------------------------------------------------------
+
+
+def export_buttons(ctx: ui.Context, study: str) -> None:
+    st.markdown("**Export** · files are made when you click; figures and the report open "
+                "offline in any browser.")
+    cols = st.columns(5)
+    for col, item in zip(cols, dash.exports(ctx.url, study), strict=True):
+        col.download_button(item.label, item.make, file_name=item.filename, mime=item.mime,
+                            on_click="ignore", key=f"dl_{item.filename}", width="stretch")
+
+
+def optuna_views(ctx: ui.Context, study: str) -> None:
+    st.markdown("**Optuna's views**")
+    figures = dash.tune_figures(ctx.url, study)
+    for tab, (title, fig) in zip(st.tabs(list(figures)), figures.items(), strict=True):
+        with tab:
+            if isinstance(fig, str):
+                st.caption(fig)
+            else:
+                ui.plotly(fig, key=f"optuna_{title}")
+
+
+def delete_box(ctx: ui.Context, study: str) -> None:
+    if ctx.read_only:
+        return
+    with st.expander("Delete this study", icon=":material/delete:"):
+        typed = st.text_input(f"Type **{study}** to confirm", key="delete_confirm")
+        if st.button("Delete for good", type="primary", disabled=typed != study, key="delete"):
+            with ui.inline_errors():
+                dash.delete(ctx.url, study)
+                ui.study_infos.clear()
+                ui.flash(f"Deleted study {study}.")
+                ui.go(ui.STUDIES)

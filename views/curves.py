@@ -1,0 +1,59 @@
+"""Curves (Figures 3 and 4): training loss and test error against epochs for chosen cells,
+the best cell of each optimizer by default, with bands over seeds; schedules compared."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studies import dashboard as dash
+from studies.analysis import CURVE_METRICS
+from studies.plots import curves_figure, metric_label, schedule_figure
+from views import _components as ui
+
+BANDS = {"std": "mean ± std over seeds", "minmax": "min – max over seeds", None: "none"}
+
+
+def render() -> None:
+    ctx = ui.context()
+    st.title(f"Curves · {ctx.study}" if ctx.study else "Curves")
+    study = ui.require_study(ctx, "learning curves")
+    if study is None:
+        return
+    sig = ui.study_signature(ctx, study)
+    if sig is None:
+        ui.not_started(ctx, study)
+        return
+    trials = ui.trials(ctx.url, study, sig)
+    choices = dash.cell_choices(trials)
+    if not choices:
+        st.info("No trials with results yet: curves appear as soon as cells train.")
+        return
+    summary = ui.summary(ctx.url, study, sig, "final_test_error", "mean")
+    best = set(dash.best_cells(summary)) if not summary.empty else set()
+    default = [label for label, cell in choices.items() if cell in best] or list(choices)[:2]
+    picked = st.multiselect("Cells", list(choices), default=default, key="cv_cells",
+                            help="Default: each optimizer's best cell (final test error, mean "
+                            "over seeds); options list each optimizer's best cells first.")
+    c = st.columns([3, 2, 1])
+    metrics = c[0].multiselect("Metrics", CURVE_METRICS, default=["train_loss", "test_error"],
+                               format_func=metric_label, key="cv_metrics")
+    band = c[1].radio("Band", list(BANDS), format_func=BANDS.get, horizontal=True, key="cv_band")
+    log_loss = c[2].toggle("Log loss axis", value=True, key="cv_log")
+    if not picked or not metrics:
+        st.info("Pick at least one cell and one metric.")
+    else:
+        curves = ui.curves(ctx.url, study, sig)
+        fig = curves_figure(curves, trials, cells=[choices[p] for p in picked],
+                            metrics=metrics, band=band, log_loss=log_loss)
+        ui.plotly(fig, key="curves")
+        st.caption("Lines: mean over seeds; colours follow the optimizer (each decoupled "
+                   "variant is the dark shade of its L2 twin).")
+    spec = ui.stored_spec(ctx.url, study)
+    if spec is not None:
+        st.subheader("The study's schedules η_t")
+        series = {s.name: dash.eta_series(s, epochs=spec.epochs, steps_per_epoch=50)
+                  for s in spec.schedules}
+        ui.plotly(schedule_figure(series), key="curves_schedules")
+
+
+ui.guard(render)

@@ -1,0 +1,33 @@
+"""Landscape (Figures 1 and 2): one heatmap per optimizer, the summary, a cell's curves, and
+Refine to add a finer grid, more seeds, or more tune trials while the study runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studies import dashboard as dash
+from views import _components as ui
+from views import _sections as sections
+
+
+def render() -> None:
+    ctx = ui.context()
+    st.title(f"Landscape · {ctx.study}" if ctx.study else "Landscape")
+    study = ui.require_study(ctx, "a landscape")
+    if study is None:
+        return
+    sig = ui.study_signature(ctx, study)
+    if sig is None:
+        ui.not_started(ctx, study)
+        return
+    spec = ui.stored_spec(ctx.url, study)
+    if spec is not None and spec.description:
+        st.caption(spec.description)
+    if spec is not None and spec.mode == "tune":
+        sections.tune_view(ctx, study)
+        return
+    options = sections.landscape_options(dash.schedules_of(ui.trials(ctx.url, study, sig)))
+    sections.live_landscape(ctx, study, options, live=ui.is_live(ctx, study))
+
+
+ui.guard(render)

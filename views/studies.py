@@ -1,0 +1,56 @@
+"""Studies: every study in the storage; exports, figures and the one-file report of the
+picked one; delete with confirmation; Optuna's own views for tune studies."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studies import dashboard as dash
+from views import _components as ui
+from views import _sections as sections
+
+TABLE, ROWS = "studies_table", "_studies_rows"
+
+
+def _picked() -> None:
+    """A clicked row becomes the study of every page (as if picked in the sidebar)."""
+    rows = st.session_state[TABLE].selection.rows
+    names = st.session_state.get(ROWS, [])
+    if rows and rows[0] < len(names):
+        ui.pick(names[rows[0]])
+
+
+def render() -> None:
+    ctx = ui.context()
+    st.title("Studies")
+    if ctx.error:
+        st.error(ctx.error)
+        return
+    infos = ui.study_infos(ctx.url)
+    if not infos:
+        st.info("No studies in this storage yet. Run the demo from the Home page.",
+                icon=":material/waving_hand:")
+        return
+    table = dash.studies_table(infos, live=dash.active_runs(ctx.url))
+    st.session_state[ROWS] = list(table["Study"])
+    st.dataframe(
+        table, hide_index=True, width="stretch", on_select=_picked, key=TABLE,
+        selection_mode="single-row",
+        column_config={"Progress": st.column_config.ProgressColumn(
+            "Progress", min_value=0.0, max_value=1.0, format="percent")},
+    )
+    study = ctx.study
+    info = next((i for i in infos if i.name == study), None)
+    if info is None:
+        st.caption("Click a row (or pick a study in the sidebar) for its exports.")
+        return
+    st.subheader(f"{info.name}")
+    if info.description:
+        st.caption(info.description)
+    sections.export_buttons(ctx, study)
+    if info.mode == "tune":
+        sections.optuna_views(ctx, study)
+    sections.delete_box(ctx, study)
+
+
+ui.guard(render)
