@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# Extra streamlit arguments, e.g. ARGS="--server.address 0.0.0.0 -- --read-only"
+ARGS ?=
 
 .PHONY: dashboard test lint setup system-deps clean
 
@@ -17,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 setup: $(VENV)/.installed
 
 dashboard: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT) $(ARGS)
 
 system-deps:
 	./scripts/system-deps.sh
