@@ -37,8 +37,6 @@ from core.train._common import DataOrder
 
 LRS = [2.0**e for e in range(-12, -4)]  # α: 2^-12 .. 2^-5
 WDS = [2.0**e for e in range(-14, -6)]  # paper λ: 2^-14 .. 2^-7
-MODEL = ModelSpec(name="mlp", widths=(64, 64))
-BATCH = 64
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
@@ -61,9 +59,9 @@ def mlp_macs(input_features: int, widths: tuple[int, ...], classes: int) -> int:
     return sum(a * b for a, b in itertools.pairwise(sizes))
 
 
-def loop_one(config: TrainConfig, data, device) -> float:
+def loop_one(config: TrainConfig, model: ModelSpec, data, device) -> float:
     """Plain torch.optim training of one config; returns the final test error."""
-    net = build_model(MODEL, input_shape=data.input_shape, num_classes=data.num_classes,
+    net = build_model(model, input_shape=data.input_shape, num_classes=data.num_classes,
                       seed=config.seed).to(device)
     decay = [p for p in net.parameters() if p.dim() >= 2]
     rest = [p for p in net.parameters() if p.dim() < 2]
@@ -94,36 +92,41 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--loop-configs", type=int, default=128)
+    parser.add_argument("--widths", type=int, nargs="+", default=[64, 64],
+                        help="hidden widths of the digits MLP")
+    parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
+    model = ModelSpec(name="mlp", widths=tuple(args.widths))
     device = resolve_device(args.device)
     data = load_dataset("digits", split_seed=0).to(device)
     configs = [
-        TrainConfig(optimizer=opt, lr=lr, weight_decay=wd, epochs=args.epochs, batch_size=BATCH)
+        TrainConfig(optimizer=opt, lr=lr, weight_decay=wd, epochs=args.epochs,
+                    batch_size=args.batch)
         for opt in ("adam", "adamw") for lr in LRS for wd in WDS
     ]
     n_train, n_test = data.train_x.shape[0], data.test_x.shape[0]
-    macs = mlp_macs(64, MODEL.widths, data.num_classes)
+    macs = mlp_macs(64, model.widths, data.num_classes)
     # Training: forward + backward ≈ 3 forward passes; evaluation: forward on val and test
     # every epoch (population) — count only what both paths do: training + final test.
     flops = len(configs) * macs * 2 * (3 * n_train * args.epochs + n_test)
     peak = matmul_gflops(device)
     print(f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads; "
           f"matmul peak {peak:.1f} GFLOP/s")
-    print(f"{len(configs)} configs: digits MLP {MODEL.widths}, batch {BATCH}, "
+    print(f"{len(configs)} configs: digits MLP {model.widths}, batch {args.batch}, "
           f"{args.epochs} epochs, {n_train} training images")
 
     # Warm-up on the same shapes (compiles the fused optimizer kernel once per machine).
     warm = [dataclasses.replace(c, epochs=1) for c in configs]
-    train_population(warm, model=MODEL, data=data, device=device)
+    train_population(warm, model=model, data=data, device=device)
     start = time.perf_counter()
-    results = train_population(configs, model=MODEL, data=data, device=device)
+    results = train_population(configs, model=model, data=data, device=device)
     population_s = time.perf_counter() - start
     pop_errors = [r.final.test_error for r in results]
 
     subset = configs[: max(1, min(args.loop_configs, len(configs)))]
-    loop_one(subset[0], data, device)  # warm-up
+    loop_one(subset[0], model, data, device)  # warm-up
     start = time.perf_counter()
-    loop_errors = [loop_one(c, data, device) for c in subset]
+    loop_errors = [loop_one(c, model, data, device) for c in subset]
     loop_s = (time.perf_counter() - start) * len(configs) / len(subset)
 
     diffs = [abs(a - b) for a, b in zip(loop_errors, pop_errors, strict=False)]
