@@ -14,6 +14,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@# Put the project on the venv's path, so `.venv/bin/python -m studies` works from anywhere.
+	$(PY) -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'wdlab.pth').write_text('$(CURDIR)\\n')"
 	touch $@
 
 setup: $(VENV)/.installed
