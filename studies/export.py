@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage
 
-from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, normalization_factor
+from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, TRIAL_METRICS, normalization_factor
 from studies.spec import SpecError, StudySpec, spec_from_dict
 from studies.storage import StorageError, read_trials, require_study
 from studies.storage import _layout as L
@@ -31,14 +31,6 @@ from studies.storage._read import TrialRecord, study_id_of
 FORMATS: tuple[str, ...] = ("csv", "json")
 
 _NAN = math.nan
-_METRIC_COLUMNS = (
-    "final_test_error",
-    "best_test_error",
-    "final_val_error",
-    "best_val_error",
-    "final_train_loss",
-    "final_weight_norm",
-)
 
 
 def _resolve(source: Any, study_name: str | None) -> tuple[BaseStorage, int, str]:
@@ -178,14 +170,14 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
         "duration_s": _number(duration),
         "epochs_done": int(epochs_done),
     }
-    for c in _METRIC_COLUMNS:
+    for c in TRIAL_METRICS:
         row[c] = _number(metrics.get(c))
     return row
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for c in ("lr", "weight_decay", "wd_paper", "wd_pytorch", "wd_normalized", "diverged_epoch",
-              "duration_s", *_METRIC_COLUMNS):
+              "duration_s", *TRIAL_METRICS):
         frame[c] = frame[c].astype(float)
     frame["diverged"] = frame["diverged"].astype(bool)
     frame["trial"] = frame["trial"].astype(np.int64)

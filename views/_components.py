@@ -318,6 +318,22 @@ def require_study(ctx: Context, what: str) -> str | None:
     return ctx.study
 
 
+def open_study(ctx: Context, page: str, what: str) -> tuple[str, tuple[object, ...]] | None:
+    """Title the page, then (study, cache key) of the picked study once it is in the storage.
+
+    None, with a call to action already shown, when no study is picked or it is starting.
+    """
+    st.title(f"{page} · {ctx.study}" if ctx.study else page)
+    study = require_study(ctx, what)
+    if study is None:
+        return None
+    sig = study_signature(ctx, study)
+    if sig is None:
+        not_started(ctx, study)
+        return None
+    return study, sig
+
+
 def not_started(ctx: Context, study: str) -> None:
     st.info(f"Study **{study}** is starting: its process is loading data and creating it in "
             "the storage. This page fills in as soon as it exists.",

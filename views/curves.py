@@ -15,14 +15,10 @@ BANDS = {"std": "mean ± std over seeds", "minmax": "min – max over seeds", No
 
 def render() -> None:
     ctx = ui.context()
-    st.title(f"Curves · {ctx.study}" if ctx.study else "Curves")
-    study = ui.require_study(ctx, "learning curves")
-    if study is None:
+    opened = ui.open_study(ctx, "Curves", "learning curves")
+    if opened is None:
         return
-    sig = ui.study_signature(ctx, study)
-    if sig is None:
-        ui.not_started(ctx, study)
-        return
+    study, sig = opened
     trials = ui.trials(ctx.url, study, sig)
     choices = dash.cell_choices(trials)
     if not choices:

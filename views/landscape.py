@@ -12,14 +12,10 @@ from views import _sections as sections
 
 def render() -> None:
     ctx = ui.context()
-    st.title(f"Landscape · {ctx.study}" if ctx.study else "Landscape")
-    study = ui.require_study(ctx, "a landscape")
-    if study is None:
+    opened = ui.open_study(ctx, "Landscape", "a landscape")
+    if opened is None:
         return
-    sig = ui.study_signature(ctx, study)
-    if sig is None:
-        ui.not_started(ctx, study)
-        return
+    study, sig = opened
     spec = ui.stored_spec(ctx.url, study)
     if spec is not None and spec.description:
         st.caption(spec.description)

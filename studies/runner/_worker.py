@@ -593,34 +593,32 @@ class _Job:
                     "(the cell was re-enqueued)", m.number)
         self.summary.lost += 1
 
-    def _fail(self, m: _Member, reason: str, *, retry: bool) -> None:
-        st = self.storage
+    def _mark_failed(self, m: _Member, key: str, value: Any) -> bool:
+        """Set ``key`` and FAIL the trial; False if another worker already ended it."""
         try:
-            st.set_trial_user_attr(m.trial_id, L.ERROR, reason[:500])
-            st.set_trial_state_values(m.trial_id, state=TrialState.FAIL)
+            self.storage.set_trial_user_attr(m.trial_id, key, value)
+            self.storage.set_trial_state_values(m.trial_id, state=TrialState.FAIL)
         except UpdateFinishedTrialError:
             self._lost(m)
-            return
+            return False
         finally:
             self.heartbeat.release(m.trial_id)
+        return True
+
+    def _fail(self, m: _Member, reason: str, *, retry: bool) -> None:
+        if not self._mark_failed(m, L.ERROR, reason[:500]):
+            return
         self.summary.failed += 1
         log.error("trial %d failed: %s", m.number, reason)
         if retry:
-            requeue(self.study, st.get_trial(m.trial_id), max_retry=MAX_RETRY)
+            requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=MAX_RETRY)
 
     def _hand_back(self, m: _Member, *, interrupted: bool) -> None:
-        st = self.storage
-        try:
-            st.set_trial_user_attr(m.trial_id, L.INTERRUPTED, interrupted)
-            st.set_trial_state_values(m.trial_id, state=TrialState.FAIL)
-        except UpdateFinishedTrialError:
-            self._lost(m)
+        if not self._mark_failed(m, L.INTERRUPTED, interrupted):
             return
-        finally:
-            self.heartbeat.release(m.trial_id)
         self.summary.interrupted += 1
         if self.spec.mode == "grid":
-            requeue(self.study, st.get_trial(m.trial_id), max_retry=None)
+            requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=None)
 
 
 def _report(storage: Any, epoch: int, reports: list[tuple[int, float]]) -> None:
