@@ -85,6 +85,11 @@ def _env_int(name: str, default: int) -> int:
 
 
 CREATE_ATTEMPTS = 4  # opening a new database that another process is creating
+SCHEMA_RACE_MARKERS = (
+    "already exists",  # CREATE TABLE lost the race
+    "UNIQUE constraint failed: alembic_version",  # the schema version row lost it
+    "database is locked",  # the winner still holds the write lock past the busy timeout
+)
 
 
 def open_storage(
@@ -203,9 +208,10 @@ def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int]
                 "storage", f"no database driver for {redact(url)}: {_first_line(error)}"
             ) from None
         except Exception as error:  # SQLAlchemy/driver errors: unreachable host, credentials
-            # Two processes creating the schema of a new database at once: one of them sees
-            # "table ... already exists". The tables are there now; opening again works.
-            if "already exists" in str(error) and attempt + 1 < CREATE_ATTEMPTS:
+            # Two processes creating the schema of a new database at once: the loser sees
+            # one of these. The schema is there (or nearly) now; opening again works.
+            racing = any(marker in str(error) for marker in SCHEMA_RACE_MARKERS)
+            if racing and attempt + 1 < CREATE_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise StorageError(
