@@ -58,8 +58,8 @@ def assert_within_one_per_class(part_y: torch.Tensor, source_y: np.ndarray) -> N
 # --------------------------------------------------------------------------- digits
 
 
-def test_datasets_constant_lists_the_three_sets():
-    assert DATASETS == ("digits", "fashion_mnist", "cifar10")
+def test_datasets_constant_lists_the_four_sets():
+    assert DATASETS == ("digits", "mnist1d", "fashion_mnist", "cifar10")
 
 
 def test_digits_shapes_and_types():

@@ -22,7 +22,7 @@ class DataSplits:
     check a pixel against its file): ``raw = x * std + mean`` in the [0, 1] pixel scale.
     """
 
-    name: str  # data set name: "digits" | "fashion_mnist" | "cifar10" (free text for ad hoc sets)
+    name: str  # data set name: "digits" | "mnist1d" | "fashion_mnist" | "cifar10" (or ad hoc)
     train_x: Tensor  # float32 training inputs, shape (N_train, *input_shape), standardized
     train_y: Tensor  # int64 training labels in [0, num_classes), shape (N_train,)
     val_x: Tensor  # float32 validation inputs, carved out of the training data
@@ -30,7 +30,8 @@ class DataSplits:
     test_x: Tensor  # float32 test inputs (the official test set where there is one)
     test_y: Tensor  # int64 test labels
     num_classes: int  # number of classes; labels are 0..num_classes-1
-    input_shape: tuple[int, ...]  # per-sample shape (C, H, W), e.g. (1, 8, 8) or (3, 32, 32)
+    input_shape: tuple[int, ...]  # per-sample shape: images (C, H, W) such as (1, 8, 8) or
+    # (3, 32, 32); signals (C, L) such as MNIST-1D's (1, 40)
     augment: str | None  # training augmentation the data calls for: "cifar" or None
     class_names: tuple[str, ...] = ()  # human-readable label names, index = label; may be empty
     mean: Tensor | None = None  # standardization offset, broadcastable to input_shape, [0,1] scale
