@@ -8,6 +8,8 @@ shrink η_t·λ), PyTorch's wd = λ/α, or the normalized λ_norm with λ = λ_n
 * :func:`coupling` / :func:`coupling_slope` — slope of log₂(best λ) against log₂ α across
   learning-rate rows: ≈ 0 separable (decoupled decay), ≈ −1 diagonal valley (L2 under SGD).
 * :func:`summary` — one row per (optimizer, schedule): best cell, basin, coupling.
+* :func:`seed_noise`, :func:`near_best`, :func:`difference`, :func:`compare_best`,
+  :func:`coupling_interval` — what is beyond the seed noise the study measured.
 * :func:`best_cells`, :func:`learning_curves`, :func:`iso_product_lines`,
   :func:`convert_weight_decay`.
 """
@@ -23,7 +25,7 @@ from ._conventions import (
     iso_product_lines,
     normalization_factor,
 )
-from ._coupling import Coupling, coupling, coupling_slope
+from ._coupling import Coupling, coupling, coupling_from_score, coupling_slope
 from ._curves import (
     CURVE_FRAME_COLUMNS,
     OPTIMIZER_NAMES,
@@ -32,6 +34,20 @@ from ._curves import (
     learning_curves,
 )
 from ._landscape import AGGREGATES, Landscape, best_cells, cells_frame, landscape
+from ._significance import (
+    ALPHA,
+    BestComparison,
+    Difference,
+    NearBest,
+    SeedNoise,
+    SlopeInterval,
+    compare_best,
+    coupling_interval,
+    difference,
+    intervals_apart,
+    near_best,
+    seed_noise,
+)
 from ._summary import (
     OPTIMIZER_ORDER,
     SINGLE_SEED_MARGIN,
@@ -54,6 +70,7 @@ from ._tables import (
 
 __all__ = [
     "AGGREGATES",
+    "ALPHA",
     "CONVENTIONS",
     "CURVE_COLUMNS",
     "CURVE_FRAME_COLUMNS",
@@ -66,25 +83,37 @@ __all__ = [
     "TRIAL_METRICS",
     "TRIAL_STATES",
     "UNFINISHED_STATES",
+    "BestComparison",
     "Cell",
     "Convention",
     "Coupling",
+    "Difference",
     "IsoLine",
     "Landscape",
+    "NearBest",
+    "SeedNoise",
+    "SlopeInterval",
     "basin_size",
     "best_cells",
     "cells_frame",
     "check_convention",
+    "compare_best",
     "convert_weight_decay",
     "coupling",
+    "coupling_from_score",
+    "coupling_interval",
     "coupling_slope",
     "default_margin",
+    "difference",
     "display_name",
+    "intervals_apart",
     "iso_product_lines",
     "landscape",
     "learning_curves",
+    "near_best",
     "normalization_factor",
     "require_columns",
+    "seed_noise",
     "summary",
     "validate_curves",
     "validate_trials",

@@ -53,7 +53,13 @@ class Coupling:
 
 def coupling(land: Landscape, *, include_edges: bool = False, refine: bool = True) -> Coupling:
     """Coupling slope of a landscape; uses its paper-convention coordinates ``wd_paper``."""
-    score = land.score
+    return coupling_from_score(land, land.score, include_edges=include_edges, refine=refine)
+
+
+def coupling_from_score(land: Landscape, score: np.ndarray, *, include_edges: bool = False,
+                        refine: bool = True) -> Coupling:
+    """:func:`coupling` of ``land``'s grid with another ranking ``score`` of the same shape
+    (the seed-noise bootstrap of :mod:`._significance` refits perturbed scores)."""
     lrs: list[float] = []
     best: list[float] = []
     refined: list[bool] = []

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ._coupling import coupling
 from ._landscape import Landscape, landscape
+from ._significance import coupling_interval, near_best, seed_noise
 from ._tables import validate_trials
 
 #: Display order of the paper's optimizers: each L2 variant next to its decoupled twin.
@@ -46,6 +47,11 @@ SUMMARY_COLUMNS: Final[tuple[str, ...]] = (
     "coupling_slope",
     "coupling_stderr",
     "coupling_rows",
+    "coupling_low",  # 95 % interval of the slope from the seed noise (NaN: not measured)
+    "coupling_high",
+    "seed_noise",  # pooled std over seeds (NaN with one seed per cell)
+    "noise_df",  # its degrees of freedom
+    "near_best",  # cells indistinguishable from the best (pooled t-test, 5 %)
 )
 
 
@@ -105,6 +111,8 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
     present = np.array([len(t) > 0 for t in land.trials.ravel()]).reshape(land.shape)
     top = land.best(k)
     fit = coupling(land)
+    noise = seed_noise(land)
+    interval = coupling_interval(land, noise=noise)
     row = {
         "optimizer": land.optimizer,
         "schedule": land.schedule,
@@ -120,6 +128,11 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
         "coupling_slope": fit.slope,
         "coupling_stderr": fit.stderr,
         "coupling_rows": fit.n_rows,
+        "coupling_low": interval.low,
+        "coupling_high": interval.high,
+        "seed_noise": noise.std,
+        "noise_df": noise.df,
+        "near_best": near_best(land, noise=noise).count,
     }
     if top:
         c = top[0]
