@@ -16,10 +16,14 @@ from studies.plots import (
     BEST_NAME,
     COUPLING_NAME,
     DIVERGED_NAME,
+    ERROR_RANGE,
     ISO_GROUP,
+    NEAR_BEST_NAME,
     OPTIMIZER_COLORS,
     PARTLY_DIVERGED_NAME,
+    SIGNIFICANT_NAME,
     curves_figure,
+    difference_figure,
     landscape_figure,
     log2_ticks,
     pow2_label,
@@ -179,7 +183,9 @@ def test_diverged_cells_are_crossed_and_not_circled() -> None:
     lr_row = LOG2_LR.index(round(math.log2(best["lr"])))
     wd_col = LOG2_WD.index(round(math.log2(best["wd_paper"])))
     assert np.isnan(np.asarray(heat.z)[lr_row, wd_col])
-    assert len(fig.data) == 2 * 4  # heatmap, ring, crosses, thin crosses per panel
+    # heatmap, ring, crosses, thin crosses and the near-best outline per panel
+    assert len(fig.data) == 2 * 5
+    assert len(traces(fig, role=NEAR_BEST_NAME)) == 2
 
 
 def test_sheared_landscape_is_drawn_as_squares_at_true_coordinates() -> None:
@@ -305,16 +311,19 @@ def test_curves_figure_lines_bands_and_palette() -> None:
         curves_figure(make_curves(trials), trials, cells=cells, band="iqr")
 
 
-def test_palette_pairs_l2_and_decoupled_twins() -> None:
+def test_palette_gives_every_optimizer_a_clearly_different_hue() -> None:
+    import colorsys
+
     assert set(OPTIMIZER_COLORS) == {"sgd", "sgdw", "adam", "adamw"}
-    assert len(set(OPTIMIZER_COLORS.values())) == 4
 
-    def hue(c: str) -> str:
-        r, _, b = (int(c[k : k + 2], 16) for k in (1, 3, 5))
-        return "blue" if b > r else "orange"
+    def hue(c: str) -> float:
+        r, g, b = (int(c[k : k + 2], 16) / 255 for k in (1, 3, 5))
+        return 360 * colorsys.rgb_to_hsv(r, g, b)[0]
 
-    assert hue(OPTIMIZER_COLORS["sgd"]) == hue(OPTIMIZER_COLORS["sgdw"]) == "blue"
-    assert hue(OPTIMIZER_COLORS["adam"]) == hue(OPTIMIZER_COLORS["adamw"]) == "orange"
+    hues = {name: hue(c) for name, c in OPTIMIZER_COLORS.items()}
+    for a, b in (("sgd", "sgdw"), ("adam", "adamw"), ("adam", "sgd"), ("adamw", "sgdw")):
+        gap = abs(hues[a] - hues[b]) % 360
+        assert min(gap, 360 - gap) >= 30, (a, b, hues)
 
 
 def test_schedule_figure() -> None:
@@ -327,3 +336,60 @@ def test_schedule_figure() -> None:
     assert fig.layout.xaxis.title.text == "epoch" and "η_t" in fig.layout.yaxis.title.text
     with pytest.raises(ValueError):
         schedule_figure({"bad": ([0, 1], [1.0])})
+
+
+def test_metric_kind_decides_scale_circles_and_units() -> None:
+    trials = make_trials(separable, optimizer="adamw", seeds=(0, 1))
+    trials["final_weight_norm"] = 2.0 ** (-np.log2(trials["wd_paper"]) / 2)  # 2 … 128
+    error = landscape_figure({"adamw": landscape(trials, optimizer="adamw")})
+    assert error.layout.coloraxis.colorbar.tickformat == ".0%"
+    assert "%}" in traces(error, go.Heatmap)[0].hovertemplate.split("<br>")[2]
+    assert traces(error, role=BEST_NAME)
+
+    norm_land = landscape(trials, optimizer="adamw", metric="final_weight_norm")
+    norm = landscape_figure({"adamw": norm_land}, show_best=10)
+    assert not traces(norm, role=BEST_NAME)  # the smallest norm is no goal
+    assert not traces(norm, role=NEAR_BEST_NAME)
+    heat = traces(norm, go.Heatmap)[0]
+    np.testing.assert_allclose(np.asarray(heat.z), np.log10(norm_land.value))
+    cax = norm.layout.coloraxis
+    assert cax.cmin == pytest.approx(math.log10(norm_land.value.min()))
+    assert all(float(t) == pytest.approx(10**v, rel=1e-2)
+               for v, t in zip(cax.colorbar.tickvals, cax.colorbar.ticktext, strict=True))
+
+
+def test_fixed_range_pins_errors_while_a_study_fills_in() -> None:
+    trials = make_trials(separable, optimizer="adamw")
+    land = landscape(trials, optimizer="adamw")
+    free = landscape_figure({"adamw": land})
+    fixed = landscape_figure({"adamw": land}, fixed_range=True)
+    assert free.layout.coloraxis.cmin == pytest.approx(np.nanmin(land.value))
+    assert (fixed.layout.coloraxis.cmin, fixed.layout.coloraxis.cmax) == ERROR_RANGE
+
+
+def test_difference_figure_is_centred_on_zero_and_dots_cells_beyond_noise() -> None:
+    from studies.analysis import difference
+
+    rng = np.random.default_rng(0)
+    trials = make_trials(separable, optimizer="adam", seeds=(0, 1, 2))
+    trials["final_test_error"] += rng.normal(0, 0.002, len(trials))
+    better = trials.assign(optimizer="adamw", trial=trials["trial"] + len(trials))
+    better["final_test_error"] -= np.where(better["lr"] > 2.0**-8, 0.05, 0.0)
+    both = pd.concat([trials, better], ignore_index=True)
+    diff = difference(landscape(both, optimizer="adamw"), landscape(both, optimizer="adam"))
+    fig = difference_figure(diff)
+    heat = traces(fig, go.Heatmap)[0]
+    assert heat.zmid == 0 and heat.zmin == -heat.zmax
+    (dots,) = traces(fig, role=SIGNIFICANT_NAME)
+    dotted_rows = set(np.asarray(dots.y).round(9))
+    assert dotted_rows == {float(a) for a in LOG2_LR if a > -8}
+    assert len(dots.x) == sum(a > -8 for a in LOG2_LR) * len(LOG2_WD)
+    assert "AdamW − Adam" in fig.layout.title.text and "beyond seed noise" in fig.layout.title.text
+    one = make_trials(separable, optimizer="adam")
+    one_w = one.assign(optimizer="adamw", trial=one["trial"] + len(one))
+    one_w["final_test_error"] -= 0.05
+    pair = pd.concat([one, one_w], ignore_index=True)
+    lonely = difference_figure(difference(landscape(pair, optimizer="adamw"),
+                                          landscape(pair, optimizer="adam")))
+    assert "no noise measured" in lonely.layout.title.text and not traces(lonely,
+                                                                          role=SIGNIFICANT_NAME)

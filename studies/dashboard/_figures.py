@@ -10,6 +10,7 @@ region (the Refine panel reads its bounds).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,7 +128,7 @@ def add_click_layer(fig: go.Figure, lands: Mapping[str, Landscape]) -> go.Figure
             np.full(land.value.size, float(index)), rows.ravel(), cols.ravel(),
         ]).astype(float)[keep]
         if hover and not np.isfinite(land.std).any():  # one seed per cell: no spread to show
-            hover = hover.replace(" ± %{customdata[3]:.4f}", "")
+            hover = re.sub(r" ± %\{customdata\[3\]:[^}]*\}", "", hover)
         size = max(6.0, min(40.0, 300.0 / max(land.shape)))
         fig.add_trace(
             go.Scatter(

@@ -2,10 +2,11 @@
 
 * :func:`landscape_figure` — (α × weight decay) heatmaps on one colour axis, best cells
   circled, diverged cells crossed, axes labelled with their weight-decay convention.
+* :func:`difference_figure` — one optimizer minus another, cells beyond the seed noise dotted.
 * :func:`curves_figure` — training loss and test error against epoch, mean ± spread.
 * :func:`schedule_figure` — η_t against epoch.
 
-Colours: :data:`OPTIMIZER_COLORS` pairs each decoupled optimizer with its L2 twin.
+Colours: :data:`OPTIMIZER_COLORS` gives the four optimizers four clearly different hues.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from ._landscape import (
     BEST_NAME,
     COUPLING_NAME,
     DIVERGED_NAME,
+    ERROR_RANGE,
     ISO_GROUP,
+    NEAR_BEST_NAME,
     PARTLY_DIVERGED_NAME,
+    SIGNIFICANT_NAME,
+    difference_figure,
     landscape_figure,
 )
 from ._style import (
@@ -26,6 +31,7 @@ from ._style import (
     METRIC_LABELS,
     OPTIMIZER_COLORS,
     log2_ticks,
+    metric_kind,
     metric_label,
     optimizer_color,
     pow2_label,
@@ -38,14 +44,19 @@ __all__ = [
     "CONVENTION_TITLES",
     "COUPLING_NAME",
     "DIVERGED_NAME",
+    "ERROR_RANGE",
     "ISO_GROUP",
     "LR_TITLE",
     "METRIC_LABELS",
+    "NEAR_BEST_NAME",
     "OPTIMIZER_COLORS",
     "PARTLY_DIVERGED_NAME",
+    "SIGNIFICANT_NAME",
     "curves_figure",
+    "difference_figure",
     "landscape_figure",
     "log2_ticks",
+    "metric_kind",
     "metric_label",
     "optimizer_color",
     "pow2_label",

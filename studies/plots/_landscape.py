@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from studies.analysis import Landscape, convert_weight_decay, coupling
+from studies.analysis import Difference, Landscape, convert_weight_decay, coupling, near_best
 
 from ._style import (
     CONVENTION_SYMBOLS,
@@ -18,6 +18,7 @@ from ._style import (
     LR_TITLE,
     integer_log2_ticks,
     log2_ticks,
+    metric_kind,
     panel_title,
     pow2_label,
 )
@@ -28,7 +29,10 @@ BEST_NAME = "best"
 DIVERGED_NAME = "diverged"
 PARTLY_DIVERGED_NAME = "diverged for some seeds"
 COUPLING_NAME = "best λ per α"
+NEAR_BEST_NAME = "near best"
 ISO_GROUP = "iso"
+#: Colour range of error metrics when it must not move (a study filling in): all errors.
+ERROR_RANGE = (0.0, 1.0)
 
 
 def landscape_figure(
@@ -44,6 +48,8 @@ def landscape_figure(
     zmax: float | None = None,
     cols: int | None = None,
     colorscale: str = "Viridis",
+    show_near_best: bool = True,
+    fixed_range: bool = False,
 ) -> go.Figure:
     """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``).
 
@@ -57,7 +63,15 @@ def landscape_figure(
     products, the line through each panel's best cell) and optional per-row best λ with its
     coupling fit (``show_coupling``). Keys of ``landscapes`` are panel titles (optimizer
     names are spelled as in the paper). ``zmin``/``zmax`` default to the range of all
-    finite values. Lower metric values are drawn light.
+    finite values; ``fixed_range`` pins an error metric to 0–100 % instead, so the colours
+    keep their meaning while a study fills in. Lower metric values are drawn light.
+
+    How the metric is drawn follows :func:`~studies.plots.metric_kind`: errors in percent
+    (colour bar and hover); losses and weight norms on a log₁₀ colour scale labelled in
+    their own units; circles on the best cells only for errors and losses. With
+    ``show_near_best`` the cells a pooled t-test over seeds cannot tell from each panel's
+    best (:func:`studies.analysis.near_best`) are outlined; with one seed per cell there is
+    no noise to test against and nothing is outlined.
     """
     if not landscapes:
         raise ValueError("no landscapes to draw")
@@ -67,6 +81,11 @@ def landscape_figure(
     (convention,) = conventions
     metrics = {land.metric for land in landscapes.values()}
     label = metric_label or " / ".join(metric_name(m) for m in sorted(metrics))
+    kinds = {metric_kind(m) for m in metrics}
+    kind = kinds.pop() if len(kinds) == 1 else "other"
+    if kind not in ("error", "loss"):
+        show_best = 0  # the smallest weight norm is no goal worth circling
+    log_colour = kind in ("loss", "norm")
     x_title = convention_label or CONVENTION_TITLES[convention]
 
     n = len(landscapes)
@@ -94,6 +113,9 @@ def landscape_figure(
             show_iso=show_iso,
             iso_products=iso_products,
             show_coupling=show_coupling,
+            show_near_best=show_near_best,
+            kind=kind,
+            log_colour=log_colour,
             legend_done=legend_done,
         )
         fig.update_xaxes(title_text=x_title, row=row, col=col)
@@ -101,15 +123,26 @@ def landscape_figure(
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
 
     finite = np.concatenate([land.value[np.isfinite(land.value)] for land in landscapes.values()])
+    if fixed_range and kind == "error":
+        zmin, zmax = ERROR_RANGE if zmin is None and zmax is None else (zmin, zmax)
     cmin = zmin if zmin is not None else (float(finite.min()) if finite.size else None)
     cmax = zmax if zmax is not None else (float(finite.max()) if finite.size else None)
+    colorbar: dict = {"title": {"text": label}}
+    if kind == "error":
+        colorbar["tickformat"] = ".0%"
+    if log_colour:
+        positive = finite[finite > 0]
+        lo = cmin if cmin is not None and cmin > 0 else (positive.min() if positive.size else 1)
+        hi = cmax if cmax is not None and cmax > 0 else (positive.max() if positive.size else 10)
+        cmin, cmax = math.log10(lo), math.log10(max(hi, lo * 1.0001))
+        colorbar.update(_log_colorbar_ticks(cmin, cmax))
     fig.update_layout(
         coloraxis={
             "colorscale": colorscale,
             "reversescale": True,
             "cmin": cmin,
             "cmax": cmax,
-            "colorbar": {"title": {"text": label}},
+            "colorbar": colorbar,
         },
         legend={"orientation": "h", "yanchor": "top", "y": -0.2 / nrows, "x": 0.0},
         height=380 * nrows + 80,
@@ -133,9 +166,14 @@ def _panel(
     show_iso: bool,
     iso_products: Sequence[float] | None,
     show_coupling: bool,
+    show_near_best: bool,
+    kind: str,
+    log_colour: bool,
     legend_done: set[str],
 ) -> None:
     x, y, zero_x, x_step = _coordinates(land)
+    # The colour axis of a log-coloured metric is log₁₀ of it; hover shows the value itself.
+    z = _log10_or_nan(land.value) if log_colour else land.value
     y_step = _step(y[:, 0])
     custom = np.stack(
         [
@@ -154,7 +192,8 @@ def _panel(
         + CONVENTION_SYMBOLS[land.convention]
         + " = %{customdata[1]:.4g}<br>"
         + metric
-        + " = %{customdata[2]:.4f} ± %{customdata[3]:.4f}<br>"
+        + (" = %{customdata[2]:.2%} ± %{customdata[3]:.2%}<br>" if kind == "error"
+           else " = %{customdata[2]:.4g} ± %{customdata[3]:.2g}<br>")
         + "seeds: %{customdata[4]}, diverged: %{customdata[5]}, running: %{customdata[6]}"
         + f"<extra>{title}</extra>"
     )
@@ -163,7 +202,7 @@ def _panel(
             go.Heatmap(
                 x=x[0],
                 y=y[:, 0],
-                z=land.value,
+                z=z,
                 customdata=custom,
                 hovertemplate=hover,
                 hoverongaps=False,
@@ -186,7 +225,7 @@ def _panel(
                 marker={
                     "symbol": "square",
                     "size": 14,
-                    "color": land.value[ok],
+                    "color": z[ok],
                     "coloraxis": "coloraxis",
                 },
                 customdata=custom[ok],
@@ -202,6 +241,25 @@ def _panel(
         if zero_x is not None:
             xticks = ([zero_x, *xticks[0]], ["0", *xticks[1]])
 
+    if show_near_best and kind in ("error", "loss"):
+        near = near_best(land).mask
+        if near.sum() > 1:  # with the best cell alone there is nothing to outline
+            _overlay(
+                fig,
+                row,
+                col,
+                legend_done,
+                name=NEAR_BEST_NAME,
+                x=x[near],
+                y=y[near],
+                marker={
+                    "symbol": "square-open",
+                    "size": max(8.0, min(34.0, 260.0 / max(land.shape))),
+                    "color": "#222222",
+                    "line": {"width": 1.5},
+                },
+                legend_text="□ not distinguishable from the best (t-test over seeds, 5 %)",
+            )
     best = land.best(show_best) if show_best > 0 else []
     if best:
         rows_, cols_ = np.array(best).T
@@ -372,6 +430,23 @@ def _coupling_overlay(
         )
 
 
+def _log10_or_nan(values: np.ndarray) -> np.ndarray:
+    out = np.full(values.shape, np.nan)
+    ok = np.isfinite(values) & (values > 0)
+    out[ok] = np.log10(values[ok])
+    return out
+
+
+def _log_colorbar_ticks(lo: float, hi: float) -> dict:
+    """Colour-bar ticks for a log₁₀ colour axis spanning [lo, hi], labelled in the metric's
+    own units at 1-2-5 steps of each decade (decades alone when it spans many)."""
+    mantissas = (1, 2, 5) if hi - lo <= 3 else (1,)
+    ticks = [math.log10(m) + d for d in range(math.floor(lo), math.ceil(hi) + 1)
+             for m in mantissas]
+    ticks = [t for t in ticks if lo - 1e-9 <= t <= hi + 1e-9] or [lo, hi]
+    return {"tickvals": ticks, "ticktext": [f"{10**t:.3g}" for t in ticks]}
+
+
 def _coordinates(land: Landscape) -> tuple[np.ndarray, np.ndarray, float | None, float]:
     """log₂ coordinates of every cell, the x of λ = 0 (or None), and the x grid step."""
     wd = land.cell_wd
@@ -391,3 +466,86 @@ def _step(values: np.ndarray) -> float:
     """Median spacing of the distinct values (1 if fewer than two)."""
     v = np.unique(np.round(np.asarray(values, dtype=float), 9))
     return float(np.median(np.diff(v))) if v.size > 1 else 1.0
+
+
+#: ``meta.role`` of the markers on cells whose difference exceeds the seed noise.
+SIGNIFICANT_NAME = "beyond noise"
+
+
+def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figure:
+    """Heatmap of ``diff.value`` (minuend − subtrahend) on a diverging colour scale centred
+    on 0, rows log₂ α, columns log₂ λ (paper): blue where the minuend is better (lower),
+    red where it is worse. A dot marks each cell whose difference exceeds the seed noise
+    (two-sided pooled t-test, :func:`studies.analysis.difference`); with one seed per cell
+    no noise was measured and the title says so."""
+    kind = metric_kind(diff.metric)
+    a, b = panel_title(diff.minuend), panel_title(diff.subtrahend)
+    positive = diff.wd_paper > 0
+    if not positive.any():
+        raise ValueError("a difference map needs weight decays above 0")
+    x = np.where(positive, np.log2(np.where(positive, diff.wd_paper, 1.0)), np.nan)
+    step = _step(x[positive])
+    x = np.where(positive, x, np.nanmin(x) - step)
+    y = np.log2(diff.lr)
+    reach = float(np.nanmax(np.abs(diff.value))) if np.isfinite(diff.value).any() else 1.0
+    percent = kind == "error"
+    fmt = ".2%" if percent else ".4g"
+    hover = (
+        "α = %{customdata[0]:.4g}<br>λ (paper) = %{customdata[1]:.4g}<br>"
+        + f"{a} − {b} = %{{z:+{fmt}}}<br>p = %{{customdata[2]:.2g}}<extra></extra>"
+    )
+    cell_lr, cell_wd = np.meshgrid(diff.lr, diff.wd_paper, indexing="ij")
+    fig = go.Figure(
+        go.Heatmap(
+            x=x,
+            y=y,
+            z=diff.value,
+            zmid=0.0,
+            zmin=-reach,
+            zmax=reach,
+            colorscale="RdBu",
+            reversescale=True,  # negative (minuend better) blue, positive red
+            customdata=np.stack([cell_lr, cell_wd, diff.p], axis=-1),
+            hovertemplate=hover,
+            hoverongaps=False,
+            xgap=1,
+            ygap=1,
+            name=f"{a} − {b}",
+            colorbar={"title": {"text": f"{a} − {b}"}, "tickformat": "+.1%" if percent else ""},
+        )
+    )
+    rows, cols = np.nonzero(diff.significant)
+    if rows.size:
+        fig.add_trace(
+            go.Scatter(
+                x=x[cols],
+                y=y[rows],
+                mode="markers",
+                marker={"symbol": "circle", "size": 6, "color": "black"},
+                name="• beyond the seed noise (t-test, 5 %)",
+                hoverinfo="skip",
+                meta={"role": SIGNIFICANT_NAME},
+            )
+        )
+    if title is None:
+        if diff.noise.measured:
+            title = (f"{a} − {b}: blue, {a} better · • beyond seed noise "
+                     f"({diff.significant.sum()} of {diff.n_cells} cells)")
+        else:
+            title = f"{a} − {b}: blue, {a} better · one seed: no noise measured"
+    xticks = log2_ticks(diff.wd_paper, zero_at=float(x[~positive][0]) if (~positive).any()
+                        else None)
+    yticks = log2_ticks(diff.lr)
+    fig.update_layout(
+        title={"text": title, "font": {"size": 13}},
+        height=460,
+        margin={"t": 60, "b": 90},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0},
+        showlegend=bool(rows.size),
+    )
+    fig.update_xaxes(title_text=CONVENTION_TITLES["paper"], tickvals=xticks[0],
+                     ticktext=xticks[1], showgrid=False, zeroline=False, ticks="outside")
+    fig.update_yaxes(title_text=LR_TITLE, tickvals=yticks[0], ticktext=yticks[1],
+                     showgrid=False, zeroline=False, ticks="outside")
+    return fig

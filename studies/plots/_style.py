@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 
 from studies.analysis import display_name
 
-#: One colour per optimizer, the same in every figure. Each decoupled variant is the dark
-#: shade of its L2 twin's hue (SGD/SGDW blue, Adam/AdamW orange), so pairs read as pairs.
+#: One colour per optimizer, the same in every figure: four clearly different hues of the
+#: Okabe-Ito palette (safe for colour-blind readers), so Adam and AdamW (and SGD and SGDW)
+#: can never be mistaken for one another; each L2 variant is warm, each decoupled one cool.
 OPTIMIZER_COLORS: Final[dict[str, str]] = {
-    "sgd": "#6baed6",
-    "sgdw": "#08519c",
-    "adam": "#fd8d3c",
-    "adamw": "#a63603",
+    "sgd": "#CC79A7",  # reddish purple
+    "sgdw": "#009E73",  # bluish green
+    "adam": "#E69F00",  # orange
+    "adamw": "#0072B2",  # blue
 }
 _FALLBACK_COLORS: Final[tuple[str, ...]] = ("#31a354", "#756bb1", "#636363", "#e7298a")
 
@@ -50,6 +51,19 @@ LR_TITLE: Final[str] = "learning rate α"
 DIVERGED_COLOR: Final[str] = "crimson"
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+MetricKind = Literal["error", "loss", "norm", "other"]
+
+
+def metric_kind(metric: str) -> MetricKind:
+    """What a metric measures, which decides how it is drawn: errors as percentages on a
+    linear scale, losses and weight norms on a log colour scale (they span decades), and
+    only errors and losses have "best" cells worth circling (the smallest norm is no goal)."""
+    for kind in ("error", "loss", "norm"):
+        if kind in metric:
+            return kind  # type: ignore[return-value]
+    return "other"
 
 
 def optimizer_color(optimizer: str, *, index: int = 0) -> str:
