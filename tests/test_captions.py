@@ -1,0 +1,49 @@
+"""The Landscape page's sentences: computed from the study, and true to it."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from studies.analysis import compare_best, coupling_interval, landscape
+from studies.dashboard import landscape_caption
+from tests.test_significance import _pair
+
+
+def _lands(trials: pd.DataFrame) -> dict:
+    return {o: landscape(trials, optimizer=o) for o in ("adam", "adamw")}
+
+
+def _percents(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"(\d+\.\d) (?:%|pp)", text)]
+
+
+def test_caption_states_the_studys_own_numbers_and_a_significant_gap():
+    lands = _lands(_pair(0.003, shift=-0.02))
+    best, slopes = landscape_caption(lands)
+    cmp_ = compare_best(lands["adamw"], lands["adam"])
+    assert best.startswith("AdamW's best final test error")
+    lo, gap, hi = _percents(best)
+    assert (lo, hi) == (round(100 * cmp_.best_a, 1), round(100 * cmp_.best_b, 1))
+    assert gap == round(100 * abs(cmp_.difference), 1)
+    assert "beyond the seed noise" in best and "3 seeds per cell" in best
+    adam = coupling_interval(lands["adam"])
+    assert f"Adam {adam.slope:+.2f} [{adam.low:+.2f}, {adam.high:+.2f}]" in slopes
+    assert "apart beyond the seed noise" in slopes and "Adam's best λ moves more" in slopes
+
+
+def test_caption_says_within_noise_when_the_gap_is_noise():
+    best, _ = landscape_caption(_lands(_pair(0.003, shift=0.0)))
+    assert "within the seed noise" in best
+
+
+def test_caption_with_one_seed_says_no_noise_was_measured():
+    best, slopes = landscape_caption(_lands(_pair(0.003, seeds=(0,), shift=-0.02)))
+    assert "no noise was measured" in best and "beyond" not in best
+    assert "(one seed: no interval)" in slopes
+
+
+def test_caption_needs_both_twins():
+    lands = _lands(_pair(0.003))
+    assert landscape_caption({"adamw": lands["adamw"]}) == []
