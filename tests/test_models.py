@@ -13,24 +13,88 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 from core.models import MODELS, ModelSpec, build_model, count_parameters
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
+SIGNAL_SHAPES = [(1, 40), (3, 17), (2, 3)]  # (channels, length): MNIST-1D's is (1, 40)
 SMALL = {
     "mlp": ModelSpec("mlp", widths=(32, 16)),
     "cnn": ModelSpec("cnn", channels=(8, 16)),
+    "cnn1d": ModelSpec("cnn1d", channels=(8, 16)),
     "resnet": ModelSpec("resnet", depth=8, width=4),
 }
+# An input each model accepts: images for the 2-D models, a signal for the 1-D CNN.
+INPUT = {"mlp": (3, 8, 8), "cnn": (3, 8, 8), "cnn1d": (3, 40), "resnet": (3, 8, 8)}
 
 
 def test_models_constant():
-    assert MODELS == ("mlp", "cnn", "resnet")
+    assert MODELS == ("mlp", "cnn", "cnn1d", "resnet")
 
 
+@pytest.mark.parametrize("norm", [False, True], ids=["plain", "bn"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-@pytest.mark.parametrize("name", MODELS)
-def test_output_shape_for_every_input_size(name, shape):
-    model = build_model(ModelSpec(name), input_shape=shape, num_classes=7, seed=0)
+@pytest.mark.parametrize("name", ["mlp", "cnn", "resnet"])
+def test_output_shape_for_every_input_size(name, shape, norm):
+    model = build_model(ModelSpec(name, norm=norm), input_shape=shape, num_classes=7, seed=0)
     out = model(torch.randn(3, *shape))
     assert out.shape == (3, 7)
     assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("norm", [False, True], ids=["plain", "bn"])
+@pytest.mark.parametrize("shape", SIGNAL_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", ["mlp", "cnn1d"])
+def test_output_shape_for_every_signal_length(name, shape, norm):
+    """The MLP flattens a signal like an image; the 1-D CNN takes (channels, length)."""
+    spec = ModelSpec(name, channels=(4, 4, 4, 4, 4), norm=norm)  # more stages than length 3 has
+    model = build_model(spec, input_shape=shape, num_classes=7, seed=0)
+    out = model(torch.randn(3, *shape))
+    assert out.shape == (3, 7)
+    assert torch.isfinite(out).all()
+
+
+def test_cnn1d_is_the_mnist1d_papers_convnet():
+    """Greydanus 2020's ConvBase: Conv1d(1→25, k5), Conv1d(25→25, k3) twice, stride 2,
+    padding 1, then a linear head on the 25·5 = 125 flattened features of a length-40 signal."""
+    model = build_model(
+        ModelSpec("cnn1d", channels=(25, 25, 25)), input_shape=(1, 40), num_classes=10, seed=0
+    )
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv1d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size[0]) for c in convs] == [
+        (1, 25, 5), (25, 25, 3), (25, 25, 3)
+    ]  # fmt: skip
+    assert all(c.stride == (2,) and c.padding == (1,) for c in convs)
+    assert model.features(torch.randn(2, 1, 40)).shape == (2, 125)
+    assert model.classifier.in_features == 125
+    assert count_parameters(model) == (25 * 5 + 25) + 2 * (25 * 25 * 3 + 25) + (125 * 10 + 10)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_norm_switch_works_for_every_model(name):
+    """norm=True puts BatchNorm in, norm=False takes every BatchNorm out (and gives the layers
+    before it their bias back); None means the model's default: on only for the ResNet."""
+    spec = SMALL[name]
+    shape = INPUT[name]
+
+    def batchnorms(norm):
+        switched = ModelSpec(name, channels=spec.channels, widths=spec.widths, depth=spec.depth,
+                             width=spec.width, norm=norm)  # fmt: skip
+        model = build_model(switched, input_shape=shape, num_classes=5, seed=0)
+        assert model(torch.randn(4, *shape)).shape == (4, 5)
+        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        layers = (nn.Linear, nn.Conv1d, nn.Conv2d)
+        hidden = [m for m in model.modules() if isinstance(m, layers) and m is not model.classifier]
+        assert hidden and all((m.bias is None) == switched.norm for m in hidden)
+        return len(norms)
+
+    assert batchnorms(True) > 0
+    assert batchnorms(False) == 0
+    default = ModelSpec(name).norm
+    assert default is (name == "resnet")
+    assert batchnorms(None) == batchnorms(default)
+
+
+def test_default_norm_is_stored_resolved():
+    assert ModelSpec("resnet") == ModelSpec("resnet", norm=True)
+    assert ModelSpec("mlp") == ModelSpec("mlp", norm=False)
+    assert ModelSpec("cnn1d").norm is False
 
 
 def test_cnn_with_more_stages_than_pooling_room_still_fits_8x8():
@@ -79,7 +143,7 @@ def test_resnet_downsampling_shortcut_is_option_a():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_same_seed_same_weights_different_seed_different_weights(name):
-    shape = (3, 8, 8)
+    shape = INPUT[name]
     a = build_model(SMALL[name], input_shape=shape, num_classes=5, seed=11).state_dict()
     b = build_model(SMALL[name], input_shape=shape, num_classes=5, seed=11).state_dict()
     c = build_model(SMALL[name], input_shape=shape, num_classes=5, seed=12).state_dict()
@@ -144,6 +208,8 @@ def test_depth_error_says_what_is_allowed():
     ("spec", "kwargs", "field"),
     [
         (ModelSpec("cnn"), dict(input_shape=(8, 8)), "input_shape"),
+        (ModelSpec("cnn1d"), dict(input_shape=(1, 8, 8)), "input_shape"),
+        (ModelSpec("cnn1d"), dict(input_shape=(1, 2)), "length"),
         (ModelSpec("resnet"), dict(input_shape=(1, 8, 8, 1)), "input_shape"),
         (ModelSpec("mlp"), dict(input_shape=(1, 0, 8)), "input_shape"),
         (ModelSpec("mlp"), dict(num_classes=1), "num_classes"),
@@ -162,7 +228,10 @@ POPULATION = {
     "mlp": (ModelSpec("mlp", widths=(32, 16)), (1, 8, 8)),
     "mlp-bn": (ModelSpec("mlp", widths=(32, 16), norm=True), (1, 8, 8)),
     "cnn-bn": (ModelSpec("cnn", channels=(8, 16), norm=True), (1, 8, 8)),
+    "cnn1d": (ModelSpec("cnn1d", channels=(8, 8, 8)), (1, 40)),
+    "cnn1d-bn": (ModelSpec("cnn1d", channels=(8, 8, 8), norm=True), (1, 40)),
     "resnet8": (ModelSpec("resnet", depth=8, width=4), (3, 8, 8)),
+    "resnet8-plain": (ModelSpec("resnet", depth=8, width=4, norm=False), (3, 8, 8)),
 }
 K = 3
 BATCH = 6
@@ -205,7 +274,7 @@ def test_population_matches_each_model_in_train_mode(case, per_member_inputs):
         torch.testing.assert_close(out[k].detach(), own.detach(), atol=1e-5, rtol=1e-5)
     # Running statistics moved, and moved per member exactly as each model's own did.
     has_norm = any(name.endswith("running_mean") for name in buffers)
-    assert has_norm == (spec.norm or spec.name == "resnet")
+    assert has_norm == spec.norm
     if has_norm:
         means = [v for n, v in buffers.items() if n.endswith("running_mean")]
         assert all(v.abs().sum() > 0 for v in means)
@@ -230,7 +299,7 @@ def test_population_matches_each_model_in_eval_mode(case):
     assert_buffers_match(models, buffers)  # eval mode updated nothing, on either side
 
 
-@pytest.mark.parametrize("case", ["mlp-bn", "resnet8"])
+@pytest.mark.parametrize("case", ["mlp-bn", "cnn1d-bn", "resnet8", "resnet8-plain"])
 def test_population_gradients_match_each_model(case):
     """vmap(grad) through BatchNorm in train mode: what the population trainer differentiates."""
     spec, shape = POPULATION[case]

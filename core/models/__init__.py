@@ -1,4 +1,5 @@
-"""Small classifiers (MLP, CNN, CIFAR ResNet) built reproducibly from a :class:`ModelSpec`.
+"""Small classifiers (MLP, CNN, 1-D CNN, CIFAR ResNet) built reproducibly from a
+:class:`ModelSpec`, each with or without BatchNorm (``ModelSpec.norm``).
 
 All of them can be trained as a population with ``torch.func`` (stacked parameters and
 BatchNorm buffers, ``vmap`` over ``functional_call``), which is how the trainer fits many

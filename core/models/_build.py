@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from core.models._cnn import SmallCNN
+from core.models._cnn1d import Conv1dNet
 from core.models._mlp import MLP
 from core.models._resnet import CifarResNet
 from core.models._spec import ModelSpec
@@ -20,7 +21,7 @@ def _initialize(model: nn.Module) -> None:
     """
     head = model.classifier
     for module in model.modules():
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, nn.Conv1d | nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
         elif isinstance(module, nn.Linear) and module is not head:
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
@@ -38,7 +39,9 @@ def _check_shape(spec: ModelSpec, input_shape: object) -> tuple[int, ...]:
     ):
         raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}")
     shape = tuple(input_shape)
-    if spec.name != "mlp" and len(shape) != 3:
+    if spec.name == "cnn1d" and len(shape) != 2:
+        raise ValueError(f"input_shape for model 'cnn1d' must be (channels, length), got {shape}")
+    if spec.name in ("cnn", "resnet") and len(shape) != 3:
         raise ValueError(
             f"input_shape for model {spec.name!r} must be (channels, height, width), got {shape}"
         )
@@ -50,7 +53,9 @@ def _check_shape(spec: ModelSpec, input_shape: object) -> tuple[int, ...]:
 def build_model(
     spec: ModelSpec, *, input_shape: tuple[int, ...], num_classes: int, seed: int
 ) -> nn.Module:
-    """A freshly initialized classifier for inputs of ``input_shape`` (per sample, no batch).
+    """A freshly initialized classifier for inputs of ``input_shape`` (per sample, no batch):
+    (channels, height, width) for the CNN and the ResNet, (channels, length) for the 1-D CNN,
+    any shape for the MLP (it flattens).
 
     Same seed, same weights, bit for bit; different seeds give different weights. The global
     RNG is left exactly as it was: the model is built under ``torch.random.fork_rng`` with
@@ -84,12 +89,17 @@ def build_model(
             model = SmallCNN(
                 input_shape=shape, channels=spec.channels, num_classes=num_classes, norm=spec.norm
             )
+        elif spec.name == "cnn1d":
+            model = Conv1dNet(
+                input_shape=shape, channels=spec.channels, num_classes=num_classes, norm=spec.norm
+            )
         else:
             model = CifarResNet(
                 input_shape=shape,
                 blocks_per_stage=spec.blocks_per_stage,
                 width=spec.width,
                 num_classes=num_classes,
+                norm=spec.norm,
             )
         _initialize(model)
     return model

@@ -9,6 +9,11 @@ leaves every decayed weight in a conv or the head.
 
 The paper under reproduction used a 26 2x64d shake-shake ResNet; this family is the small
 stand-in that trains in minutes, with the same ingredients (BatchNorm, 3x3 convs, residuals).
+
+``norm=False`` removes every BatchNorm (an identity in its place) and gives the convolutions
+back their bias, to show what normalization does to weight decay's role. Nothing else
+compensates: without BatchNorm each residual block adds to the signal's variance, so deep
+unnormalized ResNets start with large activations (He et al. train them only with BatchNorm).
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    # No bias: every conv is followed by BatchNorm, whose shift makes a bias redundant.
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+def _conv3x3(in_channels: int, out_channels: int, stride: int, norm: bool) -> nn.Conv2d:
+    # No bias under BatchNorm: its shift makes a bias redundant.
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=not norm)
+
+
+def _norm(channels: int, norm: bool) -> nn.Module:
+    # An identity in its place keeps the blocks' attributes and forward code the same either way.
+    return nn.BatchNorm2d(channels) if norm else nn.Identity()
 
 
 class _ZeroPadShortcut(nn.Module):
@@ -38,14 +48,15 @@ class _ZeroPadShortcut(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``, the post-activation block."""
+    """``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``, the post-activation block (``bn``
+    an identity when ``norm`` is off)."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, norm: bool) -> None:
         super().__init__()
-        self.conv1 = _conv3x3(in_channels, out_channels, stride)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = _conv3x3(out_channels, out_channels)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv1 = _conv3x3(in_channels, out_channels, stride, norm)
+        self.bn1 = _norm(out_channels, norm)
+        self.conv2 = _conv3x3(out_channels, out_channels, 1, norm)
+        self.bn2 = _norm(out_channels, norm)
         self.relu = nn.ReLU(inplace=False)
         if stride != 1 or in_channels != out_channels:
             self.shortcut: nn.Module = _ZeroPadShortcut(in_channels, out_channels, stride)
@@ -65,19 +76,25 @@ class CifarResNet(nn.Module):
     """ResNet-(6n+2) for small images; any input size works thanks to global pooling."""
 
     def __init__(
-        self, *, input_shape: tuple[int, ...], blocks_per_stage: int, width: int, num_classes: int
+        self,
+        *,
+        input_shape: tuple[int, ...],
+        blocks_per_stage: int,
+        width: int,
+        num_classes: int,
+        norm: bool = True,
     ) -> None:
         super().__init__()
         in_channels = input_shape[0]
         self.stem = nn.Sequential(
-            _conv3x3(in_channels, width), nn.BatchNorm2d(width), nn.ReLU(inplace=False)
+            _conv3x3(in_channels, width, 1, norm), _norm(width, norm), nn.ReLU(inplace=False)
         )
         blocks: list[nn.Module] = []
         channels = width
         for stage, stage_channels in enumerate((width, 2 * width, 4 * width)):
             for i in range(blocks_per_stage):
                 stride = 2 if stage > 0 and i == 0 else 1
-                blocks.append(BasicBlock(channels, stage_channels, stride))
+                blocks.append(BasicBlock(channels, stage_channels, stride, norm))
                 channels = stage_channels
         self.blocks = nn.Sequential(*blocks)
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
