@@ -284,3 +284,22 @@ def best_spec_cells(lands: Mapping[str, Landscape], k: int, *, convention: str
                  convention=convention)
         for land in lands.values() for i, j in land.best(k)
     ]
+
+
+def difference_maps(lands: Mapping[str, Landscape]) -> dict[str, go.Figure]:
+    """One difference map per (decoupled, L2) twin pair of ``lands`` (AdamW − Adam,
+    SGDW − SGD; :func:`studies.plots.difference_figure`), keyed by its title. A pair whose
+    grids share no cell, or are not rectangular in the paper's λ, has none."""
+    from studies.analysis import difference
+    from studies.dashboard._captions import twin_pairs
+    from studies.plots import difference_figure
+
+    out: dict[str, go.Figure] = {}
+    for d, c in twin_pairs(lands):
+        try:
+            diff = difference(lands[d], lands[c])
+        except ValueError:
+            continue
+        if diff.n_cells:
+            out[f"{display_name(d)} − {display_name(c)}"] = difference_figure(diff)
+    return out
