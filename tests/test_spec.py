@@ -322,7 +322,10 @@ GRID_CASES: list[tuple[list[tuple[str, Any]], str]] = [
     # data
     ([("data", "digits")], "data: must be a mapping of field names, got 'digits'"),
     ([("data.datset", "digits")], "data.datset: unknown key (allowed: dataset, train_size,"),
-    ([("data.dataset", "mnist")], "data.dataset: must be one of digits, fashion_mnist, cifar10"),
+    (
+        [("data.dataset", "mnist")],
+        "data.dataset: must be one of digits, mnist1d, fashion_mnist, cifar10",
+    ),
     ([("data.dataset", DELETE)], "data.dataset: required"),
     ([("data.train_size", 5)], "data.train_size: must be an integer >= 10, got 5"),
     ([("data.train_size", "all")], "data.train_size: must be an integer >= 10, got 'all'"),
@@ -330,7 +333,7 @@ GRID_CASES: list[tuple[list[tuple[str, Any]], str]] = [
     ([("data.val_fraction", 0.6)], "data.val_fraction: must be a number in (0, 0.5], got 0.6"),
     ([("data.split_seed", -1)], "data.split_seed: must be an integer in [0, 4294967295]"),
     # model
-    ([("model.name", "vit")], "model.name: must be one of mlp, cnn, resnet, got 'vit'"),
+    ([("model.name", "vit")], "model.name: must be one of mlp, cnn, cnn1d, resnet, got 'vit'"),
     ([("model.widths", [])], "model.widths: must be a list of at least 1 item, got 0"),
     ([("model.widths", [64, 0])], "model.widths[1]: must be an integer >= 1, got 0"),
     ([("model.widths", 64)], "model.widths: must be a list, got 64"),
@@ -341,8 +344,8 @@ GRID_CASES: list[tuple[list[tuple[str, Any]], str]] = [
     ([("model.name", "resnet"), ("model.depth", 21)], "model.depth: must be 6n+2"),
     ([("model.name", "resnet"), ("model.depth", 2)], "model.depth: must be an integer >= 8, got 2"),
     (
-        [("model.name", "resnet"), ("model.norm", True)],
-        "model.norm: not allowed for model 'resnet' (allowed: depth, width)",
+        [("model.name", "resnet"), ("model.channels", [8])],
+        "model.channels: not allowed for model 'resnet' (allowed: depth, width, norm)",
     ),
     ([("model.norm", "yes")], "model.norm: must be true or false, got 'yes'"),
     # optimizers, momentum, betas, eps

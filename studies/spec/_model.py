@@ -26,8 +26,10 @@ from studies.spec._fields import (
     validate_fields,
 )
 
-DATASETS: tuple[str, ...] = ("digits", "fashion_mnist", "cifar10")
-MODELS: tuple[str, ...] = ("mlp", "cnn", "resnet")
+# The same names as core.data.DATASETS and core.models.MODELS (tested), spelled out here so
+# the spec does not import torch.
+DATASETS: tuple[str, ...] = ("digits", "mnist1d", "fashion_mnist", "cifar10")
+MODELS: tuple[str, ...] = ("mlp", "cnn", "cnn1d", "resnet")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgdw", "adam", "adamw")
 CONVENTIONS: tuple[str, ...] = ("paper", "pytorch", "normalized")
 SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine", "warm_restarts")
@@ -346,8 +348,9 @@ class DataSpec:
     dataset: str = spec_field(  # one of DATASETS
         label="Dataset",
         help=(
-            "Image-classification dataset: scikit-learn's 8×8 digits (fast on a CPU), Fashion-"
-            "MNIST or CIFAR-10 (the paper's)."
+            "Classification dataset: scikit-learn's 8×8 digits (fast on a CPU), MNIST-1D (10 "
+            "classes of length-40 signals, generated offline; 4,000 train / 1,000 test; harder, "
+            "still CPU-sized), Fashion-MNIST or CIFAR-10 (the paper's)."
         ),
         kind="choice",
         choices=DATASETS,
@@ -398,8 +401,9 @@ class ModelSpec:
     name: str = spec_field(  # one of MODELS
         label="Model",
         help=(
-            "Network: mlp (fully connected), cnn (small convolutional net) or resnet (CIFAR-style "
-            "residual net of depth 6n+2)."
+            "Network: mlp (fully connected), cnn (small convolutional net for images), cnn1d "
+            "(1-D convolutional net for MNIST-1D's signals) or resnet (CIFAR-style residual net "
+            "of depth 6n+2)."
         ),
         kind="choice",
         choices=MODELS,
@@ -414,15 +418,18 @@ class ModelSpec:
         default=(128, 128),
         when=("name", ("mlp",)),
     )
-    channels: tuple[int, ...] | None = spec_field(  # cnn only
+    channels: tuple[int, ...] | None = spec_field(  # cnn and cnn1d only
         label="Channels",
-        help="Output channels of the CNN's convolution blocks, from input to output.",
+        help=(
+            "Output channels of the CNN's convolution blocks, from input to output (cnn1d: "
+            "stride-2 Conv1d layers; the MNIST-1D paper's net is [25, 25, 25])."
+        ),
         kind="list",
         item="int",
         low=1,
         min_items=1,
         default=(32, 64),
-        when=("name", ("cnn",)),
+        when=("name", ("cnn", "cnn1d")),
     )
     depth: int | None = spec_field(  # resnet only: 6n+2
         label="Depth",
@@ -446,15 +453,15 @@ class ModelSpec:
         default=16,
         when=("name", ("resnet",)),
     )
-    norm: bool | None = spec_field(  # mlp and cnn only (the resnet always normalizes)
+    norm: bool | None = spec_field(  # every model; on unless switched off
         label="BatchNorm",
         help=(
-            "Whether the MLP or CNN puts BatchNorm after each hidden layer (the ResNet always "
-            "does)."
+            "Whether the network puts BatchNorm after each hidden layer or convolution (every "
+            "model; off shows how normalization changes weight decay's role)."
         ),
         kind="bool",
         default=True,
-        when=("name", ("mlp", "cnn")),
+        when=("name", MODELS),
     )
 
     def __post_init__(self) -> None:
