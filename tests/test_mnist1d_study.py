@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 import yaml
 
 from core.data import DATASETS as CORE_DATASETS
 from core.models import MODELS as CORE_MODELS
-from studies.spec import spec_from_dict
+from studies.runner._data import load_data
+from studies.spec import SpecError, spec_from_dict
 from studies.spec._model import DATASETS as SPEC_DATASETS
 from studies.spec._model import MODELS as SPEC_MODELS
 
@@ -24,10 +26,10 @@ def test_spec_vocabulary_is_cores():
     assert SPEC_MODELS == CORE_MODELS
 
 
-def mnist1d_spec(**model) -> dict:
+def mnist1d_spec(*, data: dict | None = None, **model) -> dict:
     return {
         "name": "m1d",
-        "data": {"dataset": "mnist1d", "train_size": 200},
+        "data": {"dataset": "mnist1d", "train_size": 200, **(data or {})},
         "model": {"name": "cnn1d", "channels": [8, 8, 8], **model},
         "optimizers": ["adam", "adamw"],
         "lr": {"values": [0.001, 0.01]},
@@ -49,17 +51,46 @@ def test_spec_accepts_mnist1d_cnn1d_and_norm_for_every_model():
     assert resnet.model.norm is False
 
 
+def test_num_samples_applies_to_mnist1d_only():
+    spec = spec_from_dict(mnist1d_spec())
+    assert spec.data.num_samples == 5000  # the standard 4,000 train / 1,000 test
+    assert spec.to_dict()["data"]["num_samples"] == 5000
+    assert spec_from_dict(mnist1d_spec(data={"num_samples": 800})).data.num_samples == 800
+    digits = spec_from_dict({**mnist1d_spec(), "data": {"dataset": "digits"}})
+    assert digits.data.num_samples is None and "num_samples" not in digits.to_dict()["data"]
+    with pytest.raises(SpecError, match="data.num_samples: not allowed for dataset 'digits'"):
+        spec_from_dict({**mnist1d_spec(), "data": {"dataset": "digits", "num_samples": 500}})
+    with pytest.raises(SpecError, match="data.num_samples: must be a multiple of 10, got 505"):
+        spec_from_dict(mnist1d_spec(data={"num_samples": 505}))
+    with pytest.raises(
+        SpecError, match=r"data.num_samples: must be an integer in \[50, 1000000\], got 10"
+    ):
+        spec_from_dict(mnist1d_spec(data={"num_samples": 10}))
+
+
+def test_runner_loads_the_specs_sample_count(tmp_path):
+    spec = spec_from_dict(mnist1d_spec(data={"num_samples": 300, "train_size": None}))
+    data = load_data(spec, data_dir=tmp_path)
+    assert data.test_size == 60 and data.train_size + data.val_size == 240
+    assert data.input_shape == (1, 40)
+    too_many = spec_from_dict(mnist1d_spec(data={"num_samples": 300, "train_size": 500}))
+    with pytest.raises(SpecError, match="train_size must be between"):
+        load_data(too_many, data_dir=tmp_path)
+
+
 def test_tiny_mnist1d_grid_study_runs_end_to_end_from_the_cli(cli, env, tmp_path):
     data_dir = tmp_path / "data"
     env["WDLAB_DATA_DIR"] = str(data_dir)  # the worker generates and caches MNIST-1D here
     spec_path = tmp_path / "m1d.yaml"
-    spec_path.write_text(yaml.safe_dump(mnist1d_spec()), encoding="utf-8")
+    spec = mnist1d_spec(data={"num_samples": 1000})
+    spec_path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'm1d.db'}"
 
     run = cli("run", str(spec_path), "--storage", url, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "study m1d: cells 16/16 done" in run.stdout
-    assert [p.suffix for p in (data_dir / "mnist1d").iterdir()] == [".npz"]
+    [cached] = (data_dir / "mnist1d").iterdir()  # generated once, for the spec's count
+    assert cached.suffix == ".npz" and cached.name.startswith("mnist1d-n1000-")
 
     csv = cli("export", "--study", "m1d", "--storage", url, "--format", "csv")
     assert csv.returncode == 0, csv.stderr

@@ -753,6 +753,8 @@ def _satisfy(base: dict[str, Any], conditions: tuple[tuple[str, tuple[str, ...]]
                 data["schedules"][0]["milestones"] = [5]
         elif path == "optimizers":
             data["optimizers"] = [values[0]]
+        elif path == "data.dataset":
+            data["data"] = {**data["data"], "dataset": values[0]}
     return data
 
 

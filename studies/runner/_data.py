@@ -20,7 +20,14 @@ def load_data(spec: StudySpec, *, data_dir: str | Path | None = None) -> DataSpl
     :class:`core.data.DatasetUnavailableError` through (files missing, no download possible).
     """
     d = spec.data
-    key = (d.dataset, d.split_seed, d.val_fraction, d.train_size, str(data_dir or ""))
+    key = (
+        d.dataset,
+        d.split_seed,
+        d.val_fraction,
+        d.train_size,
+        d.num_samples,
+        str(data_dir or ""),
+    )
     with _lock:
         data = _cache.get(key)
         if data is None:
@@ -30,6 +37,7 @@ def load_data(spec: StudySpec, *, data_dir: str | Path | None = None) -> DataSpl
                     split_seed=d.split_seed,
                     val_fraction=d.val_fraction,
                     train_size=d.train_size,
+                    num_samples=d.num_samples,  # None unless the data set is generated
                     data_dir=data_dir,
                     device="cpu",
                 )

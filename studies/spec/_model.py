@@ -389,9 +389,24 @@ class DataSpec:
         high=MAX_SEED,
         default=0,
     )
+    num_samples: int | None = spec_field(  # mnist1d only: signals generated, train + test
+        label="Signals generated",
+        help=(
+            "How many MNIST-1D signals are generated, train and test together (the first 80 % "
+            "train, the rest test; a multiple of 10; 5,000 is the standard 4,000 / 1,000 split)."
+        ),
+        kind="int",
+        low=50,
+        high=1_000_000,
+        default=5000,
+        when=("dataset", ("mnist1d",)),
+    )
 
     def __post_init__(self) -> None:
-        validate_fields(self)
+        validate_fields(self, noun="dataset")
+        if self.num_samples is not None and self.num_samples % 10:
+            # The generator draws num_samples / 10 signals per class.
+            raise SpecError("num_samples", f"must be a multiple of 10, got {self.num_samples}")
 
 
 @dataclass(frozen=True, kw_only=True)
