@@ -10,14 +10,33 @@ Start it with ``make dashboard`` (``streamlit run app.py``). Options after ``--`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from views import _components as ui
 
-st.set_page_config(
-    page_title="Decoupled weight decay lab", page_icon=":material/balance:", layout="wide"
-)
+# A local icon: a ":material/...:" page icon is fetched from a font CDN, which fails offline.
+ICON = Path(__file__).parent / "static" / "favicon.png"
+st.set_page_config(page_title="Decoupled weight decay lab", page_icon=str(ICON), layout="wide",
+                   initial_sidebar_state="auto")
+# Streamlit's "auto" keeps the sidebar open down to 768 px; below NARROW_PX it would squeeze
+# the figures, so fold it once per browser tab (the user can open it again).
+NARROW_PX = 1000
+st.html(f"""<script>
+(() => {{
+  if (window.innerWidth >= {NARROW_PX} || sessionStorage.getItem("wdlab-folded")) return;
+  let tries = 0;
+  const fold = () => {{
+    const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (button) {{ sessionStorage.setItem("wdlab-folded", "1"); button.click(); }}
+    else if (tries++ < 50) setTimeout(fold, 100);
+  }};
+  fold();
+}})();
+</script>""", unsafe_allow_javascript=True)
 
+ui.warm_up()
 navigation = st.navigation(
     [
         st.Page(ui.HOME, title="Home", icon=":material/home:", default=True,

@@ -29,7 +29,7 @@ from _dashboard_support import (
     use_temp_storage,
 )
 
-PAGES = ("home", "run", "landscape", "curves", "schedules", "studies")
+PAGES = ("home", "run", "landscape", "curves", "schedules", "study_list")
 FRIENDLY = "Something went wrong"
 
 
@@ -79,9 +79,15 @@ def charts(at: AppTest) -> list[dict[str, Any]]:
 
 
 def heatmaps(at: AppTest) -> list[np.ndarray]:
-    """The z matrices of the page's heatmaps (NaN: a cell without a value)."""
+    """The z matrices of the page's landscape heatmaps (NaN: a cell without a value); a
+    difference map (its own diverging colour scale, no shared colour axis) is not one."""
     return [plotly_array(d["z"]) for spec in charts(at) for d in spec["data"]
-            if d.get("type") == "heatmap"]
+            if d.get("type") == "heatmap" and d.get("coloraxis") == "coloraxis"]
+
+
+def difference_maps(at: AppTest) -> list[dict[str, Any]]:
+    return [d for spec in charts(at) for d in spec["data"]
+            if d.get("type") == "heatmap" and d.get("zmid") == 0]
 
 
 def labels(widgets: Any) -> list[str]:
@@ -137,6 +143,22 @@ def test_landscape_page(studies_env: Path) -> None:
     assert "PyTorch" in json.dumps(charts(at)[0]["layout"])
 
 
+def test_landscape_shows_the_difference_map_and_sentences_from_the_study(
+        studies_env: Path) -> None:
+    at = open_page("landscape", study="tiny")
+    (diff,) = difference_maps(at)
+    assert diff["name"] == "AdamW − Adam"
+    maps = heatmaps(at)  # Adam first, then AdamW (the paper's order)
+    np.testing.assert_allclose(plotly_array(diff["z"]), maps[1] - maps[0])
+    words = " ".join(m.value for m in at.markdown)
+    assert "AdamW" in words and "Adam's" in words
+    # One seed in this study: the page must say that no noise was measured, not judge it.
+    assert "no noise was measured" in words and "beyond the seed noise" not in words
+    at.selectbox(key="ls_aggregate").set_value("median").run()
+    assert_clean(at)
+    assert any("choose “mean”" in c.value for c in at.caption)
+
+
 def test_landscape_of_every_schedule(studies_env: Path) -> None:
     at = open_page("landscape", study="tiny-schedules")
     assert at.selectbox(key="ls_schedule").value == dash.ALL_SCHEDULES
@@ -174,12 +196,12 @@ def test_schedules_page(studies_env: Path) -> None:
 
 
 def test_studies_page(studies_env: Path) -> None:
-    at = open_page("studies", study="tiny")
+    at = open_page("study_list", study="tiny")
     (table,) = at.dataframe
     assert set(table.value["Study"]) == {"tiny", "tiny-tune", "tiny-schedules"}
     assert len(at.get("download_button")) == 5
     assert any("Delete" in e.label for e in at.expander)
-    at = open_page("studies", study="tiny-tune")
+    at = open_page("study_list", study="tiny-tune")
     assert at.tabs, "Optuna's views"
 
 
@@ -191,11 +213,12 @@ def test_bad_form_input_is_reported_at_the_field(studies_env: Path) -> None:
     at.text_input(key="form:lr.min").set_value("fast").run()
     assert_clean(at)
     errors = texts(at.error)
-    assert any("lr.min: must be a number" in t for t in errors)
+    assert any("Smallest learning rate must be a number" in t for t in errors)
     assert "Launch" not in labels(at.button)
     at.text_input(key="form:lr.min").set_value("2^-11").run()
     at.number_input(key="form:epochs").set_value(0).run()
-    assert any("epochs: must be an integer >= 1, got 0" in t for t in texts(at.error))
+    assert any(t.startswith("Epochs must be an integer") and t.endswith("you gave 0.")
+               for t in texts(at.error))
     at.number_input(key="form:epochs").set_value(3).run()
     at.text_input(key="form:name").set_value("tiny").run()  # taken, with another spec
     assert any("already exists with a different spec" in t for t in texts(at.error))
@@ -207,7 +230,7 @@ def test_yaml_editor_reports_its_line(studies_env: Path) -> None:
     at.radio(key="run_source").set_value("YAML").run()
     at.text_area(key="run_yaml").set_value("name: x\nepochs: [").run()
     assert_clean(at)
-    assert any(t.startswith("yaml:") for t in texts(at.error))
+    assert any(t.startswith("YAML: ") for t in texts(at.error))
 
 
 def test_bad_refine_input_is_reported_in_place(studies_env: Path) -> None:
@@ -217,16 +240,16 @@ def test_bad_refine_input_is_reported_in_place(studies_env: Path) -> None:
     (submit,) = [b for b in at.button if b.label == "Add the finer grid"]
     submit.click().run()
     assert_clean(at)
-    assert any(t.startswith("α from: must be a number") for t in texts(at.error))
+    assert any(t.startswith("α from must be a number") for t in texts(at.error))
     assert len(heatmaps(at)) == 2  # the rest of the page stays
 
 
 def test_schedule_and_converter_inputs(studies_env: Path) -> None:
     at = open_page("schedules")
     at.text_input(key="sched:schedules[warm_restarts].t0").set_value("-1").run()
-    assert any(t.startswith("t0:") for t in texts(at.error))
+    assert any(t.startswith("T0 ") for t in texts(at.error))
     at.text_input(key="wdc_value").set_value("lots").run()
-    assert any(t.startswith("weight decay: must be a number") for t in texts(at.error))
+    assert any(t.startswith("Weight decay must be a number") for t in texts(at.error))
     assert_clean(at)
 
 
@@ -252,7 +275,7 @@ def test_an_unexpected_error_shows_a_friendly_message(studies_env: Path,
 
     monkeypatch.setattr(dash, "studies_table", broken)
     at = AppTest.from_file(APP, default_timeout=90).run()
-    at.switch_page("views/studies.py").run()
+    at.switch_page("views/study_list.py").run()
     assert not at.exception
     assert any(FRIENDLY in t and "boom" in t for t in texts(at.error))
 
@@ -276,42 +299,255 @@ def test_read_only_hides_launch_cancel_delete(studies_env: Path,
     monkeypatch.setenv("WDLAB_READ_ONLY", "1")
     home = open_page("home")
     assert "Run the demo" not in labels(home.button)
-    assert any("read-only" in t for t in texts(home.info))
+    assert not [t for t in texts(home.info) if "demo cannot be launched" in t]  # no dead panel
+    assert not home.sidebar.code, "no storage path for an audience"
     run = open_page("run", study="tiny")
     assert "Launch" not in labels(run.button) and "Start from preset" not in labels(run.selectbox)
     assert not [w for w in run.text_input if w.key and w.key.startswith("form:")]
     land = open_page("landscape", study="tiny")
     assert not any("Refine" in e.label for e in land.expander)
-    assert len(heatmaps(land)) == 2  # viewing still works
+    assert len(heatmaps(land)) >= 2  # viewing still works
     tune = open_page("landscape", study="tiny-tune")
     assert "Add trials" not in labels(tune.button)
-    studies = open_page("studies", study="tiny")
+    studies = open_page("study_list", study="tiny")
     assert not any("Delete" in e.label for e in studies.expander)
     assert len(studies.get("download_button")) == 5  # exporting still works
 
 
-def test_cancel_a_running_process_from_the_run_page(studies_env: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_home_offers_the_demo_results(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    url = use_temp_storage(monkeypatch, tmp_path)
+    from studies.runner import create_study
+    from studies.spec import load_preset
+
+    create_study(load_preset("demo"), storage=url)
+    monkeypatch.setenv("WDLAB_READ_ONLY", "1")
+    home = open_page("home")
+    links = home.get("page_link")
+    assert any(link.proto.label == "Open the demo results"
+               and "study=demo" in link.proto.query_string for link in links)
+
+
+def test_read_only_shows_no_pid_or_log(studies_env: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     url = dash.storage_url()
     proc = fake_run(studies_env, url, "tiny")
     try:
         monkeypatch.setenv("WDLAB_READ_ONLY", "1")
         at = open_page("run", study="tiny")
-        assert any("running (PID" in t for t in texts(at.markdown))
-        assert "Cancel" not in labels(at.button)  # read-only: not offered...
+        shown = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.code))
+        assert "running (started" in shown
+        assert "PID" not in shown and "fake.log" not in shown and str(studies_env) not in shown
+        assert not [e for e in at.expander if e.label == "Log"]
+    finally:
+        proc.kill()
+
+
+def _busy_study(home: Path, url: str, *, training: int, epoch: int) -> None:
+    """Study "busy" (TINY_GRID): ``training`` cells claimed and at ``epoch`` of 2, as a
+    worker in the middle of a population leaves them; nothing trains."""
+    from optuna.trial import TrialState
+
+    from studies.runner import create_study
+    from studies.spec import spec_from_dict
+    from studies.storage import read_trials, require_study
+
+    create_study(spec_from_dict({**TINY_GRID, "name": "busy"}), storage=url)
+    storage, study_id = require_study(url, "busy", read_only=False)
+    for r in read_trials(storage, study_id)[:training]:
+        storage.set_trial_state_values(r.trial_id, state=TrialState.RUNNING)
+        for e in range(1, epoch + 1):
+            storage.set_trial_intermediate_value(r.trial_id, e, 0.5)
+
+
+def test_cancel_says_what_it_discards_then_cancels(empty_env: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    url = dash.storage_url()
+    _busy_study(empty_env, url, training=4, epoch=1)
+    proc = fake_run(empty_env, url, "busy")
+    try:
+        monkeypatch.setenv("WDLAB_READ_ONLY", "1")
+        at = open_page("run", study="busy")
+        assert "Cancel…" not in labels(at.button)  # read-only: not offered...
         with pytest.raises(dash.ReadOnlyError):
-            dash.cancel_run(url, "tiny")  # ...and refused
+            dash.cancel_run(url, "busy")  # ...and refused
         assert proc.poll() is None
         monkeypatch.delenv("WDLAB_READ_ONLY")
-        at = open_page("run", study="tiny")
+        at = open_page("run", study="busy")
+        assert any("running (PID" in t for t in texts(at.markdown))
         at.button(key="cancel").click().run()
         assert_clean(at)
+        assert proc.poll() is None, "nothing is cancelled before the user confirms"
+        (warning,) = [t for t in texts(at.warning) if "Cancelling now" in t]
+        assert "keeps the 0 finished cells" in warning
+        assert "discards the 4 cells in training: 1 of 2 epochs each" in warning
+        assert "from epoch 1" in warning
+        at.button(key="cancel_keep").click().run()
+        assert proc.poll() is None and not [t for t in texts(at.warning) if "Cancelling" in t]
+        at.button(key="cancel").click().run()
+        at.button(key="cancel_confirm").click().run()
+        assert_clean(at)
         assert proc.wait(timeout=20) == -15  # SIGTERM
-        assert dash.run_status(url, "tiny").state == "cancelled"
-        assert any("cancelled" in t for t in texts(at.markdown))
+        assert dash.run_status(url, "busy").state == "cancelled"
+        assert any("cancelled: 0 finished cells kept; cells that were in training restart "
+                   "from epoch 1" in t for t in texts(at.markdown))
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# --- the study in the URL ------------------------------------------------------------------
+
+
+def test_an_unknown_study_in_the_url_is_said(studies_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["study"] = "nope"
+    at.run()
+    assert_clean(at)
+    (warning,) = [t for t in texts(at.warning) if "no study named **nope**" in t]
+    assert f"showing **{at.sidebar.selectbox[0].value}** instead" in warning
+    assert at.query_params["study"] == at.sidebar.selectbox[0].value  # the URL says so too
+
+
+def test_deleting_the_last_study_clears_the_url(empty_env: Path) -> None:
+    from studies.runner import create_study
+    from studies.spec import spec_from_dict
+
+    create_study(spec_from_dict({**TINY_GRID, "name": "gone"}), storage=dash.storage_url())
+    at = open_page("study_list", study="gone")
+    at.text_input(key="delete_confirm").set_value("gone").run()
+    at.button(key="delete").click().run()
+    assert_clean(at)
+    assert dash.existing_spec(dash.storage_url(), "gone") is None
+    assert "study" not in at.query_params
+
+
+# --- the Run page ---------------------------------------------------------------------------
+
+
+def test_run_page_opens_on_the_form_when_nothing_runs(studies_env: Path) -> None:
+    at = open_page("run", study="tiny")
+    assert "Launch a new study" not in [e.label for e in at.expander]  # the form, unfolded
+    assert "The picked study, tiny" in [e.label for e in at.expander]
+
+
+def test_form_and_yaml_carry_every_field(studies_env: Path) -> None:
+    import yaml
+
+    at = open_page("run")
+    at.text_input(key="form:name").set_value("roundtrip").run()
+    at.number_input(key="form:epochs").set_value(7).run()
+    at.multiselect(key="form:optimizers").set_value(["sgd", "sgdw"]).run()
+    before = {k: at.session_state[k] for k in at.session_state
+              if isinstance(k, str) and k.startswith("form:")}
+    at.radio(key="run_source").set_value("YAML").run()
+    assert_clean(at)
+    data = yaml.safe_load(at.text_area(key="run_yaml").value)
+    assert data["name"] == "roundtrip" and data["epochs"] == 7
+    assert data["optimizers"] == ["sgd", "sgdw"]
+    at.radio(key="run_source").set_value("Form").run()  # unchanged: every field as it was
+    after = {k: at.session_state[k] for k in at.session_state
+             if isinstance(k, str) and k.startswith("form:")}
+    assert after == before
+    at.radio(key="run_source").set_value("YAML").run()
+    edited = at.text_area(key="run_yaml").value.replace("epochs: 7", "epochs: 9")
+    at.text_area(key="run_yaml").set_value(edited).run()
+    at.radio(key="run_source").set_value("Form").run()
+    assert_clean(at)
+    assert at.number_input(key="form:epochs").value == 9
+    assert at.text_input(key="form:name").value == "roundtrip"
+    assert at.multiselect(key="form:optimizers").value == ["sgd", "sgdw"]
+    assert any("Ready: **roundtrip**" in t for t in texts(at.success))
+
+
+def test_a_broken_yaml_keeps_the_yaml_view(studies_env: Path) -> None:
+    at = open_page("run")
+    at.radio(key="run_source").set_value("YAML").run()
+    at.text_area(key="run_yaml").set_value("name: x\nepochs: [").run()
+    at.radio(key="run_source").set_value("Form").run()
+    assert_clean(at)
+    assert at.radio(key="run_source").value == "YAML"
+    assert any("Fix the YAML before switching" in t for t in texts(at.warning))
+
+
+def test_the_description_follows_the_optimizers(studies_env: Path) -> None:
+    from studies.spec import load_preset
+
+    preset = load_preset("demo")
+    at = open_page("run")
+    assert at.text_area(key="form:description").value == preset.description
+    at.multiselect(key="form:optimizers").set_value(["sgd", "sgdw"]).run()
+    text = at.text_area(key="form:description").value
+    assert "SGDW" in text and "Adam" not in text
+    at.multiselect(key="form:optimizers").set_value(["adam", "adamw"]).run()
+    assert at.text_area(key="form:description").value == preset.description
+    at.text_area(key="form:description").set_value("My own words.").run()
+    at.multiselect(key="form:optimizers").set_value(["adamw"]).run()
+    assert at.text_area(key="form:description").value == "My own words."
+
+
+def test_the_form_refuses_more_training_images_than_the_data_has(studies_env: Path) -> None:
+    at = open_page("run")
+    at.number_input(key="form:data.train_size").set_value(5000).run()
+    assert_clean(at)
+    assert any("Training images must be at most 1150 for digits" in t for t in texts(at.error))
+    assert "Launch" not in labels(at.button)
+
+
+@pytest.mark.slow
+def test_a_failed_launch_stays_on_its_study_and_says_why(studies_env: Path) -> None:
+    """A spec the form accepts but the process refuses (a device this machine lacks: Apple
+    MPS never exists on Linux) must keep the page on its own study, with the error."""
+    import yaml
+
+    try:
+        at = open_page("run", study="tiny")
+        at.radio(key="run_source").set_value("YAML").run()
+        spec = {**TINY_GRID, "name": "broken", "device": "mps"}
+        at.text_area(key="run_yaml").set_value(yaml.safe_dump(spec)).run()
+        at.button(key="launch").click().run()
+        assert_clean(at)
+        url = dash.storage_url()
+        status = _wait_finished(at, url, "broken", timeout=120)
+        assert status.state == "failed"
+        for _ in range(2):  # the page as it stays, and as a reload finds it
+            assert at.query_params["study"] == "broken"
+            assert at.sidebar.selectbox[0].value == "broken"
+            assert at.title[0].value == "Run a study"
+            failed = [t for t in texts(at.error) if "The process for **broken** failed" in t]
+            assert failed and "MPS" in failed[0], texts(at.error)
+            at.run()
+    finally:
+        kill_recorded_runs(studies_env)
+
+
+# --- Landscape: best cells, refining, removing ---------------------------------------------
+
+
+def test_best_cells_circled_scale_with_the_grid(studies_env: Path) -> None:
+    at = open_page("landscape", study="tiny")  # 2 × 3 cells per panel
+    (best,) = [w for w in at.number_input if w.label == "Best cells circled"]
+    assert best.value == 1
+
+
+def test_cells_added_by_refine_can_be_removed(empty_env: Path) -> None:
+    from studies.runner import extend_study, refine_cells
+    from studies.spec import spec_from_dict
+
+    url = dash.storage_url()
+    name = train_study(url, TINY_GRID)
+    spec = spec_from_dict(TINY_GRID)
+    cells = refine_cells(spec, lr_range=(0.002, 0.004), wd_range=(0.002, 0.004), count=2,
+                         optimizers=["adamw"])
+    assert extend_study(storage=url, study_name=name, cells=cells) == 4
+    assert dash.study_progress(url, name).total == 16
+    at = open_page("landscape", study=name)
+    at.button(key="remove_waiting").click().run()
+    assert_clean(at)
+    assert any("Removed 4 added cells" in t for t in texts(at.success))
+    assert dash.added_cells(url, name).total == 0
+    progress = dash.study_progress(url, name)
+    assert progress.total == 12 and progress.finished
 
 
 # --- launching ------------------------------------------------------------------------------

@@ -26,13 +26,14 @@ RUN = "views/run.py"
 LANDSCAPE = "views/landscape.py"
 CURVES = "views/curves.py"
 SCHEDULES = "views/schedules.py"
-STUDIES = "views/studies.py"
+STUDIES = "views/study_list.py"
 
 LIVE_EVERY_S = 1.5  # how often a live view polls the storage
 _CTX = "_wdlab_context"
 _QP_WRITTEN = "_wdlab_qp_study"
 PICKER = "study_picker"
 _FLASH = "_wdlab_flash"
+_LAUNCHED = "_wdlab_launched"  # studies launched from this session
 
 
 # --- context and sidebar -------------------------------------------------------------------
@@ -84,7 +85,7 @@ def sidebar() -> Context:
         starting = [s for s in dash.active_runs(url) if s not in names]
     except OSError:
         starting = []
-    all_names = tuple(names + starting)
+    all_names = tuple(names + starting + _failed_launches(url, names + starting))
     _pick_study(all_names)
     with st.sidebar:
         st.markdown("**Study**")
@@ -93,8 +94,9 @@ def sidebar() -> Context:
                          help="The study every page shows; it is also in the page's URL.")
         else:
             st.caption("No studies yet.")
-        st.markdown("**Storage**")
-        st.code(shown, language=None, wrap_lines=True)
+        if not read_only:  # a stakeholder needs no storage path
+            st.markdown("**Storage**")
+            st.code(shown, language=None, wrap_lines=True)
         if error:
             st.error(error)
         if read_only:
@@ -105,16 +107,43 @@ def sidebar() -> Context:
     if ctx.study:
         st.query_params["study"] = ctx.study
         st.session_state[_QP_WRITTEN] = ctx.study
+    elif "study" in st.query_params:  # e.g. the study just deleted was the last one
+        del st.query_params["study"]
     st.session_state[_CTX] = ctx
     return ctx
 
 
+def remember_launch(study: str) -> None:
+    """Keep ``study`` in the picker even if its process fails before creating it, so the
+    Run page can show why (instead of switching to another study)."""
+    launched = st.session_state.setdefault(_LAUNCHED, [])
+    if study not in launched:
+        launched.append(study)
+
+
+def _failed_launches(url: str, known: list[str]) -> list[str]:
+    """Studies launched from this session (or named in the URL) whose process ended before
+    creating them: they stay pickable, with their error, on the Run page."""
+    wanted = st.query_params.get("study")
+    candidates = [*st.session_state.get(_LAUNCHED, []), *([wanted] if wanted else [])]
+    out = []
+    for name in dict.fromkeys(candidates):
+        if name not in known and dash.run_status(url, name) is not None:
+            out.append(name)
+    return out
+
+
 def _pick_study(names: tuple[str, ...]) -> None:
     """Set the picker from the URL when the URL changed (a shared link, a page switch), else
-    keep the session's choice; default to the newest study."""
+    keep the session's choice; default to the newest study. A study in the URL that is not
+    in the storage is said so, never silently replaced."""
+    wanted = st.query_params.get("study")
+    if wanted and wanted not in names and wanted != st.session_state.get(_QP_WRITTEN):
+        shown = f"; showing **{names[-1]}** instead" if names else ""
+        st.warning(f"There is no study named **{wanted}** in this storage{shown}.",
+                   icon=":material/help:")
     if not names:
         return
-    wanted = st.query_params.get("study")
     current = st.session_state.get(PICKER)
     if wanted and wanted in names and wanted != st.session_state.get(_QP_WRITTEN):
         st.session_state[PICKER] = wanted
@@ -145,6 +174,25 @@ def page_link(page: str, label: str, study: str | None, icon: str | None = None)
                  query_params={"study": study} if study else None)
 
 
+@functools.cache
+def warm_up() -> None:
+    """Import the heavy modules (torch for the schedules, the figures, the analysis) once per
+    server in a background thread, so the first visit of Landscape, Curves or Schedules does
+    not wait for them. A page that needs one meanwhile waits on Python's import lock, never
+    imports it twice."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in ("studies.plots", "studies.export", "core.schedules", "studies.runner"):
+            try:
+                importlib.import_module(name)
+            except Exception:  # the page that needs it will say what is wrong
+                log.debug("warm-up import of %s failed", name, exc_info=True)
+
+    threading.Thread(target=load, name="wdlab-warm-up", daemon=True).start()
+
+
 # --- error boundary ------------------------------------------------------------------------
 
 
@@ -162,7 +210,7 @@ def guard(render: Callable[..., None], *args: Any) -> None:
     except dash.ReadOnlyError as error:
         st.warning(str(error), icon=":material/lock:")
     except (SpecError, StorageError, dash.RunError) as error:
-        st.error(str(error))
+        st.error(say(error))
     except Exception as error:
         log.exception("page %s failed", getattr(render, "__qualname__", render))
         if _is_database_error(error):
@@ -201,7 +249,12 @@ def inline_errors() -> Iterator[None]:
     except dash.ReadOnlyError as error:
         st.warning(str(error), icon=":material/lock:")
     except (SpecError, StorageError, dash.RunError) as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(say(error), icon=":material/error:")
+
+
+def say(error: BaseException | str) -> str:
+    """An error as a sentence (the field by its label, ≥ for >=): what a page shows."""
+    return dash.forms.sentence(error if isinstance(error, SpecError) else str(error))
 
 
 def guarded(fn: Callable[..., None]) -> Callable[..., None]:

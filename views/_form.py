@@ -93,9 +93,7 @@ def _draw(block: forms.Block, slots: dict[str, Any], depth: int = 0) -> None:
 
 def spec_form() -> tuple[Any, list[SpecError]]:
     """Draw the spec form; returns (the validated spec or None, the problems found). Each
-    problem is also shown under the field it names."""
-    from studies.spec import spec_from_dict
-
+    problem is also shown under the field it names, as a sentence."""
     values = form_values()
     blocks = forms.layout(values)
     slots: dict[str, Any] = {}
@@ -107,73 +105,158 @@ def spec_form() -> tuple[Any, list[SpecError]]:
             _draw(block, slots)
             slots[block.key] = st.empty()
     values = form_values()
+    spec, problems = _read_form(values)
+    keys = set(slots)
+    shown_at: dict[str, list[str]] = {}
+    for error in problems:
+        key = forms.nearest_key(forms.error_key(error.path, values), keys)
+        if key is not None:
+            shown_at.setdefault(key, []).append(forms.sentence(error))
+    for key, messages in shown_at.items():
+        slots[key].error("\n\n".join(messages), icon=":material/error:")
+    return spec, problems
+
+
+def _read_form(values: dict[str, Any]) -> tuple[Any, list[SpecError]]:
+    """(spec or None, problems) of form values, validated as the CLI validates a file."""
+    from studies.spec import spec_from_dict
+
     assembled = forms.assemble(values)
     problems = list(assembled.errors)
     spec = None
     if not problems:
         try:
             spec = spec_from_dict(assembled.data)
+            dash.check_data(spec)
         except SpecError as error:
+            spec = None
             problems.append(error)
-    keys = set(slots)
-    shown_at: dict[str, list[str]] = {}
-    for error in problems:
-        key = forms.nearest_key(forms.error_key(error.path, values), keys)
-        if key is not None:
-            shown_at.setdefault(key, []).append(str(error))
-    for key, messages in shown_at.items():
-        slots[key].error("\n\n".join(messages), icon=":material/error:")
     return spec, problems
 
 
 def launcher(ctx: ui.Context) -> None:
-    """Preset picker, the form (or YAML), and the Launch button."""
+    """Preset picker, the form (or YAML), and the Launch button. Form and YAML are two views
+    of one spec: switching carries every field across (:func:`_switch_source`)."""
     presets = list_presets()
     if PRESET not in st.session_state:
         st.session_state[PRESET] = "demo" if "demo" in presets else presets[0]
-        load_form(forms.values_from_spec(load_preset(st.session_state[PRESET])))
+        _load_preset()
     top = st.columns([2, 2, 3])
     top[0].selectbox("Start from preset", presets, key=PRESET, on_change=_load_preset,
                      help="Fills the form with a bundled preset (studies/presets/).")
-    source = top[1].radio("Edit as", ["Form", "YAML"], horizontal=True, key=SOURCE)
-    if source == "Form":
+    top[1].radio("Edit as", ["Form", "YAML"], horizontal=True, key=SOURCE,
+                 on_change=_switch_source)
+    for message in st.session_state.pop(_SWITCH_NOTE, []):
+        st.warning(message, icon=":material/sync_problem:")
+    if st.session_state[SOURCE] == "Form":
+        _follow_optimizers()
         spec, problems = spec_form()
     else:
         spec, problems = _yaml_editor()
     _launch_bar(ctx, spec, problems)
 
 
+_AUTO = "_run_auto_description"  # the description last written by _follow_optimizers
+_SHADOW = "_run_form_shadow"  # (form values, YAML made from them) when switching to YAML
+_SWITCH_NOTE = "_run_switch_note"
+
+
+def _preset() -> Any:
+    return load_preset(st.session_state[PRESET])
+
+
 def _load_preset() -> None:
-    load_form(forms.values_from_spec(load_preset(st.session_state[PRESET])))
-    st.session_state.pop(YAML, None)
+    spec = _preset()
+    load_form(forms.values_from_spec(spec))
+    st.session_state[_AUTO] = spec.description
+    st.session_state[YAML] = spec.to_yaml()
+
+
+def _follow_optimizers() -> None:
+    """Keep the description true to the optimizers chosen: while it is the text the form
+    wrote itself (the preset's, or a generated one), it follows them; once edited, it is
+    the user's."""
+    key = FORM + "description"
+    auto = forms.describe(form_values(), _preset())
+    current = st.session_state.get(key)
+    if current in (None, "", st.session_state.get(_AUTO)) and auto and auto != current:
+        st.session_state[key] = auto
+    if current in (None, "", st.session_state.get(_AUTO)):
+        st.session_state[_AUTO] = auto
+
+
+def _to_yaml(values: dict[str, Any]) -> tuple[str, list[SpecError]]:
+    """The YAML of form values: the validated spec's, else what could be read of them."""
+    import yaml
+
+    spec, problems = _read_form(values)
+    if spec is not None:
+        return spec.to_yaml(), []
+    data = forms.assemble(values).data
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True), problems
+
+
+def _switch_source() -> None:
+    """Carry the spec across when "Edit as" changes (a callback: it runs before any widget
+    is drawn, while the other view's widget values still exist)."""
+    if st.session_state[SOURCE] == "YAML":
+        values = form_values()
+        text, problems = _to_yaml(values)
+        st.session_state[YAML] = text
+        st.session_state[_SHADOW] = (values, text)
+        if problems:
+            st.session_state[_SWITCH_NOTE] = [
+                "The form has problems, so the YAML shows only what could be read: "
+                + " ".join(forms.sentence(p) for p in problems[:3])]
+        return
+    text = st.session_state.get(YAML, "")
+    values, made = st.session_state.pop(_SHADOW, (None, None))
+    if values is not None and text == made:  # unchanged: the form exactly as it was
+        load_form(values)
+        return
+    try:
+        spec = spec_from_yaml(text)
+    except SpecError as error:
+        st.session_state[SOURCE] = "YAML"  # stay: the form cannot show a broken spec
+        st.session_state[_SWITCH_NOTE] = [
+            "Fix the YAML before switching to the form: " + forms.sentence(error)]
+        if values is not None:
+            st.session_state[_SHADOW] = (values, made)
+        return
+    load_form(forms.values_from_spec(spec))
+    st.session_state[_AUTO] = spec.description
 
 
 def _yaml_editor() -> tuple[object, list[SpecError]]:
     if YAML not in st.session_state:
-        st.session_state[YAML] = load_preset(st.session_state[PRESET]).to_yaml()
+        st.session_state[YAML] = _preset().to_yaml()
     text = st.text_area("Spec (YAML)", key=YAML, height=420,
                         help="The same format as studies/presets/*.yaml and the CLI's SPEC.")
     try:
-        return spec_from_yaml(text), []
+        spec = spec_from_yaml(text)
+        dash.check_data(spec)
+        return spec, []
     except SpecError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(forms.sentence(error), icon=":material/error:")
         return None, [error]
 
 
-def _launch_bar(ctx: ui.Context, spec: object, problems: list[SpecError]) -> None:
+def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
     if problems:
         st.error(f"{len(problems)} problem(s) to fix before launching: "
-                 + "; ".join(str(p) for p in problems[:3]), icon=":material/error:")
+                 + " ".join(forms.sentence(p) for p in problems[:3]), icon=":material/error:")
         return
     existing = dash.existing_spec(ctx.url, spec.name)
     cells = f"{spec.n_cells} cells" if spec.mode == "grid" else f"{spec.tune.n_trials} trials"
     if existing is not None and existing.to_dict() != spec.to_dict():
-        st.error(f"name: a study named {spec.name!r} already exists with a different spec; "
-                 "choose another name.", icon=":material/error:")
+        st.error(forms.sentence(SpecError(
+            "name", f"a study named {spec.name!r} already exists with a different spec; "
+            "choose another name")), icon=":material/error:")
         return
     note = " (it exists with this spec: launching resumes it)" if existing else ""
     st.success(f"Ready: **{spec.name}**, {cells}{note}.", icon=":material/check_circle:")
     if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="launch"):
         with ui.inline_errors():
             dash.launch(spec, storage=ctx.url)
+            ui.remember_launch(spec.name)
             ui.go(ui.RUN, spec.name)

@@ -13,7 +13,8 @@ from views import _components as ui
 
 def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
     """Process state, progress and ETA, the heatmaps filling in, the log tail, and Cancel /
-    Resume; polls the storage every LIVE_EVERY_S seconds while the study runs."""
+    Resume; polls the storage every LIVE_EVERY_S seconds while the study runs. A launch that
+    failed shows its process's error here, on its own study."""
 
     @st.fragment(run_every=ui.LIVE_EVERY_S if live else None)
     @ui.guarded
@@ -21,42 +22,47 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
         status = dash.run_status(ctx.url, study)
         sig = ui.study_signature(ctx, study)
         st.subheader(f"Study {study}")
+        error = dash.run_error(status) if status is not None else None
+        if error:
+            st.error(f"The process for **{study}** failed: {dash.forms.sentence(error)}",
+                     icon=":material/error:")
         if sig is None:
-            _process_line(status)
+            _process_line(ctx, status)
             alive = status is not None and status.alive
             if alive:
                 st.info("Starting: loading data and creating the study…",
                         icon=":material/hourglass_top:")
-            _log(status)
+            elif error:
+                st.caption("Nothing was written to the storage. Fix the spec below and "
+                           "launch again.")
+            _log(ctx, status)
             if live and not alive:
                 st.rerun()  # it ended before creating the study: stop polling
             return
         progress = dash.study_progress(ctx.url, study)
         running = (status is not None and status.alive) or progress.running > 0
-        _process_line(status, progress)
-        window = st.session_state.setdefault(f"_eta:{study}", dash.EtaWindow())
-        window.add(time.time(), progress.partial)
-        eta = window.eta_seconds(progress)
-        if eta is None and status is not None and status.alive:
-            eta = progress.eta_seconds(since=status.record.started,
-                                       partial_then=status.record.partial_at_start)
+        _process_line(ctx, status, progress)
+        estimator = st.session_state.setdefault(f"_eta:{study}", dash.EtaEstimator())
+        estimator.add(time.time(), progress.partial)
+        eta = estimator.seconds(progress.total)
+        shown = ("—" if not running else dash.format_eta(eta) if eta is not None
+                 else "estimating…")
         st.progress(
             progress.fraction,
             text=f"{progress.fraction:.0%} · {progress.done} / {progress.total} cells done · "
-            f"{progress.running} training · {progress.waiting} waiting · "
-            f"ETA {dash.format_eta(eta) if running else '—'}",
+            f"{progress.running} training · {progress.waiting} waiting · ETA {shown}",
         )
         _actions(ctx, study, status, progress)
         _heatmaps(ctx, study, sig, running=progress.running > 0)
-        _log(status)
+        _log(ctx, status)
         if live and not running:
             st.rerun()  # stop polling: redraw the page once, without the timer
 
     view()
 
 
-def _process_line(status: dash.RunStatus | None, progress: dash.StudyProgress | None = None
-                  ) -> None:
+def _process_line(ctx: ui.Context, status: dash.RunStatus | None,
+                  progress: dash.StudyProgress | None = None) -> None:
     if status is None:
         if progress is not None and progress.running:
             st.caption("Running in a process not started from this dashboard (another "
@@ -69,11 +75,16 @@ def _process_line(status: dash.RunStatus | None, progress: dash.StudyProgress | 
         "cancelled": ":material/stop_circle:",
         "ended": ":material/radio_button_unchecked:",
     }
+    pid = "" if ctx.read_only else f"PID {status.record.pid}, "
+    kept = ""
+    if progress is not None:
+        kept = (f": {progress.done} finished cell{'s' if progress.done != 1 else ''} kept; "
+                "cells that were in training restart from epoch 1 on Resume")
     text = {
-        "running": f"running (PID {status.record.pid}, started {ui.ago(status.record.started)})",
+        "running": f"running ({pid}started {ui.ago(status.record.started)})",
         "finished": "finished",
-        "failed": f"failed (exit status {status.exit_code}): see the log below",
-        "cancelled": "cancelled: finished cells are kept; resume to continue",
+        "failed": f"failed (exit status {status.exit_code})",
+        "cancelled": f"cancelled{kept}",
         "ended": "the process has ended",
     }
     state = status.state
@@ -92,14 +103,28 @@ def _actions(ctx: ui.Context, study: str, status: dash.RunStatus | None,
     if ctx.read_only:
         return
     alive = status is not None and status.alive
-    if alive and button.button("Cancel", icon=":material/stop_circle:", key="cancel",
-                               help="Stop the process; finished cells are kept."):
-        with ui.inline_errors(), st.spinner("Stopping after the current epoch…"):
-            dash.cancel_run(ctx.url, study)
-            st.rerun()
+    asking = f"_cancel_ask:{study}"
+    if alive and not st.session_state.get(asking):
+        button.button("Cancel…", icon=":material/stop_circle:", key="cancel",
+                      on_click=st.session_state.__setitem__, args=(asking, True),
+                      help="Stop the process; you are told first what it would discard.")
+    elif alive:
+        cost = dash.cancel_cost(ctx.url, study)
+        st.warning(dash.cancel_text(cost), icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 3])
+        if yes.button("Cancel the run", type="primary", key="cancel_confirm"):
+            st.session_state.pop(asking, None)
+            with ui.inline_errors(), st.spinner("Stopping after the current epoch…"):
+                dash.cancel_run(ctx.url, study)
+                st.rerun()
+        no.button("Keep it running", key="cancel_keep", on_click=st.session_state.pop,
+                  args=(asking, None))
+    else:
+        st.session_state.pop(asking, None)
     resumable = not alive and not progress.running and not progress.finished
     if resumable and button.button("Resume", icon=":material/play_arrow:", key="resume",
-                                   help="Start a worker on the cells still to train."):
+                                   help="Start a worker on the cells still to train; cells "
+                                   "that were in training start again from epoch 1."):
         with ui.inline_errors():
             dash.ensure_worker(ctx.url, study)
             st.rerun()
@@ -140,9 +165,11 @@ def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: 
         st.caption(f"Schedule {schedule}; the Landscape page shows the others.")
 
 
-def _log(status: dash.RunStatus | None) -> None:
-    if status is None:
+def _log(ctx: ui.Context, status: dash.RunStatus | None) -> None:
+    """The process's log tail; not in read-only mode (paths, hosts and PIDs are for the
+    person running the study, not for an audience)."""
+    if status is None or ctx.read_only:
         return
-    text = dash.run_log(status, lines=14)
-    st.caption("Log: " + status.record.log)
-    st.code(text or "(nothing logged yet)", language=None)
+    with st.expander("Log", expanded=status.state == "failed", icon=":material/article:"):
+        st.caption("Log file: " + status.record.log)
+        st.code(dash.run_log(status, lines=14) or "(nothing logged yet)", language=None)

@@ -17,28 +17,29 @@ from views import _components as ui
 
 
 def demo_panel(ctx: ui.Context) -> None:
-    st.subheader("Watch the result appear")
-    st.markdown(
-        "The demo trains **128 small networks** on scikit-learn's digits: Adam and AdamW, "
-        "each on an 8 × 8 grid of learning rate α × weight decay λ, all at once as one "
-        "batched model. The heatmaps fill in live, epoch by epoch; it takes a minute or two "
-        "on a laptop CPU."
-    )
-    if ctx.read_only:
-        st.info("This dashboard is read-only: the demo cannot be launched here. Browse the "
-                "existing studies instead.", icon=":material/lock:")
-        return
+    """The one-click demo, described from its preset (never a hard-coded number). In
+    read-only mode: a link to the demo's results instead."""
     if ctx.error:
         st.error(ctx.error)
         return
+    if ctx.read_only:
+        demos = [n for n in ctx.names if n == "demo" or n.startswith("demo-")]
+        if demos:
+            ui.page_link(ui.LANDSCAPE, "Open the demo results", demos[0],
+                         icon=":material/grid_on:")
+        else:
+            ui.page_link(ui.STUDIES, "Browse the studies", None, icon=":material/folder_open:")
+        return
+    st.markdown(dash.demo_blurb())
     if st.button("Run the demo", type="primary", icon=":material/play_arrow:", key="run_demo"):
         with ui.inline_errors(), st.spinner("Starting the demo…"):
             name, what = dash.run_demo(ctx.url)
+            ui.remember_launch(name)
             ui.go(ui.LANDSCAPE if what == "finished" else ui.RUN, name)
 
 
 def recent_studies(ctx: ui.Context) -> None:
-    st.subheader("Recent studies")
+    st.markdown("##### Recent studies")
     if ctx.error:
         st.error(ctx.error)
         return
@@ -82,9 +83,11 @@ class LandscapeOptions:
     coupling: bool
 
 
-def landscape_options(schedules: list[str]) -> LandscapeOptions:
-    """The controls above the heatmaps."""
-    c = st.columns([3, 2, 3, 2])
+def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeOptions:
+    """The controls above the heatmaps: one row, the overlays folded into a popover so the
+    heatmaps stay in view. ``panel_cells``: cells of the largest panel (the default number
+    of circled best cells scales with it)."""
+    c = st.columns([3, 2, 4, 2, 2], vertical_alignment="bottom")
     metric = c[0].selectbox("Metric", TRIAL_METRICS, format_func=metric_label, key="ls_metric")
     aggregate = c[1].selectbox("Over seeds", AGGREGATES, key="ls_aggregate",
                                help="How the seeds of a cell are combined.")
@@ -96,23 +99,30 @@ def landscape_options(schedules: list[str]) -> LandscapeOptions:
                                help="Every schedule, one row of panels each (Figure 1), or "
                                "one of them.")
                 if len(schedules) > 1 else (schedules[0] if schedules else None))
-    o = st.columns([2, 2, 3, 2])
-    best = o[0].number_input("Best cells circled", 0, 50, 10, key="ls_best")
-    iso = o[1].toggle("Iso-lines α·λ", key="ls_iso",
-                      help="Lines of constant α × weight decay (through the best cell unless "
-                      "you give products). On PyTorch's wd axis α·wd is AdamW's per-step "
-                      "shrink (EMA timescale τ = 1/(α·wd) steps).")
-    text = o[2].text_input("α·λ values (optional)", key="ls_products",
-                           placeholder="e.g. 2^-16, 2^-14", disabled=not iso)
-    coupling = o[3].toggle("Coupling fit", key="ls_coupling", help=dash.COUPLING_HELP)
+    with c[4].popover("Overlays", icon=":material/layers:", width="stretch"):
+        best = st.number_input("Best cells circled", 0, 50, best_default(panel_cells),
+                               key=f"ls_best:{panel_cells}",
+                               help="Default: about one cell in eight of a panel.")
+        iso = st.toggle("Iso-lines α·λ", key="ls_iso",
+                        help="Lines of constant α × weight decay (through the best cell "
+                        "unless you give products). On PyTorch's wd axis α·wd is AdamW's "
+                        "per-step shrink (EMA timescale τ = 1/(α·wd) steps).")
+        text = st.text_input("α·λ values (optional)", key="ls_products",
+                             placeholder="e.g. 2^-16, 2^-14", disabled=not iso)
+        coupling = st.toggle("Coupling fit", key="ls_coupling", help=dash.COUPLING_HELP)
     try:
         products = dash.forms.parse_list(text, "α·λ values", item="float")
     except SpecError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(ui.say(error), icon=":material/error:")
         products = None
     return LandscapeOptions(metric=metric, aggregate=aggregate, convention=convention,
                             schedule=schedule, best=int(best), iso=iso,
                             products=products or None, coupling=coupling)
+
+
+def best_default(panel_cells: int) -> int:
+    """Best cells circled by default: about one in eight of a panel's cells, 1 to 10."""
+    return max(1, min(10, round(panel_cells / 8)))
 
 
 def live_landscape(ctx: ui.Context, study: str, options: LandscapeOptions, *, live: bool
@@ -147,13 +157,25 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
     every = o.schedule == dash.ALL_SCHEDULES
     per_row = len({land.optimizer for land in lands.values()}) if every else None
     fig = landscape_figure(lands, show_best=o.best, show_iso=o.iso, iso_products=o.products,
-                           show_coupling=o.coupling, cols=per_row)
+                           show_coupling=o.coupling, cols=per_row, fixed_range=live)
     dash.add_click_layer(fig, lands)
-    event = ui.plotly(fig, key="landscape_chart", on_select="rerun",
-                      selection_mode=("points", "box", "lasso"))
+    differences = {} if every else dash.difference_maps(lands)
+    where = st.columns([2, 1]) if len(differences) == 1 and len(lands) == 2 else [st.container()]
+    with where[0]:
+        event = ui.plotly(fig, key="landscape_chart", on_select="rerun",
+                          selection_mode=("points", "box", "lasso"))
+    for k, diff_fig in enumerate(differences.values()):
+        with where[-1]:
+            ui.plotly(diff_fig, key=f"difference_chart_{k}")
     st.caption("Hover for a cell's numbers · **click a cell** for its learning curves · drag "
-               "a box to select a region to refine · black circles: the best cells · red ×: "
-               "diverged." + (" Updating live while the study runs." if live else ""))
+               "a box to select a region to refine · black circles: the best cells · squares: "
+               "cells a t-test over seeds cannot tell from the best · red ×: diverged."
+               + (" Colours fixed at 0–100 % while the study runs." if live else ""))
+    if o.aggregate == "mean" and not every:
+        for sentence in dash.landscape_caption(lands):
+            st.markdown(sentence)
+    elif not every:
+        st.caption("Significance is tested on the mean over seeds: choose “mean” to see it.")
     frame = ui.summary(ctx.url, study, sig, o.metric, o.aggregate)
     if not frame.empty:
         if o.schedule is not None and not every:
@@ -185,9 +207,7 @@ def cell_curves(ctx: ui.Context, study: str, sig: tuple[object, ...], lands: dic
     else:
         ui.plotly(curves_figure(curves, trials, trial_numbers=list(numbers)), key="cell_curves")
     rows = trials[trials["trial"].isin(numbers)]
-    st.dataframe(rows[["trial", "seed", "state", "final_test_error", "best_test_error",
-                       "final_train_loss", "diverged", "epochs_done", "duration_s"]],
-                 hide_index=True, width="stretch")
+    st.dataframe(dash.cell_table(rows), hide_index=True, width="stretch")
 
 
 def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None:
@@ -202,12 +222,13 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
         region = region or dash.default_region(lands)
         unit = dash.WD_COLUMN[spec.convention]
         with st.form("refine_grid", border=False):
-            st.markdown("**A finer grid over a region** (both axes log₂-spaced, ends included)")
+            st.markdown("**A finer grid over a region** (both axes log₂-spaced, ends included; "
+                        "a point within 0.01 % of one the study has is that point)")
             c = st.columns(5)
-            lr_lo = c[0].text_input("α from", f"{region[0][0]:.6g}")
-            lr_hi = c[1].text_input("α to", f"{region[0][1]:.6g}")
-            wd_lo = c[2].text_input(f"{unit} from", f"{region[1][0]:.6g}")
-            wd_hi = c[3].text_input(f"{unit} to", f"{region[1][1]:.6g}")
+            lr_lo = c[0].text_input("α from", dash.exact_text(region[0][0]))
+            lr_hi = c[1].text_input("α to", dash.exact_text(region[0][1]))
+            wd_lo = c[2].text_input(f"{unit} from", dash.exact_text(region[1][0]))
+            wd_hi = c[3].text_input(f"{unit} to", dash.exact_text(region[1][1]))
             count = c[4].number_input("Values per axis", 2, 24, 5)
             shown = {land.optimizer for land in lands.values()}
             optimizers = st.multiselect("Optimizers", list(spec.optimizers),
@@ -242,6 +263,37 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
                 ui.flash(f"Added {added} runs to {study}; a worker is training them."
                          if added else "Those seeds are already in the study.")
                 st.rerun()
+        _remove_added(ctx, study)
+
+
+def _remove_added(ctx: ui.Context, study: str) -> None:
+    """Take back cells added with Refine: the untrained ones at once, the finished ones
+    after the user confirms losing their results."""
+    added = dash.added_cells(ctx.url, study)
+    if not added.total:
+        return
+    st.markdown("**Cells you added** (finer grids and extra seeds, beyond the study's spec)")
+    st.caption(f"{added.total} added: {len(added.waiting)} not trained yet, "
+               f"{len(added.training)} in training, {len(added.finished)} finished. Cells in "
+               "training can be removed once their population ends (or after Cancel).")
+    c = st.columns([2, 3])
+    if added.waiting and c[0].button(f"Remove the {len(added.waiting)} not trained yet",
+                                     icon=":material/remove_circle:", key="remove_waiting"):
+        with ui.inline_errors():
+            n = dash.remove_added(ctx.url, study, finished=False)
+            ui.flash(f"Removed {n} added cells from {study} before they trained.")
+            st.rerun()
+    if added.finished:
+        with c[1]:
+            sure = st.checkbox(f"Also remove the {len(added.finished)} finished ones: their "
+                               "results leave every view (exports keep them, marked removed)",
+                               key="remove_finished_ok")
+            if st.button("Remove all added cells", disabled=not sure, key="remove_all",
+                         icon=":material/delete_sweep:"):
+                with ui.inline_errors():
+                    n = dash.remove_added(ctx.url, study, finished=True)
+                    ui.flash(f"Removed {n} added cells from {study}.")
+                    st.rerun()
 
 
 def tune_view(ctx: ui.Context, study: str) -> None:

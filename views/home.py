@@ -19,9 +19,23 @@ CLAIM = (
 )
 
 
+HEADLINE = (
+    "**Is an L2 penalty the same as weight decay for Adam?** Train Adam and AdamW side by "
+    "side over a grid of learning rates × weight decays, and watch the answer appear."
+)
+
+
 def render() -> None:
     ctx = ui.context()
     st.title("Decoupled weight decay lab")
+    st.markdown(HEADLINE)
+    sections.demo_panel(ctx)
+    with st.expander("The paper's claim and the two update rules", icon=":material/function:"):
+        _claim()
+    sections.recent_studies(ctx)
+
+
+def _claim() -> None:
     st.markdown(CLAIM)
     left, right = st.columns(2, gap="large")
     with left, st.container(border=True):
@@ -47,12 +61,6 @@ def render() -> None:
         "PyTorch's `AdamW(weight_decay=wd)` uses wd = λ/α. Every axis and table here says "
         "which convention it shows."
     )
-    st.divider()
-    demo, recent = st.columns([2, 3], gap="large")
-    with demo:
-        sections.demo_panel(ctx)
-    with recent:
-        sections.recent_studies(ctx)
 
 
 ui.guard(render)

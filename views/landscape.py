@@ -17,12 +17,15 @@ def render() -> None:
         return
     study, sig = opened
     spec = ui.stored_spec(ctx.url, study)
-    if spec is not None and spec.description:
-        st.caption(spec.description)
+    if spec is not None and spec.description:  # folded: the heatmaps come first
+        with st.expander("About this study", icon=":material/info:"):
+            st.markdown(spec.description)
     if spec is not None and spec.mode == "tune":
         sections.tune_view(ctx, study)
         return
-    options = sections.landscape_options(dash.schedules_of(ui.trials(ctx.url, study, sig)))
+    trials = ui.trials(ctx.url, study, sig)
+    options = sections.landscape_options(dash.schedules_of(trials),
+                                         panel_cells=dash.panel_cells(trials))
     sections.live_landscape(ctx, study, options, live=ui.is_live(ctx, study))
 
 

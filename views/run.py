@@ -1,4 +1,7 @@
-"""Run: launch a study from a preset or a generated form; watch a running one fill in."""
+"""Run: launch a study from a preset or a generated form; watch a running one fill in.
+
+The page opens on the form unless the picked study is running (then on its live view) or
+its launch just failed (then on the error, with the form below to fix it)."""
 
 from __future__ import annotations
 
@@ -18,13 +21,22 @@ def render() -> None:
         return
     study = ctx.study
     running = bool(study) and ui.is_live(ctx, study)
-    if study and (running or dash.run_status(ctx.url, study) or ui.progress(ctx, study)):
+    status = dash.run_status(ctx.url, study) if study else None
+    known = bool(study) and (running or status is not None or ui.progress(ctx, study))
+    if ctx.read_only:
+        if known:
+            monitor.monitor(ctx, study, live=running)
+        return
+    if known and (running or (status is not None and status.state == "failed")):
         monitor.monitor(ctx, study, live=running)
-    with st.expander("Launch a new study", expanded=not running, icon=":material/rocket_launch:"):
-        if ctx.read_only:
-            st.info("Read-only mode: launching is disabled.", icon=":material/lock:")
-        else:
+        with st.expander("Launch a new study", expanded=not running,
+                         icon=":material/rocket_launch:"):
             form.launcher(ctx)
+        return
+    form.launcher(ctx)
+    if known:
+        with st.expander(f"The picked study, {study}", icon=":material/monitoring:"):
+            monitor.monitor(ctx, study, live=False)
 
 
 ui.guard(render)

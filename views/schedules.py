@@ -41,7 +41,7 @@ def render() -> None:
                 if name == "warm_restarts":
                     notes.append(_restarts(schedule, int(epochs)))
             except (SpecError, ValueError) as error:
-                st.error(str(error), icon=":material/error:")
+                st.error(ui.say(error), icon=":material/error:")
     if series:
         ui.plotly(schedule_figure(series), key="schedules_figure")
     for note in notes:
@@ -78,7 +78,7 @@ def _calculator() -> None:
         out = dash.convert(value, convention=convention, lr=lr, batch_size=int(batch),
                            train_size=int(train), epochs=epochs)
     except SpecError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(ui.say(error), icon=":material/error:")
         return
     table = pd.DataFrame({
         "convention": list(dash.WD_COLUMN.values()),

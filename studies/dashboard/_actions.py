@@ -5,11 +5,13 @@ a page hiding a button.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from studies.dashboard._added import Added, snap, snap_cells
 from studies.dashboard._live import study_progress
 from studies.dashboard._options import require_writable
 from studies.dashboard._runs import (
@@ -32,6 +34,36 @@ def existing_spec(url: str, study: str) -> StudySpec | None:
         return None
 
 
+@functools.lru_cache(maxsize=16)
+def _train_part(dataset: str, split_seed: int, val_fraction: float) -> int | None:
+    """Images in the training part of a data set (before any ``train_size`` subsample);
+    None when its files are not on this machine (the launched process then says so)."""
+    from core.data import DatasetUnavailableError, load_dataset
+
+    try:
+        splits = load_dataset(dataset, split_seed=split_seed, val_fraction=val_fraction,
+                              download=False)
+    except (DatasetUnavailableError, ValueError, OSError):
+        return None
+    return splits.train_size
+
+
+def check_data(spec: StudySpec) -> None:
+    """Refuse a ``data.train_size`` larger than the data set's training part, as the CLI
+    would, before anything starts (the data set is read once per server, never downloaded).
+    """
+    d = spec.data
+    if d.train_size is None:
+        return
+    available = _train_part(d.dataset, d.split_seed, d.val_fraction)
+    if available is not None and d.train_size > available:
+        raise SpecError(
+            "data.train_size",
+            f"must be at most {available} for {d.dataset} with a validation fraction of "
+            f"{d.val_fraction:g} (its training part), got {d.train_size}",
+        )
+
+
 def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> RunStatus:
     """Create (or resume) the study of ``spec`` in its own process.
 
@@ -41,6 +73,7 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
     require_writable("Launching a study")
     from studies.storage import open_storage
 
+    check_data(spec)
     # Create the storage's tables here, before the CLI starts: two processes creating a
     # fresh database at once can collide, and this page polls the storage from now on.
     open_storage(storage)
@@ -71,20 +104,56 @@ def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunS
     return launch_worker(storage=url, study=study, partial=partial, data_dir=data_dir)
 
 
+def refine_plan(url: str, study: str, *, lr_range: tuple[float, float],
+                wd_range: tuple[float, float], count: int | tuple[int, int],
+                optimizers: Sequence[str] | None = None) -> list[Cell]:
+    """The cells of a finer log₂ grid over a region, each coordinate snapped onto the
+    study's own when within :data:`~studies.dashboard._added.SNAP_REL` of it (so cells
+    already there are recognized, never duplicated a rounding error away)."""
+    from studies.runner import refine_cells, stored_cells
+
+    spec = _grid_spec(url, study)
+    have = stored_cells(url, study)
+    lrs, wds = [c.lr for c in have], [c.weight_decay for c in have]
+    # The ends first: a grid between the study's own points puts its inner points exactly
+    # where the study's grid would (log_grid is exact between powers of two).
+    lr_range = (snap(lr_range[0], lrs), snap(lr_range[1], lrs))
+    wd_range = (snap(wd_range[0], wds), snap(wd_range[1], wds))
+    cells = refine_cells(spec, lr_range=lr_range, wd_range=wd_range, count=count,
+                         optimizers=optimizers)
+    return snap_cells(cells, lrs, wds)
+
+
 def refine_region(url: str, study: str, *, lr_range: tuple[float, float],
                   wd_range: tuple[float, float], count: int | tuple[int, int],
                   optimizers: Sequence[str] | None = None, data_dir: Path | None = None
                   ) -> tuple[int, RunStatus | None]:
-    """Add a finer log₂ grid over a region (weight decay in the study's convention) and make
-    sure a worker trains it; returns (cells added, the worker's status)."""
+    """Add a finer log₂ grid over a region (weight decay in the study's convention, see
+    :func:`refine_plan`) and make sure a worker trains it; returns (cells added, the
+    worker's status)."""
     require_writable("Refining a study")
-    from studies.runner import extend_study, refine_cells
+    from studies.runner import extend_study
 
-    spec = _grid_spec(url, study)
-    cells = refine_cells(spec, lr_range=lr_range, wd_range=wd_range, count=count,
-                         optimizers=optimizers)
+    cells = refine_plan(url, study, lr_range=lr_range, wd_range=wd_range, count=count,
+                        optimizers=optimizers)
     added = extend_study(storage=url, study_name=study, cells=cells)
     return added, (ensure_worker(url, study, data_dir=data_dir) if added else None)
+
+
+def remove_added(url: str, study: str, *, finished: bool) -> int:
+    """Take the cells added to ``study`` after its creation back out: those not trained
+    yet, and the finished ones too when ``finished`` (see :mod:`._added`)."""
+    require_writable("Removing cells")
+    from studies.dashboard._added import remove_added as remove
+
+    return remove(url, study, _grid_spec(url, study), finished=finished)
+
+
+def added_cells(url: str, study: str) -> Added:
+    """The cells added to ``study`` after its creation, by state."""
+    from studies.dashboard._added import added_cells as added
+
+    return added(url, study, _grid_spec(url, study))
 
 
 def more_seeds(url: str, study: str, *, cells: Sequence[Cell], n_seeds: int,
@@ -137,6 +206,26 @@ def _grid_spec(url: str, study: str) -> StudySpec:
 
 
 DEMO_PRESET = "demo"
+_DATASETS = {"digits": "scikit-learn's 8×8 digits", "mnist1d": "MNIST-1D",
+             "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+
+
+def demo_blurb() -> str:
+    """What the demo does, every number read from its preset."""
+    from studies.analysis import display_name
+    from studies.spec import load_preset
+
+    spec = load_preset(DEMO_PRESET)
+    names = " and ".join(f"**{display_name(o)}**" for o in spec.optimizers)
+    first = spec.optimizers[0]
+    n_lr, n_wd = len(spec.lr_values(first)), len(spec.weight_decay_values(first))
+    data = _DATASETS.get(spec.data.dataset, spec.data.dataset)
+    if spec.data.train_size:
+        data = f"{spec.data.train_size} of {data}"
+    return (f"The demo trains **{spec.n_cells} small networks** on {data}: {names}, each on "
+            f"a grid of {n_lr} learning rates α × {n_wd} weight decays λ, {spec.epochs} "
+            "epochs, all at once as one batched model. The heatmaps fill in live, epoch by "
+            "epoch.")
 
 
 def run_demo(url: str, *, data_dir: Path | None = None) -> tuple[str, str]:

@@ -526,3 +526,84 @@ def schedule_params(name: str, values: Mapping[str, Any]
         if value is not None:
             params[field_name] = value
     return params, errors
+
+
+# --- errors as sentences -------------------------------------------------------------------
+
+_PATH = re.compile(r"[A-Za-z_][\w@]*(?:\[[^\]]*\])*(?:\.[A-Za-z_@][\w@]*(?:\[[^\]]*\])*)*")
+_OPERATORS = ((">=", "≥"), ("<=", "≤"), ("!=", "≠"))
+_WHOLE = {"yaml": "YAML", "spec": "The spec"}  # paths that name the whole document
+
+
+def field_label(path: str) -> str | None:
+    """The form label of a spec path: ``lr.max`` → "Largest learning rate",
+    ``schedules[1].t0`` → "T₀ (schedule 2)", ``seeds[2]`` → "Seeds (item 3)"."""
+    generic = re.sub(r"\[[^\]]*\]", "[]", path)
+    info = _FIELDS.get(generic) or _SECTIONS.get(generic)
+    if info is not None:
+        m = re.match(r"(schedules|overrides)\[(\d+)\]", path)
+        where = f" ({m.group(1)[:-1]} {int(m.group(2)) + 1})" if m else ""
+        return info.label + where
+    m = re.fullmatch(r"(.+)\[(\d+)\]", path)
+    if m:
+        parent = field_label(m.group(1))
+        return f"{parent} (item {int(m.group(2)) + 1})" if parent else None
+    return None
+
+
+def sentence(error: SpecError | str) -> str:
+    """A spec error as a sentence for people: "lr.max: must be >= min (0.001), got 1e-05"
+    reads "Largest learning rate must be ≥ min (0.001); you gave 1e-05." The field is named
+    by its form label; a message without a known field keeps its own first word."""
+    if isinstance(error, SpecError):
+        path, reason = error.path, error.reason
+    else:
+        path, _, reason = str(error).partition(": ")
+        if not reason or not _PATH.fullmatch(path):
+            path, reason = "", str(error)
+    for code, sign in _OPERATORS:
+        reason = reason.replace(f" {code} ", f" {sign} ")
+    reason = re.sub(r",? got (.+)$", r"; you gave \1", reason.strip()).rstrip(".")
+    label = (field_label(path) or _WHOLE.get(path, path)) if path else None
+    if label is None:
+        text = reason
+    elif re.match(r"(must|is|are|has|have|cannot|needs?)\b", reason):
+        text = f"{label} {reason}"
+    else:
+        text = f"{label}: {reason}"
+    if text[:1].isascii():  # "α from" keeps its α
+        text = text[:1].upper() + text[1:]
+    return text + "."
+
+
+# --- a description that follows the optimizers ---------------------------------------------
+
+_ROLE = {
+    "adam": "Adam with an L2 penalty (coupled: λθ joins the gradient and is rescaled by 1/√v̂)",
+    "adamw": "AdamW (decoupled: every weight shrinks by η_t·λ per step)",
+    "sgd": "SGD with momentum and an L2 penalty (coupled)",
+    "sgdw": "SGDW (SGD with decoupled weight decay)",
+}
+
+
+def describe(values: Mapping[str, Any], preset: StudySpec | None = None) -> str:
+    """What a study of these form values compares, in words and without any result: the
+    preset's own description while its optimizers are kept, else one generated from the
+    optimizers chosen (so the text never names an optimizer the study does not run)."""
+    optimizers = [o for o in values.get("optimizers") or [] if isinstance(o, str)]
+    mode = values.get("mode", _FIELDS["mode"].default)
+    if preset is not None and preset.description and list(preset.optimizers) == optimizers \
+            and preset.mode == mode:
+        return preset.description
+    if not optimizers:
+        return ""
+    roles = [_ROLE.get(o, o) for o in optimizers]
+    listed = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " and " + roles[-1]
+    if mode == "tune":
+        return (f"Optuna's sampler searches the learning rate α and the weight decay λ of "
+                f"{listed}, on the same model and data.")
+    if len(roles) == 1:
+        return (f"{listed} over a grid of learning rate α × weight decay λ: where its good "
+                "region lies, and whether the best λ moves with α.")
+    return (f"Compares {listed} over the same grid of learning rate α × weight decay λ: "
+            "where each optimizer's good region lies, and whether the best λ moves with α.")

@@ -9,13 +9,13 @@ population trains (all its cells finish together at the end).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
 
 import pandas as pd
 
+from studies.eta import format_duration
 from studies.storage import _layout as L
 from studies.storage import count_states, read_trials, require_study
 
@@ -44,19 +44,6 @@ class StudyProgress:
     @property
     def finished(self) -> bool:
         return self.total > 0 and self.done >= self.total and not self.running
-
-    def eta_seconds(self, *, since: float, partial_then: float, now: float | None = None
-                    ) -> float | None:
-        """Seconds left at the throughput measured since ``since`` (when ``partial_then``
-        cells were done); None until there is a rate to measure."""
-        now = time.time() if now is None else now
-        remaining = max(0.0, self.total - self.partial)
-        if remaining == 0:
-            return 0.0
-        gained, elapsed = self.partial - partial_then, now - since
-        if gained <= 0 or elapsed <= 0:
-            return None
-        return remaining * elapsed / gained
 
 
 def study_progress(url: str, study: str) -> StudyProgress:
@@ -104,15 +91,9 @@ def signature(url: str, study: str, *, now: float | None = None) -> tuple[object
 
 
 def format_eta(seconds: float | None) -> str:
-    """``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``; ``"—"`` when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    """``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``; ``"—"`` when unknown (the one
+    formatter: :func:`studies.eta.format_duration`)."""
+    return format_duration(seconds)
 
 
 #: Column of :func:`provisional_trials`: each cell's validation error at its latest epoch.
@@ -153,24 +134,48 @@ def provisional_trials(trials: pd.DataFrame, latest: dict[int, tuple[int, float]
     return out
 
 
-@dataclass
-class EtaWindow:
-    """Throughput over the last ``window_s`` seconds of polls, for an ETA that forgets the
-    start-up (process launch, data loading) once training is under way."""
+@dataclass(frozen=True)
+class CancelCost:
+    """What cancelling a study now would keep and discard: finished cells stay; cells in
+    training are handed back and restart from epoch 1 on Resume (a population keeps no
+    checkpoint), so their epochs so far are lost."""
 
-    window_s: float = 30.0
-    samples: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    done: int  # finished cells, kept
+    training: int  # cells in training, discarded
+    epochs_done: int  # epochs the furthest of them has finished
+    epochs: int  # epochs of a cell
+    seconds: float | None  # training time spent on them so far (since the oldest started)
 
-    def add(self, now: float, partial: float) -> None:
-        if self.samples and partial < self.samples[-1][1]:
-            self.samples.clear()  # cells were added or handed back: start over
-        self.samples.append((now, partial))
-        while len(self.samples) > 2 and now - self.samples[1][0] >= self.window_s:
-            self.samples.pop(0)
 
-    def eta_seconds(self, progress: StudyProgress) -> float | None:
-        """Seconds left at the recent rate; None until two polls show progress."""
-        if len(self.samples) < 2:
-            return None
-        (t0, p0), (t1, _) = self.samples[0], self.samples[-1]
-        return progress.eta_seconds(since=t0, partial_then=p0, now=t1)
+def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost:
+    """:class:`CancelCost` of ``study``, read from the storage."""
+    import datetime as dt
+
+    storage, study_id = require_study(url, study)
+    spec = storage.get_study_user_attrs(study_id).get(L.SPEC) or {}
+    epochs = int(spec.get("epochs") or 0) if isinstance(spec, dict) else 0
+    counts = count_states(storage, study_id)
+    running = read_trials(storage, study_id, states=("RUNNING",), intermediate_when=("RUNNING",))
+    reached = max((max(r.intermediate) for r in running if r.intermediate), default=0)
+    starts = [r.datetime_start for r in running if r.datetime_start is not None]
+    seconds = None
+    if starts:
+        now = time.time() if now is None else now
+        seconds = max(0.0, now - min(starts).replace(tzinfo=dt.UTC).timestamp()
+                      if min(starts).tzinfo is None else now - min(starts).timestamp())
+    return CancelCost(done=counts["COMPLETE"], training=len(running), epochs_done=int(reached),
+                      epochs=epochs, seconds=seconds)
+
+
+def cancel_text(cost: CancelCost) -> str:
+    """What Cancel keeps and discards, in numbers, for the confirmation the user reads."""
+    kept = f"the {cost.done} finished cell{'s' if cost.done != 1 else ''}"
+    if not cost.training:
+        return f"Cancelling now keeps {kept}; no cell is in training, so nothing is lost."
+    spent = f", about {format_duration(cost.seconds)} of training" if cost.seconds else ""
+    return (
+        f"Cancelling now keeps {kept} and discards the {cost.training} cell"
+        f"{'s' if cost.training != 1 else ''} in training: {cost.epochs_done} of "
+        f"{cost.epochs} epochs each{spent}. A population keeps no checkpoint, so Resume "
+        "trains them again from epoch 1."
+    )

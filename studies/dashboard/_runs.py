@@ -428,6 +428,18 @@ def run_log(status: RunStatus, *, lines: int = 30) -> str:
     return "\n".join(text.split("\n")[-lines:])
 
 
+def run_error(status: RunStatus) -> str | None:
+    """The error a run that failed printed (the CLI's one ``error: ...`` line, without the
+    prefix), or its last log line; None unless the run failed."""
+    if status.state != "failed":
+        return None
+    lines = [line.strip() for line in run_log(status, lines=60).splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    if errors:
+        return errors[-1].removeprefix("error:").strip()
+    return lines[-1] if lines else f"the process exited with status {status.exit_code}"
+
+
 def command_line(args: Sequence[str]) -> str:
     """An argument list as one line for display (never executed)."""
     import shlex

@@ -142,3 +142,47 @@ BASIN_HELP = (
     "median std across seeds; 0.5 percentage points with one seed): how forgiving the "
     "optimizer is to its hyperparameters."
 )
+
+
+def panel_cells(trials: pd.DataFrame) -> int:
+    """Cells of the largest landscape panel: distinct (α, weight decay) per optimizer and
+    schedule (0 without trials)."""
+    needed = {"optimizer", "schedule", "lr", "weight_decay"}
+    if trials.empty or not needed <= set(trials.columns):
+        return 0
+    cells = trials.dropna(subset=["optimizer", "lr", "weight_decay"])
+    if cells.empty:
+        return 0
+    sizes = cells.groupby(["optimizer", "schedule"], dropna=False)[["lr", "weight_decay"]]
+    return int(sizes.apply(lambda g: len(g.drop_duplicates())).max())
+
+
+#: Human column titles of a cell's trials (:func:`cell_table`).
+CELL_COLUMNS = {
+    "trial": "Trial",
+    "seed": "Seed",
+    "state": "State",
+    "final_test_error": "Final test error",
+    "best_test_error": "Best test error",
+    "final_train_loss": "Final train loss",
+    "diverged": "Diverged",
+    "epochs_done": "Epochs",
+    "duration_s": "Time (s)",
+}
+
+
+def cell_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The trials of one cell as people read them: titled columns, errors in %."""
+    out = pd.DataFrame()
+    for column, title in CELL_COLUMNS.items():
+        if column not in rows.columns:
+            continue
+        values = rows[column]
+        if column in ERROR_METRICS:
+            values = values.map(percent)
+        elif column == "final_train_loss":
+            values = values.map(lambda x: number(x, 4))
+        elif column == "duration_s":
+            values = values.map(lambda x: number(x, 3))
+        out[title] = values.to_numpy()
+    return out

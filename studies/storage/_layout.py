@@ -57,6 +57,7 @@ CURVES: Final[str] = "curves"
 INTERRUPTED: Final[str] = "interrupted"
 ERROR: Final[str] = "error"
 WORKER: Final[str] = "worker"
+REMOVED: Final[str] = "removed"  # a cell taken out by its user (FAIL; see dashboard._added)
 
 #: Per-epoch series stored in the ``curves`` attribute, in this order.
 CURVE_SERIES: Final[tuple[str, ...]] = (
