@@ -263,8 +263,9 @@ def section_optim(table: Table, dev: torch.device, quick: bool) -> None:
 def section_sweep(table: Table, dev: torch.device, quick: bool, data_dir: str | None) -> None:
     n = 4096 if dev.type == "cuda" and not quick else 1024
     peak = matmul_gflops(dev, n=n, repeats=10 if dev.type == "cuda" else 3)
-    tf32 = dev.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
-    table.add("sweep", f"float32 matmul peak ({n}², TF32 {'on' if tf32 else 'off'})",
+    # "highest" (the default): true float32 products, no TF32; the populations run the same.
+    precision = torch.get_float32_matmul_precision()
+    table.add("sweep", f"float32 matmul peak ({n}², precision {precision!r})",
               f"{peak / 1e3:.2f} TFLOP/s")
     sizes = (8, 32) if quick else (128, 512, 2048)
     epochs, loop_configs = (1, 2) if quick else (5, 4)

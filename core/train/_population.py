@@ -97,10 +97,13 @@ def train_population(
             if chunk == 1:
                 raise
             chunk = max(1, chunk // 2)  # the estimate was optimistic: retry smaller
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
+        else:
+            offset += len(part)
             continue
-        offset += len(part)
+        # Outside the except block: by now the traceback, and with it the failed chunk's
+        # tensors, are gone, so their cached blocks can really be returned.
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
     return results
 
 
