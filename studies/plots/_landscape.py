@@ -528,16 +528,15 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
             )
         )
     if title is None:
-        if diff.noise.measured:
-            title = (f"{a} − {b}: blue, {a} better · • beyond seed noise "
-                     f"({diff.significant.sum()} of {diff.n_cells} cells)")
-        else:
-            title = f"{a} − {b}: blue, {a} better · one seed: no noise measured"
-    xticks = log2_ticks(diff.wd_paper, zero_at=float(x[~positive][0]) if (~positive).any()
-                        else None)
-    yticks = log2_ticks(diff.lr)
+        # Short lines: the map usually sits in a narrow column beside the heatmaps.
+        noise = (f"• beyond seed noise: {diff.significant.sum()} of {diff.n_cells} cells"
+                 if diff.noise.measured else "one seed: no noise measured")
+        title = f"{a} − {b}<br><sup>blue: {a} lower · {noise}</sup>"
+    xticks = log2_ticks(diff.wd_paper, max_ticks=5,
+                        zero_at=float(x[~positive][0]) if (~positive).any() else None)
+    yticks = log2_ticks(diff.lr, max_ticks=8)
     fig.update_layout(
-        title={"text": title, "font": {"size": 13}},
+        title={"text": title, "font": {"size": 14}, "x": 0.0, "xanchor": "left"},
         height=460,
         margin={"t": 60, "b": 90},
         plot_bgcolor="white",
