@@ -158,7 +158,12 @@ def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: 
         label, note = None, None
     if not lands:
         return
-    ui.plotly(landscape_figure(lands, metric_label=label), key="run_landscape")
+    cells = max(land.value.size for land in lands.values())
+    # While cells train, the colours keep one meaning (0–100 %) instead of re-ranging on
+    # every poll; the finished map uses its own range.
+    ui.plotly(landscape_figure(lands, metric_label=label, show_best=dash.best_default(cells),
+                               fixed_range=running),
+              key="run_landscape")
     if note:
         st.caption(note)
     if len(schedules) > 1:
