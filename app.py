@@ -35,6 +35,8 @@ st.html(f"""<script>
   fold();
 }})();
 </script>""", unsafe_allow_javascript=True)
+# Less empty space above each page's title, so the Landscape heatmaps fit a 900 px window.
+st.html('<style>[data-testid="stMainBlockContainer"] { padding-top: 3rem; }</style>')
 
 ui.warm_up()
 navigation = st.navigation(

@@ -100,7 +100,7 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
                                "one of them.")
                 if len(schedules) > 1 else (schedules[0] if schedules else None))
     with c[4].popover("Overlays", icon=":material/layers:", width="stretch"):
-        best = st.number_input("Best cells circled", 0, 50, best_default(panel_cells),
+        best = st.number_input("Best cells circled", 0, 50, dash.best_default(panel_cells),
                                key=f"ls_best:{panel_cells}",
                                help="Default: about one cell in eight of a panel.")
         iso = st.toggle("Iso-lines α·λ", key="ls_iso",
@@ -118,11 +118,6 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
     return LandscapeOptions(metric=metric, aggregate=aggregate, convention=convention,
                             schedule=schedule, best=int(best), iso=iso,
                             products=products or None, coupling=coupling)
-
-
-def best_default(panel_cells: int) -> int:
-    """Best cells circled by default: about one in eight of a panel's cells, 1 to 10."""
-    return max(1, min(10, round(panel_cells / 8)))
 
 
 def live_landscape(ctx: ui.Context, study: str, options: LandscapeOptions, *, live: bool

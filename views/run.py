@@ -1,7 +1,8 @@
 """Run: launch a study from a preset or a generated form; watch a running one fill in.
 
-The page opens on the form unless the picked study is running (then on its live view) or
-its launch just failed (then on the error, with the form below to fix it)."""
+The page opens on the form unless the picked study is running (then on its live view), its
+launch failed (then on the error, with the form below to fix it) or it was cancelled (then
+on its state and Resume)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def render() -> None:
         if known:
             monitor.monitor(ctx, study, live=running)
         return
-    if known and (running or (status is not None and status.state == "failed")):
+    # On top when it needs the user: running, failed (the error), cancelled (Resume).
+    if known and (running or (status is not None and status.state in ("failed", "cancelled"))):
         monitor.monitor(ctx, study, live=running)
         with st.expander("Launch a new study", expanded=not running,
                          icon=":material/rocket_launch:"):

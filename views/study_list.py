@@ -36,8 +36,18 @@ def render() -> None:
     st.dataframe(
         table, hide_index=True, width="stretch", on_select=_picked, key=TABLE,
         selection_mode="single-row",
-        column_config={"Progress": st.column_config.ProgressColumn(
-            "Progress", min_value=0.0, max_value=1.0, format="percent")},
+        column_config={
+            # Sized so that every column fits a 1440 px window (the last one was clipped).
+            "Study": st.column_config.TextColumn(width="medium"),
+            "State": st.column_config.TextColumn(width="small"),
+            "Progress": st.column_config.ProgressColumn(
+                "Progress", min_value=0.0, max_value=1.0, format="percent", width="small"),
+            "Cells done": st.column_config.TextColumn(width="small"),
+            "Best final test error": st.column_config.TextColumn(width="medium"),
+            "Diverged": st.column_config.NumberColumn(width="small"),
+            "Kind": st.column_config.TextColumn(width="small", help="Mode · data set"),
+            "Created": st.column_config.TextColumn(width="small", help="UTC"),
+        },
     )
     study = ctx.study
     info = next((i for i in infos if i.name == study), None)

@@ -71,23 +71,23 @@ def studies_table(infos: Iterable[object], *, live: Mapping[str, object] | None 
         state = STATE_LABELS.get(info.state, info.state)
         if info.name in live and info.state != "running":
             state = "starting"
+        kind = " · ".join(x for x in (info.mode, info.dataset) if x) or "—"
         rows.append(
             {
                 "Study": info.name,
-                "Mode": info.mode or "—",
-                "Optimizers": ", ".join(display_name(o) for o in info.optimizers) or "—",
-                "Cells done": f"{info.cells_done} / {info.cells_total}",
+                "State": state,
                 "Progress": float(info.progress),
+                "Cells done": f"{info.cells_done} / {info.cells_total}",
+                "Optimizers": ", ".join(display_name(o) for o in info.optimizers) or "—",
                 "Best final test error": best_text(info.best, info.optimizers),
                 "Diverged": int(info.diverged),
-                "Created": info.created.strftime("%Y-%m-%d %H:%M UTC") if info.created else "—",
-                "State": state,
-                "Dataset": info.dataset or "—",
+                "Kind": kind,
+                "Created": info.created.strftime("%Y-%m-%d %H:%M") if info.created else "—",
             }
         )
     frame = pd.DataFrame(rows, columns=[
-        "Study", "Mode", "Optimizers", "Cells done", "Progress", "Best final test error",
-        "Diverged", "Created", "State", "Dataset",
+        "Study", "State", "Progress", "Cells done", "Optimizers", "Best final test error",
+        "Diverged", "Kind", "Created",
     ])
     return frame.iloc[::-1].reset_index(drop=True)
 
@@ -186,3 +186,9 @@ def cell_table(rows: pd.DataFrame) -> pd.DataFrame:
             values = values.map(lambda x: number(x, 3))
         out[title] = values.to_numpy()
     return out
+
+
+def best_default(panel_cells: int) -> int:
+    """Best cells circled by default: about one in eight of a panel's cells, 1 to 10 (10 of
+    a 4 × 4 grid would circle most of it)."""
+    return max(1, min(10, round(panel_cells / 8)))
