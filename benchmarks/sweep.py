@@ -14,7 +14,7 @@ better of the two: a shared machine's peak is noisy, and the ratio should not fl
 last line is ``speedup: <X>x``.
 
     python benchmarks/sweep.py [--device cpu|cuda] [--dataset digits|mnist1d] [--k 128]
-        [--widths 64 64] [--norm] [--batch 64] [--epochs 5] [--loop-configs 128]
+        [--widths 64 64] [--norm] [--batch 64] [--epochs 5] [--loop-configs 128] [--threads N]
 
 ``--loop-configs`` times the loop on a subset and scales it to K (for slow machines); the
 default runs all of them. ``--dataset mnist1d`` uses the generated MNIST-1D set when the
@@ -219,7 +219,11 @@ def main() -> None:
                         help="hidden widths of the MLP")
     parser.add_argument("--norm", action="store_true", help="BatchNorm after each hidden layer")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     model = ModelSpec(name="mlp", widths=tuple(args.widths), norm=args.norm)
     device = resolve_device(args.device)
     data, source = load_benchmark_data(args.dataset, device)
