@@ -47,3 +47,24 @@ def test_caption_with_one_seed_says_no_noise_was_measured():
 def test_caption_needs_both_twins():
     lands = _lands(_pair(0.003))
     assert landscape_caption({"adamw": lands["adamw"]}) == []
+
+
+def test_summary_table_shows_near_best_noise_and_slope_intervals():
+    from studies import dashboard as dash
+    from studies.analysis import near_best, summary
+
+    trials = _pair(0.003)
+    frame = summary(trials)
+    table = dash.summary_table(frame, convention="paper", metric="final_test_error",
+                               multiple_schedules=False).set_index("Optimizer")
+    adam = landscape(trials, optimizer="adam")
+    iv = coupling_interval(adam)
+    assert table.loc["Adam", "Coupling slope"].startswith(
+        f"{iv.slope:+.2f} [{iv.low:+.2f}, {iv.high:+.2f}]")
+    assert table.loc["Adam", "Near best (cells)"] == str(near_best(adam).count)
+    assert table.loc["Adam", "Seed noise"].endswith("%")
+
+    lonely = dash.summary_table(summary(_pair(0.003, seeds=(0,))), convention="paper",
+                                metric="final_test_error", multiple_schedules=False)
+    assert set(lonely["Seed noise"]) == {"not measured"}
+    assert all("fit" in c for c in lonely["Coupling slope"])

@@ -179,7 +179,8 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
                                    multiple_schedules=every)
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "Coupling slope": st.column_config.TextColumn(help=dash.COUPLING_HELP),
-            "Basin (cells)": st.column_config.TextColumn(help=dash.BASIN_HELP),
+            "Near best (cells)": st.column_config.TextColumn(help=dash.NEAR_BEST_HELP),
+            "Seed noise": st.column_config.TextColumn(help=dash.NOISE_HELP),
         })
     picked = dash.picked_cells(event.selection.points if event else [], list(lands))
     if len(picked) == 1:

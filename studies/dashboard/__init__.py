@@ -96,8 +96,9 @@ from studies.dashboard._schedules import (
     schedule_spec,
 )
 from studies.dashboard._tables import (
-    BASIN_HELP,
     COUPLING_HELP,
+    NEAR_BEST_HELP,
+    NOISE_HELP,
     WD_COLUMN,
     best_default,
     cell_table,
@@ -113,10 +114,11 @@ from studies.eta import EtaEstimator
 
 __all__ = [
     "ALL_SCHEDULES",
-    "BASIN_HELP",
     "CELLS_ROLE",
     "COUPLING_HELP",
     "LIVE_METRIC",
+    "NEAR_BEST_HELP",
+    "NOISE_HELP",
     "READ_ONLY_ENV",
     "RUNNING_REFRESH_S",
     "TUNE_VIEWS",

@@ -96,7 +96,9 @@ def summary_table(summary: pd.DataFrame, *, convention: str, metric: str,
                   multiple_schedules: bool) -> pd.DataFrame:
     """The analysis summary (:data:`studies.analysis.SUMMARY_COLUMNS`) for display: best
     value ± seed std, the best cell's α and weight decay in ``convention`` (and the paper's
-    λ when that is another one), basin size and coupling slope ± standard error."""
+    λ when that is another one), the cells a t-test cannot tell from the best, the seed
+    noise, and the coupling slope with its 95 % interval from that noise (the fit's
+    standard error when one seed measured no noise)."""
     wd_col = f"best_wd_{convention}"
     rows = []
     for r in summary.itertuples(index=False):
@@ -117,13 +119,20 @@ def summary_table(summary: pd.DataFrame, *, convention: str, metric: str,
         )
         if convention != "paper":
             row["Best λ (paper)"] = grid_value(r.best_wd_paper)
+        measured = math.isfinite(r.seed_noise)
+        if not math.isfinite(slope):
+            coupling = "—"
+        elif math.isfinite(r.coupling_low):
+            coupling = (f"{slope:+.2f} [{r.coupling_low:+.2f}, {r.coupling_high:+.2f}] "
+                        f"({r.coupling_rows} rows)")
+        else:
+            coupling = f"{slope:+.2f} ± {r.coupling_stderr:.2f} fit ({r.coupling_rows} rows)"
         row.update(
             {
-                "Basin (cells)": f"{r.basin_size} (within {metric_text(metric, r.margin)})",
-                "Coupling slope": (
-                    "—" if not math.isfinite(slope)
-                    else f"{slope:+.2f} ± {r.coupling_stderr:.2f} ({r.coupling_rows} rows)"
-                ),
+                "Near best (cells)": str(int(r.near_best)) if measured else "— (one seed)",
+                "Seed noise": (metric_text(metric, r.seed_noise) if measured
+                               else "not measured"),
+                "Coupling slope": coupling,
                 "Diverged": int(r.n_diverged),
             }
         )
@@ -135,12 +144,17 @@ COUPLING_HELP = (
     "Slope of log₂(best λ) against log₂ α across learning-rate rows, in the paper's λ: "
     "≈ 0 means the best weight decay does not move with the learning rate (separable, "
     "decoupled decay: SGDW, AdamW); ≈ −1 means only α·λ matters (the diagonal valley of L2 "
-    "regularization). Rows whose best λ is on the grid's edge are left out."
+    "regularization). Rows whose best λ is on the grid's edge are left out. In brackets: the "
+    "95 % interval from the seed noise (parametric bootstrap); two optimizers' shapes differ "
+    "beyond the noise when their intervals do not overlap."
 )
-BASIN_HELP = (
-    "Cells whose value is within the margin of the best one (margin: the seed noise, the "
-    "median std across seeds; 0.5 percentage points with one seed): how forgiving the "
-    "optimizer is to its hyperparameters."
+NEAR_BEST_HELP = (
+    "Cells a one-sided t-test over seeds (pooled noise, 5 %) cannot tell from the best cell: "
+    "how forgiving the optimizer is to its hyperparameters. Outlined on the heatmap."
+)
+NOISE_HELP = (
+    "Seed noise: the pooled standard deviation across seeds of the better half of the cells. "
+    "With one seed per cell nothing is measured; add seeds on the Refine panel."
 )
 
 
