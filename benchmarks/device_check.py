@@ -1,6 +1,7 @@
 """One command that checks this project on a device and prints one table.
 
-    python benchmarks/device_check.py [--device auto|cpu|cuda] [--quick] [--data-dir DIR]
+    python benchmarks/device_check.py [--device auto|cpu|cuda] [--quick] [--out FILE]
+        [--sections parity optim sweep resnet oom] [--data-dir DIR] [--preset-cells 64 ...]
 
 Sections (each row: section, check, result, and PASS / FAIL, or ``info`` for a measurement):
 
@@ -426,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="small sizes: the CI form, ≤ 2 minutes on two CPU cores")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--data-dir", default=None, help="where a cached MNIST-1D file lives")
+    parser.add_argument("--out", default=None,
+                        help="also write the header, table and verdict to this file")
     for key, value in PRESET.items():
         parser.add_argument(f"--preset-{key}", type=int, default=value,
                             help=f"cifar10-resnet preset's {key} (default {value})")
@@ -438,9 +441,10 @@ def main(argv: list[str] | None = None) -> int:
 
     name = (f"{torch.cuda.get_device_name(dev)}, CUDA {torch.version.cuda}"
             if dev.type == "cuda" else platform.processor() or "CPU")
-    print(f"device_check on {dev} ({name}), torch {torch.__version__}, "
-          f"Python {platform.python_version()}, {torch.get_num_threads()} CPU threads"
-          + (", quick" if args.quick else ""), flush=True)
+    header = (f"device_check on {dev} ({name}), torch {torch.__version__}, "
+              f"Python {platform.python_version()}, {torch.get_num_threads()} CPU threads"
+              + (", quick" if args.quick else ""))
+    print(header, flush=True)
     start = time.perf_counter()
     table = Table()
     jobs = {
@@ -453,10 +457,13 @@ def main(argv: list[str] | None = None) -> int:
     for section in args.sections:
         table.run(section, jobs[section])
         sync(dev)
-    print(table.render())
     failed = [r for r in table.rows if r.status == "FAIL"]
-    print(f"total {time.perf_counter() - start:.0f} s; "
-          + (f"{len(failed)} FAILED" if failed else "all checks passed"))
+    verdict = (f"total {time.perf_counter() - start:.0f} s; "
+               + (f"{len(failed)} FAILED" if failed else "all checks passed"))
+    print(table.render())
+    print(verdict)
+    if args.out:
+        Path(args.out).write_text(f"{header}\n\n{table.render()}\n\n{verdict}\n")
     return 1 if failed else 0
 
 

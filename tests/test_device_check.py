@@ -18,11 +18,13 @@ def run_check(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_quick_cpu_check_passes_and_prints_one_table_covering_every_section():
-    done = run_check("--quick", "--device", "cpu")
+def test_quick_cpu_check_passes_and_prints_one_table_covering_every_section(tmp_path):
+    out = tmp_path / "device_check.md"
+    done = run_check("--quick", "--device", "cpu", "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     lines = done.stdout.splitlines()
     table = [line for line in lines if line.startswith("|")]
+    assert [line for line in out.read_text().splitlines() if line.startswith("|")] == table
     assert [c.strip() for c in table[0].strip("|").split("|")] == ["section", "check", "result",
                                                                    "status"]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in table[2:]]
