@@ -30,9 +30,11 @@ from studies.storage import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _python(code: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+def _python(code: str, *args: str, env: dict[str, str], stdin: int | None = None
+            ) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdin=stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_redact_hides_passwords_only():
@@ -171,8 +173,8 @@ CLAIMER = """
     from studies.storage import open_storage
     storage = open_storage(sys.argv[1])
     study_id = storage.get_study_id_from_name("race")
-    while time.time() < float(sys.argv[2]):
-        time.sleep(0.001)
+    print("ready", flush=True)
+    sys.stdin.readline()  # every claimer is ready: all go at once
     claimed = []
     while True:
         waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
@@ -192,8 +194,13 @@ def test_concurrent_claims_on_sqlite_take_each_trial_once(tmp_path, env):
     study = optuna.create_study(study_name="race", storage=open_storage(url))
     for i in range(150):
         study.enqueue_trial({"x": i})
-    start = time.time() + 3.0  # all three claimers import first, then start together
-    procs = [_python(CLAIMER, url, str(start), env=env) for _ in range(3)]
+    procs = [_python(CLAIMER, url, env=env, stdin=subprocess.PIPE) for _ in range(3)]
+    for proc in procs:  # all three have imported and opened the storage
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     claims = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

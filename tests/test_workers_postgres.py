@@ -4,6 +4,7 @@ machine. Every cell must complete exactly once, even when a worker is killed mid
 from __future__ import annotations
 
 import collections
+import contextlib
 import time
 
 import optuna
@@ -104,3 +105,77 @@ def test_a_worker_killed_mid_trial_leaves_no_cell_behind(postgres_url, tiny_dict
     reruns = {t.system_attrs["failed_trial"] for t in trials
               if t.state.name == "COMPLETE" and "failed_trial" in t.system_attrs}
     assert {t.number for t in dead} <= reruns
+
+
+# --- reliability (issue 13): racing creators, the URL off the command line, redaction -------
+
+
+def test_racing_creators_on_postgresql_enqueue_each_cell_once(postgres_url, tiny_dict, env):
+    from test_reliability_create import assert_each_cell_once, big_grid, race
+
+    url = _with_password(postgres_url)
+    raw = big_grid(tiny_dict, "pg-race")
+    race(url, raw, env, n=3)
+    assert_each_cell_once(url, raw)
+
+
+def _children_of(pid: int) -> list[int]:
+    from pathlib import Path
+
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(")") + 2 :].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def test_workers_get_the_url_in_their_environment_and_nothing_shows_the_password(
+        postgres_url, tiny_dict, env, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from studies.dashboard._report import exports
+
+    secret = "s3cr3t-in-query"
+    url = postgres_url + f"?password={secret}"  # the test cluster accepts any password
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump(tiny_dict(name="pg-env")), encoding="utf-8")
+    log = tmp_path / "run.log"
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "studies", "run", str(spec), "--storage", url,
+                             "--workers", "2", "--log", str(log)], env=env, cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: dict[int, tuple[bytes, bytes]] = {}
+    try:
+        deadline = time.time() + 180
+        while not seen and proc.poll() is None and time.time() < deadline:
+            for child in _children_of(proc.pid):
+                with contextlib.suppress(OSError):
+                    cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                    if b"worker" in cmdline.split(b"\0"):  # exec'd (a fork shows our argv)
+                        seen[child] = (cmdline, Path(f"/proc/{child}/environ").read_bytes())
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 0, err
+    assert seen, "the worker subprocess was never seen"
+    for cmdline, environ in seen.values():
+        assert secret.encode() not in cmdline and b"--storage" not in cmdline
+        assert f"WDLAB_STORAGE={url}".encode() in environ.split(b"\0")
+    text = out + err + log.read_text()
+    assert "cells 8/8 done" in out
+    assert secret not in text and "password=***" in text
+    (report,) = [e for e in exports(url, "pg-env") if e.filename.endswith("report.html")]
+    html = report.make()
+    assert "pg-env" in html and secret not in html and "password=***" in html

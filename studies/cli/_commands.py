@@ -9,6 +9,7 @@ same command again to continue).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -24,6 +25,7 @@ from typing import Any
 from studies.cli._parser import UsageError
 from studies.spec import SpecError, StudySpec, list_presets, load_preset, load_spec
 from studies.storage import (
+    Stopped,
     StorageError,
     check_study_name,
     count_states,
@@ -32,7 +34,10 @@ from studies.storage import (
     list_studies,
     redact,
     require_study,
+    scrub,
+    storage_failure,
 )
+from studies.storage._urls import STORAGE_ENV
 
 log = logging.getLogger("studies.cli")
 
@@ -238,16 +243,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Signals are caught from here on: a SIGTERM while the study is being created lets the
     # creation finish (so it is resumable) and then stops before training.
     with Stopper(on_signal=forward) as stopper:
-        name = create_study(spec, storage=url, study_name=args.study, data_dir=args.data_dir)
+        try:
+            name = create_study(spec, storage=url, study_name=args.study,
+                                data_dir=args.data_dir, stop=stopper.event)
+        except Stopped:
+            sys.stderr.write("stopped before the study was fully created; run the same "
+                             "command again to finish it\n")
+            return stopper.exit_code
         log.info("study %s in %s (%s mode)", name, redact(url), spec.mode)
         max_members = args.max_members
-        if args.workers > 1 and max_members is None and spec.mode == "grid":
+        workers = args.workers
+        if workers > 1 and spec.mode == "grid":
             storage, study_id = require_study(url, name)
             waiting = count_states(storage, study_id)["WAITING"]
-            # Share the waiting cells between the workers instead of one taking them all.
-            max_members = max(1, min(DEFAULT_MAX_MEMBERS, math.ceil(waiting / args.workers)))
-        threads = _share_cores(args.workers)
-        for _ in range(args.workers - 1 if not stopper.event.is_set() else 0):
+            if waiting < workers:
+                log.info("%d cells waiting: starting %d workers, not %d", waiting,
+                         max(1, waiting), workers)
+                workers = max(1, waiting)
+            if max_members is None:
+                # Share the waiting cells between the workers instead of one taking them all.
+                max_members = max(1, min(DEFAULT_MAX_MEMBERS, math.ceil(waiting / workers)))
+        threads = _share_cores(workers)
+        for _ in range(workers - 1):
+            if stopper.event.is_set():  # a stop signal while spawning: start no more
+                break
             children.append(_spawn_worker(args, url, name, max_members, threads))
         try:
             summary = _work(args, url, name, max_members=max_members, stopper=stopper)
@@ -281,8 +300,12 @@ def _share_cores(workers: int) -> int | None:
 
 def _spawn_worker(args: argparse.Namespace, url: str, study: str, max_members: int | None,
                   threads: int | None) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "studies", "worker", "--storage", url, "--study", study,
-               "--no-progress"]
+    """A ``worker`` subprocess. The storage URL goes in its environment (``WDLAB_STORAGE``),
+    never on its command line, which every local user can read (``ps``). Its standard input
+    is a pipe this process never writes to: when this process ends, however it ends (even
+    SIGKILL), the pipe closes and the worker stops after its epoch (no orphans)."""
+    command = [sys.executable, "-m", "studies", "worker", "--study", study, "--no-progress",
+               "--stop-when-stdin-closes"]
     if args.device:
         command += ["--device", args.device]
     if args.data_dir:
@@ -294,9 +317,27 @@ def _spawn_worker(args: argparse.Namespace, url: str, study: str, max_members: i
     # Same process group as this one: whoever stops or kills the group (a terminal, the
     # dashboard) reaches the workers too.
     env = dict(os.environ)
+    env[STORAGE_ENV] = url
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+
+
+def _stop_when_stdin_closes(event: threading.Event) -> None:
+    """Set ``event`` when standard input reaches its end (the parent ``run`` is gone)."""
+
+    def watch() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked in a buffered
+        # read holds the buffer's lock, which the interpreter needs at exit.
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
+                pass
+        if not event.is_set():
+            log.warning("the parent process is gone: stopping after the current epoch "
+                        "(finished cells are kept)")
+            event.set()
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
 def _wait(children: list[subprocess.Popen[bytes]]) -> list[int]:
@@ -317,6 +358,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _validate_device(args.device)
     setup_logging(args.log)
     with Stopper() as stopper:
+        if args.stop_when_stdin_closes:
+            _stop_when_stdin_closes(stopper.event)
         summary = _work(args, url, args.study, max_members=args.max_members, stopper=stopper)
     print(_summary_line(summary, url))
     return stopper.exit_code
@@ -395,6 +438,16 @@ def _is_usage_error(error: BaseException) -> bool:
     return data is not None and isinstance(error, data.DatasetUnavailableError)
 
 
+def _url_of(args: argparse.Namespace) -> str | None:
+    """The storage URL a command works on (None if it has none or it cannot be known)."""
+    if not hasattr(args, "storage"):
+        return None
+    try:
+        return storage_url(args)
+    except Exception:
+        return None
+
+
 def run_command(args: argparse.Namespace) -> int:
     import warnings
 
@@ -413,6 +466,10 @@ def run_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `... export | head`
         return 0
     except Exception as error:
+        url = _url_of(args)
+        failure = storage_failure(error, url) if url else None
+        if failure is not None:  # a full disk, a read-only file: said in words, like bad input
+            error = failure
         if _is_usage_error(error):
             text = _one_line(str(error))
             if not isinstance(error, SpecError | StorageError | UsageError):
@@ -421,7 +478,8 @@ def run_command(args: argparse.Namespace) -> int:
             return 2
         if os.environ.get("WDLAB_DEBUG"):
             raise
-        sys.stderr.write(f"error: {type(error).__name__}: {_one_line(str(error))} "
+        text = scrub(_one_line(str(error)), url) if url else _one_line(str(error))
+        sys.stderr.write(f"error: {type(error).__name__}: {text} "
                          f"(after {time.perf_counter() - start:.0f} s; WDLAB_DEBUG=1 shows "
                          "the traceback)\n")
         return 1

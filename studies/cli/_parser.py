@@ -9,6 +9,9 @@ from typing import NoReturn
 from studies.spec import DEVICES
 
 EXIT_USAGE = 2
+# Worker processes one `run` starts on this machine. More would only share the same cores and
+# memory (and an absurd number forks the machine to a halt); more machines join with `worker`.
+MAX_WORKERS = 64
 
 
 class UsageError(Exception):
@@ -33,9 +36,29 @@ def _positive(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to {MAX_WORKERS}, got {text!r} (more workers share the "
+            "same cores; start 'worker' on other machines instead)"
+        )
+    return value
+
+
+def _url(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "must not be empty: give a storage URL, or leave --storage out to use "
+            "$WDLAB_STORAGE or the default SQLite file"
+        )
+    return text.strip()
+
+
 def _storage(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage",
+        type=_url,
         metavar="URL",
         help=(
             "Optuna storage: sqlite:///PATH.db, postgresql://USER:PASSWORD@HOST/DB or "
@@ -103,10 +126,12 @@ def build_parser() -> Parser:
     run.add_argument("--study", metavar="NAME", help="study name (default: the spec's name)")
     run.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=1,
         metavar="N",
-        help="worker processes on this machine (N-1 extra 'worker' subprocesses; default 1)",
+        help=f"worker processes on this machine, 1 to {MAX_WORKERS} (N-1 extra 'worker' "
+        "subprocesses that stop when this process ends; default 1, and never more than "
+        "the cells waiting)",
     )
     _work_options(run)
 
@@ -123,6 +148,12 @@ def build_parser() -> Parser:
     _storage(worker)
     worker.add_argument("--study", metavar="NAME", required=True, help="study name")
     _work_options(worker)
+    worker.add_argument(
+        "--stop-when-stdin-closes",
+        action="store_true",
+        help="stop after the current epoch when standard input reaches its end ('run "
+        "--workers' starts its workers so, so that none outlives it)",
+    )
 
     lister = commands.add_parser(
         "list", help="list the studies in a storage", description="List studies and progress."

@@ -165,13 +165,15 @@ class Export:
     make: Callable[[], str]
 
 
-def _safe(make: Callable[[], str], what: str) -> Callable[[], str]:
+def _safe(make: Callable[[], str], what: str, url: str) -> Callable[[], str]:
     def run() -> str:
         try:
             return make()
         except Exception as error:  # a download must never break the page
-            log.exception("export %s failed", what)
-            return f"Could not make {what}: {type(error).__name__}: {error}\n"
+            from studies.storage import scrub
+
+            log.error("export %s failed: %s", what, scrub(f"{type(error).__name__}: {error}", url))
+            return f"Could not make {what}: {type(error).__name__}: {scrub(str(error), url)}\n"
 
     return run
 
@@ -222,4 +224,4 @@ def exports(url: str, study: str) -> list[Export]:
         Export("Curves (HTML)", f"{study}-curves.html", "text/html", curves_page),
         Export("Report (HTML, one file)", f"{study}-report.html", "text/html", report),
     ]
-    return [Export(e.label, e.filename, e.mime, _safe(e.make, e.label)) for e in items]
+    return [Export(e.label, e.filename, e.mime, _safe(e.make, e.label, url)) for e in items]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,18 +28,25 @@ from optuna.trial import TrialState
 
 from studies.runner._data import load_data
 from studies.spec import MAX_SEED, Cell, SpecError, StudySpec, log_grid, spec_from_dict
+from studies.spec._model import MIN_LR
 from studies.storage import (
     SCHEMA_VERSION,
+    Stopped,
     StorageError,
+    being_created,
     cell_key,
     check_study_name,
     open_storage,
     read_trials,
     redact,
     require_study,
+    storage_exists,
+    study_lock,
 )
 from studies.storage import _layout as L
 from studies.storage._read import study_id_of
+
+log = logging.getLogger("studies.runner")
 
 
 def create_study(
@@ -46,6 +55,7 @@ def create_study(
     storage: str,
     study_name: str | None = None,
     data_dir: str | Path | None = None,
+    stop: threading.Event | None = None,
 ) -> str:
     """Create the study of ``spec`` (or resume it); returns the study name.
 
@@ -54,30 +64,52 @@ def create_study(
     * Study user attributes: ``spec`` (:meth:`StudySpec.to_dict`), ``schema_version``,
       ``created``, ``mode``, ``train_size`` (B, for the normalized decay), and
       ``cells_total`` (grid) or ``n_trials`` (tune); see :mod:`studies.storage._layout`.
-    * Grid mode enqueues every cell exactly once as a WAITING trial.
+    * Grid mode enqueues every cell exactly once as a WAITING trial, whatever the number of
+      processes creating the same study at once: the study is created, checked and enqueued
+      under :func:`studies.storage.study_lock`, so a racing creator waits, then finds the
+      study complete; a creator killed mid-enqueue leaves the rest to the next one.
     * A study of that name made from the same spec: resumed, nothing added (cells missing
       after an interrupted creation are enqueued). From a different spec: :class:`StorageError`
       naming the study and suggesting ``--study NEWNAME``.
+    * ``stop`` (set by SIGINT/SIGTERM) is honoured while waiting for another creator and
+      between enqueued cells: :class:`studies.storage.Stopped`.
 
     Everything is checked before anything is written: the name, the data set (loaded once,
-    which also measures B), the storage URL and an existing study's spec. Raises
-    :class:`SpecError`, :class:`StorageError` or :class:`core.data.DatasetUnavailableError`.
+    which also measures B), the storage URL and an existing study's spec (on a read-only
+    view, so a refused run changes nothing in the storage). Raises :class:`SpecError`,
+    :class:`StorageError` or :class:`core.data.DatasetUnavailableError`.
     """
     name = check_study_name(study_name or spec.name)
     if name != spec.name:
         spec = dataclasses.replace(spec, name=name)
     spec_dict = _plain(spec.to_dict())
     train_size = load_data(spec, data_dir=data_dir).train_size
+    if storage_exists(storage):
+        view = open_storage(storage, read_only=True, create=False)
+        study_id = study_id_of(view, name)
+        if study_id is not None:
+            attrs = view.get_study_user_attrs(study_id)
+            # A spec-less study that a racing creator is making is checked under the lock.
+            if L.SPEC in attrs or not being_created(storage, view, name):
+                _check_same_spec(attrs, spec, spec_dict, url=storage)
     st = open_storage(storage)
-    for _ in range(2):  # a second pass if another process created it meanwhile
+
+    def waiting() -> None:
+        log.info("waiting for another process creating or extending study %s in %s", name,
+                 redact(storage))
+
+    with study_lock(storage, st, name, stop=stop, on_wait=waiting):
         study_id = study_id_of(st, name)
         if study_id is not None:
-            _resume(st, study_id, spec, spec_dict, url=storage)
+            _resume(st, study_id, spec, spec_dict, url=storage, stop=stop)
             return name
         try:
             study = optuna.create_study(study_name=name, storage=st, direction="minimize")
-        except optuna.exceptions.DuplicatedStudyError:
-            continue
+        except optuna.exceptions.DuplicatedStudyError:  # made by a process without the lock
+            _resume(st, st.get_study_id_from_name(name), spec, spec_dict, url=storage,
+                    stop=stop)
+            return name
+        # The spec first: readers wait for it while the lock is held (load_spec).
         attrs: dict[str, Any] = {
             L.SPEC: spec_dict,
             L.SCHEMA: SCHEMA_VERSION,
@@ -92,15 +124,13 @@ def create_study(
         for key, value in attrs.items():
             study.set_user_attr(key, value)
         if spec.mode == "grid":
-            _enqueue(study, spec, spec.cells(), existing=set())
+            _enqueue(study, spec, spec.cells(), existing=set(), stop=stop)
             study.set_user_attr(L.CELLS_ENQUEUED, True)
-        return name
-    raise StorageError("study", f"could not create {name!r} in {redact(storage)}")
+    return name
 
 
-def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], *, url: str
-            ) -> None:
-    attrs = st.get_study_user_attrs(study_id)
+def _check_same_spec(attrs: dict[str, Any], spec: StudySpec, spec_dict: dict[str, Any], *,
+                     url: str) -> None:
     stored = attrs.get(L.SPEC)
     if not isinstance(stored, dict):
         raise StorageError(
@@ -114,9 +144,16 @@ def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], 
             f"{spec.name!r} already exists in {redact(url)} with a different spec; run the same "
             "spec to resume it, or use --study NEWNAME for a new study",
         )
+
+
+def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], *, url: str,
+            stop: threading.Event | None) -> None:
+    """Under the study lock: check the spec, enqueue the cells an interrupted creation left."""
+    attrs = st.get_study_user_attrs(study_id)
+    _check_same_spec(attrs, spec, spec_dict, url=url)
     if spec.mode == "grid" and not attrs.get(L.CELLS_ENQUEUED):
         study = optuna.load_study(study_name=spec.name, storage=st)
-        _enqueue(study, spec, spec.cells(), existing=_existing_keys(st, study_id))
+        _enqueue(study, spec, spec.cells(), existing=_existing_keys(st, study_id), stop=stop)
         study.set_user_attr(L.CELLS_ENQUEUED, True)
 
 
@@ -175,10 +212,13 @@ def _key(cell: Cell) -> str:
     )
 
 
-def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, existing: set[str]
-             ) -> int:
+def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, existing: set[str],
+             stop: threading.Event | None = None) -> int:
+    """Add a WAITING trial for each cell not in ``existing``; call it under the study lock."""
     added = 0
     for cell in cells:
+        if stop is not None and stop.is_set():
+            raise Stopped
         key = _key(cell)
         if key in existing:
             continue
@@ -192,7 +232,7 @@ def _existing_keys(st: Any, study_id: int) -> set[str]:
     keys = set()
     for record in read_trials(st, study_id):
         key = record.user_attrs.get(L.CELL)
-        if isinstance(key, str):
+        if isinstance(key, str) and not record.user_attrs.get(L.REMOVED):  # removed: re-addable
             keys.add(key)
     return keys
 
@@ -216,8 +256,10 @@ def _check_cell(spec: StudySpec, cell: Cell, path: str) -> None:
         raise SpecError(f"{path}.schedule", f"must be one of {', '.join(spec.schedule_names)}")
     if cell.convention != spec.convention:
         raise SpecError(f"{path}.convention", f"must be the study's {spec.convention!r}")
-    if not (isinstance(cell.lr, int | float) and math.isfinite(cell.lr) and cell.lr > 0):
-        raise SpecError(f"{path}.lr", f"must be a finite number > 0, got {cell.lr!r}")
+    if not (isinstance(cell.lr, int | float) and math.isfinite(cell.lr)
+            and cell.lr >= MIN_LR):
+        raise SpecError(f"{path}.lr", f"must be a finite number >= {MIN_LR:.4g} (smaller ones "
+                        f"round to 0 in float32), got {cell.lr!r}")
     wd = cell.weight_decay
     if not (isinstance(wd, int | float) and math.isfinite(wd) and wd >= 0):
         raise SpecError(f"{path}.weight_decay", f"must be a finite number >= 0, got {wd!r}")
@@ -239,11 +281,12 @@ def extend_study(*, storage: str, study_name: str, cells: Iterable[Cell]) -> int
     cells = list(cells)
     for i, cell in enumerate(cells):
         _check_cell(spec, cell, f"cells[{i}]")
-    existing = _existing_keys(st, study_id)
-    study = optuna.load_study(study_name=study_name, storage=st)
-    added = _enqueue(study, spec, cells, existing=existing)
-    if added:
-        study.set_user_attr(L.CELLS_TOTAL, len(existing))
+    with study_lock(storage, st, study_name):  # no other extender or creator enqueues now
+        existing = _existing_keys(st, study_id)
+        study = optuna.load_study(study_name=study_name, storage=st)
+        added = _enqueue(study, spec, cells, existing=existing)
+        if added:
+            study.set_user_attr(L.CELLS_TOTAL, len(existing))
     return added
 
 
@@ -255,9 +298,11 @@ def add_trials(storage: str, study_name: str, n: int) -> int:
     spec = _stored_spec(st, study_id, study_name)
     if spec.mode != "tune":
         raise StorageError("study", f"{study_name!r} is a grid study: use extend_study instead")
-    budget = int(st.get_study_user_attrs(study_id).get(L.N_TRIALS) or spec.tune.n_trials)  # type: ignore[union-attr]
-    study = optuna.load_study(study_name=study_name, storage=st)
-    study.set_user_attr(L.N_TRIALS, budget + n)
+    with study_lock(storage, st, study_name):  # two raises at once must not lose one
+        attrs = st.get_study_user_attrs(study_id)
+        budget = int(attrs.get(L.N_TRIALS) or spec.tune.n_trials)  # type: ignore[union-attr]
+        study = optuna.load_study(study_name=study_name, storage=st)
+        study.set_user_attr(L.N_TRIALS, budget + n)
     return budget + n
 
 

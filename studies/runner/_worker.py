@@ -56,13 +56,14 @@ from studies.spec import SpecError, StudySpec, spec_from_dict
 from studies.storage import (
     MAX_RETRY,
     StorageError,
+    StudyDeletedError,
     count_states,
     read_trials,
     requeue,
     require_study,
 )
 from studies.storage import _layout as L
-from studies.storage._read import TrialRecord
+from studies.storage._read import TrialRecord, study_id_of
 
 log = logging.getLogger("studies.runner")
 
@@ -302,9 +303,12 @@ def run_worker(
         tracker.report("starting")
         try:
             job.loop()
+            tracker.refresh()
+        except Exception as error:
+            _raise_if_deleted(st, study_name, study_id, error)
+            raise
         finally:
             hb.close()
-        tracker.refresh()
         summary.cells_done, summary.cells_total = tracker.done, tracker.total
         summary.elapsed_s = time.perf_counter() - started
         summary.stopped = stop.is_set()
@@ -317,6 +321,17 @@ def run_worker(
             summary.elapsed_s, summary.cells_done, summary.cells_total,
         )
         return summary
+
+
+def _raise_if_deleted(st: Any, name: str, study_id: int, error: Exception) -> None:
+    """A study deleted while this worker trains it fails whichever write comes next (Optuna:
+    ``KeyError('Record does not exist.')``); say that instead, as :class:`StudyDeletedError`."""
+    try:
+        gone = study_id_of(st, name) != study_id
+    except Exception:  # the storage itself is failing: the original error says more
+        return
+    if gone:
+        raise StudyDeletedError(name) from error
 
 
 def _sampler(spec: StudySpec, st: Any, study_id: int) -> optuna.samplers.BaseSampler:

@@ -42,6 +42,11 @@ DTYPES: tuple[str, ...] = ("float32", "float64")
 
 MAX_CELLS = 20_000  # largest grid a spec may describe: beyond it, use mode "tune"
 MAX_SEED = 2**32 - 1  # numpy's seed range, the narrowest of the libraries that take seeds
+MAX_EPOCHS = 10_000  # longest trial (the paper's longest budget is 1800 epochs)
+MAX_WIDTH = 16_384  # widest layer: MLP widths, CNN channels, ResNet width
+# float32's smallest normal number, 2**-126 ≈ 1.18e-38: smaller learning rates train in
+# float32 as 0 (below 1.4e-45) or with almost no significant bits.
+MIN_LR = 2.0**-126
 
 _SGD_FAMILY = ("sgd", "sgdw")
 _ADAM_FAMILY = ("adam", "adamw")
@@ -112,6 +117,18 @@ def _check_grid(grid: Any, *, allow_empty: bool, range_only: tuple[str, ...] = (
 _GRID_NOTE = "give either values, or min, max and count"
 
 
+def _check_float32(section: Any, names: tuple[str, ...]) -> None:
+    """Refuse positive values float32 training cannot hold (they round to 0 or to a few bits)."""
+    for name in names:
+        value = getattr(section, name)
+        items = value if isinstance(value, tuple) else (value,)
+        for i, x in enumerate(items):
+            if x is not None and 0 < x < MIN_LR:
+                where = f"{name}[{i}]" if isinstance(value, tuple) else name
+                raise SpecError(where, f"must be >= 2**-126 ≈ 1.18e-38 (smaller values round "
+                                f"to 0 in float32 training), got {x!r}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class LrGrid:
     """A grid of initial learning rates α: explicit ``values`` or a log range.
@@ -180,6 +197,7 @@ class LrGrid:
 
     def __post_init__(self) -> None:
         validate_fields(self)
+        _check_float32(self, ("values", "min", "max"))
         _check_grid(self, allow_empty=False)
 
     def expand(self) -> tuple[float, ...]:
@@ -334,6 +352,7 @@ class LogRange:
 
     def __post_init__(self) -> None:
         validate_fields(self)
+        _check_float32(self, ("min", "max"))
         if self.max <= self.min:
             raise SpecError("max", f"must be > min ({self.min!r}), got {self.max!r}")
 
@@ -429,6 +448,7 @@ class ModelSpec:
         kind="list",
         item="int",
         low=1,
+        high=MAX_WIDTH,
         min_items=1,
         default=(128, 128),
         when=("name", ("mlp",)),
@@ -442,6 +462,7 @@ class ModelSpec:
         kind="list",
         item="int",
         low=1,
+        high=MAX_WIDTH,
         min_items=1,
         default=(32, 64),
         when=("name", ("cnn", "cnn1d")),
@@ -465,6 +486,7 @@ class ModelSpec:
         ),
         kind="int",
         low=1,
+        high=MAX_WIDTH,
         default=16,
         when=("name", ("resnet",)),
     )
@@ -861,6 +883,7 @@ class StudySpec:
         ),
         kind="int",
         low=1,
+        high=MAX_EPOCHS,
     )
     batch_size: int = spec_field(  # minibatch size b
         label="Batch size",

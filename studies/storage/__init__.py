@@ -6,15 +6,21 @@
   busy timeout, atomic trial claims, heartbeats that re-run a dead worker's cells).
 * :func:`list_studies` / :class:`StudyInfo`, :func:`load_spec`, :func:`delete_study`,
   :func:`rename_study`; :class:`StudyNotFoundError`, :class:`StorageError`.
-* :func:`redact` — a URL with its password hidden; use it wherever a URL is shown.
+* :func:`redact` — a URL with its credentials hidden; use it wherever a URL is shown;
+  :func:`scrub` — the same for any text that may quote one (a driver's error message).
+* :func:`study_lock` — the lock a creator or extender of a study holds (exactly-once enqueue);
+  :func:`storage_failure` — a full disk or a read-only storage under an exception, in words.
 
 The studies are plain Optuna studies (``optuna.load_study`` and optuna-dashboard open them);
 :mod:`studies.storage._layout` documents the attributes this project stores in them.
 """
 
+from studies.storage._failures import storage_failure
 from studies.storage._layout import SCHEMA_VERSION, cell_key
+from studies.storage._lock import Stopped, being_created, study_lock
 from studies.storage._open import (
     MAX_RETRY,
+    EmptyStorage,
     forget_storages,
     heartbeat_settings,
     open_storage,
@@ -24,6 +30,7 @@ from studies.storage._read import TrialRecord, count_states, read_trials, study_
 from studies.storage._retry import RequeueStale, requeue
 from studies.storage._studies import (
     STATES,
+    StudyDeletedError,
     StudyInfo,
     StudyNotFoundError,
     check_study_name,
@@ -34,17 +41,27 @@ from studies.storage._studies import (
     require_study,
     study_names,
 )
-from studies.storage._urls import StorageError, data_dir, default_storage_url, redact
+from studies.storage._urls import (
+    StorageError,
+    data_dir,
+    default_storage_url,
+    redact,
+    scrub,
+)
 
 __all__ = [
     "MAX_RETRY",
     "SCHEMA_VERSION",
     "STATES",
+    "EmptyStorage",
     "RequeueStale",
+    "Stopped",
     "StorageError",
+    "StudyDeletedError",
     "StudyInfo",
     "StudyNotFoundError",
     "TrialRecord",
+    "being_created",
     "cell_key",
     "check_study_name",
     "count_states",
@@ -61,7 +78,10 @@ __all__ = [
     "rename_study",
     "requeue",
     "require_study",
+    "scrub",
     "storage_exists",
+    "storage_failure",
     "study_id_of",
+    "study_lock",
     "study_names",
 ]

@@ -19,13 +19,24 @@ PostgreSQL
   that is installed (as in requirements.txt). Plain ``optuna.load_study`` needs the explicit
   ``postgresql+psycopg2://`` form then. Connections are checked before use (pre-ping).
 
+Foreign files and databases
+  Nothing is written before the storage is known to be Optuna's: an existing SQLite file is
+  read first through a read-only connection, a server database through SQLAlchemy's
+  inspector, a journal by its first line. One with tables that are not Optuna's (an
+  application's own database) is refused with :class:`StorageError`, unchanged. A reader
+  (``read_only=True``) of a storage that does not exist yet (missing or empty file, empty
+  database) gets an :class:`EmptyStorage` and creates nothing; only writers create Optuna's
+  tables and switch a file to WAL.
+
 Heartbeats
-  RDB storages opened for writing record heartbeats (``heartbeat_interval``, default 10 s,
-  ``$WDLAB_HEARTBEAT_INTERVAL``) and declare a RUNNING trial stale when its last heartbeat is
-  older than ``grace_period`` (default 3 × interval, ``$WDLAB_GRACE_PERIOD``). A stale trial
-  is set to FAIL and :class:`~studies.storage._retry.RequeueStale` enqueues a WAITING copy with
-  the same params and cell attributes (Optuna's RetryHeartbeatStaleTrialCallback, minus the
-  dead run's partial results), at most :data:`MAX_RETRY` times per cell.
+  Storages opened for writing (the databases, and journal files through
+  :class:`~studies.storage._journal.HeartbeatJournalStorage`) record heartbeats
+  (``heartbeat_interval``, default 10 s, ``$WDLAB_HEARTBEAT_INTERVAL``) and declare a
+  RUNNING trial stale when its last heartbeat is older than ``grace_period`` (default
+  3 × interval, ``$WDLAB_GRACE_PERIOD``). A stale trial is set to FAIL and
+  :class:`~studies.storage._retry.RequeueStale` enqueues a WAITING copy with the same params
+  and cell attributes (Optuna's RetryHeartbeatStaleTrialCallback, minus the dead run's
+  partial results), at most :data:`MAX_RETRY` times per cell.
   The runner calls :func:`optuna.storages.fail_stale_trials` before taking work.
 
 Opened storages are cached per process, so repeated calls (a dashboard polling) reuse the
@@ -45,6 +56,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage
 
+from studies.storage._journal import HeartbeatJournalStorage
 from studies.storage._retry import RequeueStale
 from studies.storage._urls import (
     ACCEPTED,
@@ -52,6 +64,7 @@ from studies.storage._urls import (
     StorageError,
     journal_path,
     redact,
+    scrub,
 )
 
 HEARTBEAT_ENV = "WDLAB_HEARTBEAT_INTERVAL"
@@ -115,7 +128,8 @@ def open_storage(
         storage = _cache.get((os.getpid(), url, read_only, hb, _identity(url)))
         if storage is None:
             storage = _open(url, read_only=read_only, create=create, heartbeat=hb)
-            _cache[(os.getpid(), url, read_only, hb, _identity(url))] = storage
+            if not isinstance(storage, EmptyStorage):  # look again next time: it may be made
+                _cache[(os.getpid(), url, read_only, hb, _identity(url))] = storage
     if not create:
         _require_file(url)
     return storage
@@ -171,7 +185,7 @@ def _file_of(url: str) -> Path | None:
 def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int] | None
           ) -> BaseStorage:
     if url.startswith(JOURNAL_PREFIX):
-        return _open_journal(url, create=create)
+        return _open_journal(url, read_only=read_only, create=create, heartbeat=heartbeat)
     try:
         from sqlalchemy.engine import make_url
 
@@ -179,13 +193,15 @@ def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int]
     except Exception:
         raise StorageError("storage", f"cannot parse {redact(url)!r}: use {ACCEPTED}") from None
     backend = parsed.get_backend_name()
+    shown = url
     url = _with_installed_driver(parsed, url)
     engine_kwargs: dict[str, Any] = {}
     path = None
     if backend == "sqlite":
         path = _file_of(url)
-        if path is not None:
-            _prepare_sqlite_file(url, path, read_only=read_only, create=create)
+        if path is not None and not _prepare_sqlite_file(shown, path, read_only=read_only,
+                                                         create=create):
+            return EmptyStorage()
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S, "isolation_level": None}
     else:
         engine_kwargs["pool_pre_ping"] = True
@@ -199,13 +215,19 @@ def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int]
         }
     for attempt in range(CREATE_ATTEMPTS):
         try:
+            # Before RDBStorage, which creates its tables in any database it is given.
+            kind = "sqlite" if backend == "sqlite" else _database_kind(shown, url, engine_kwargs)
+            if kind == "empty" and read_only:
+                return EmptyStorage()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 rdb = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
             break
+        except StorageError:
+            raise
         except ImportError as error:
             raise StorageError(
-                "storage", f"no database driver for {redact(url)}: {_first_line(error)}"
+                "storage", f"no database driver for {redact(shown)}: {_first_line(error, shown)}"
             ) from None
         except Exception as error:  # SQLAlchemy/driver errors: unreachable host, credentials
             # Two processes creating the schema of a new database at once: the loser sees
@@ -215,11 +237,86 @@ def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int]
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise StorageError(
-                "storage", f"cannot open {redact(url)}: {_first_line(error)}"
+                "storage", f"cannot open {redact(shown)}: {_first_line(error, shown)}"
             ) from None
     if backend == "sqlite":
         _tune_sqlite_engine(rdb.engine, read_only=read_only)
     return optuna.storages.get_storage(rdb)
+
+
+class EmptyStorage(optuna.storages.InMemoryStorage):
+    """What a reader sees of a storage that does not exist yet (a missing or empty SQLite
+    file, an empty database, a missing journal): no studies, and nothing created."""
+
+
+# Optuna's tables (its SQLAlchemy models, plus alembic's version table). A database is taken
+# for an Optuna storage when its tables of these names have Optuna's key columns and, if it
+# holds other tables too, Optuna's core tables are all there (an application may share a
+# database with Optuna). A subset of Optuna's tables is a schema that another process is
+# creating right now.
+_OPTUNA_TABLES = frozenset({
+    "studies", "study_directions", "study_system_attributes", "study_user_attributes",
+    "trial_heartbeats", "trial_intermediate_values", "trial_params", "trial_system_attributes",
+    "trial_user_attributes", "trial_values", "trials", "version_info", "alembic_version",
+})
+_OPTUNA_CORE = frozenset({"studies", "trials", "version_info"})
+_KEY_COLUMNS = {
+    "studies": frozenset({"study_id", "study_name"}),
+    "trials": frozenset({"trial_id", "number", "study_id", "state"}),
+}
+
+
+def _kind(url: str, tables: dict[str, set[str]]) -> str:
+    """"empty" or "optuna" from {table: column names}; StorageError for anything else."""
+    names = {t for t in tables if not t.startswith("sqlite_")}
+    if not names:
+        return "empty"
+    odd = sorted(t for t, key in _KEY_COLUMNS.items() if t in names and not key <= tables[t])
+    others = sorted(names - _OPTUNA_TABLES)
+    if odd or (others and not names >= _OPTUNA_CORE):
+        shown = ", ".join((odd + others)[:5]) + (", ..." if len(odd + others) > 5 else "")
+        raise StorageError(
+            "storage",
+            f"{redact(url)} is not an Optuna storage (it has its own tables: {shown}); "
+            "nothing was changed in it: use another file or database",
+        )
+    return "optuna"
+
+
+def _sqlite_tables(url: str, path: Path) -> dict[str, set[str]]:
+    """Tables and their columns of an existing SQLite file, read without changing it."""
+    if path.stat().st_size == 0:
+        return {}
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=SQLITE_TIMEOUT_S)
+        try:
+            names = [row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {name: {row[1] for row in connection.execute(
+                        "SELECT * FROM pragma_table_info(?)", (name,))}
+                    for name in names}
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise StorageError(
+            "storage", f"{redact(url)} is not an SQLite database ({error}); nothing was changed"
+        ) from None
+
+
+def _database_kind(shown: str, url: str, engine_kwargs: dict[str, Any]) -> str:
+    """"empty" or "optuna" for a server database (read with SQLAlchemy's inspector)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, **engine_kwargs)
+    try:
+        inspector = sqlalchemy.inspect(engine)
+        tables = {name: {c["name"] for c in inspector.get_columns(name)}
+                  if name in _KEY_COLUMNS else set()
+                  for name in inspector.get_table_names()}
+    finally:
+        engine.dispose()
+    return _kind(shown, tables)
 
 
 def _with_installed_driver(parsed: Any, url: str) -> str:
@@ -233,16 +330,26 @@ def _with_installed_driver(parsed: Any, url: str) -> str:
     return url
 
 
-def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool, create: bool) -> None:
+def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool, create: bool) -> bool:
+    """Check an SQLite file before SQLAlchemy touches it; False when a reader should see an
+    empty storage instead (the file is missing or has no tables: nothing is created).
+
+    A file with tables that are not Optuna's is refused (:class:`StorageError`) before
+    anything is written to it, and only a writer switches the file to WAL.
+    """
     if not path.exists():
         if not create:
             raise StorageError("storage", f"{redact(url)} does not exist (no file {path})")
+        if read_only:
+            return False
         if not path.parent.is_dir():
             raise StorageError(
                 "storage", f"directory {path.parent} of {redact(url)} does not exist"
             )
-    if read_only and path.exists():
-        return
+    elif _kind(url, _sqlite_tables(url, path)) == "empty" and read_only:
+        return False
+    if read_only:
+        return True
     try:
         connection = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
         try:
@@ -251,6 +358,7 @@ def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool, create: bool)
             connection.close()
     except sqlite3.Error as error:
         raise StorageError("storage", f"cannot open {redact(url)}: {error}") from None
+    return True
 
 
 def _tune_sqlite_engine(engine: Any, *, read_only: bool) -> None:
@@ -271,21 +379,50 @@ def _tune_sqlite_engine(engine: Any, *, read_only: bool) -> None:
     engine.dispose()
 
 
-def _open_journal(url: str, *, create: bool) -> BaseStorage:
+def _open_journal(url: str, *, read_only: bool, create: bool,
+                  heartbeat: tuple[int, int] | None) -> BaseStorage:
     path = journal_path(url)
     if not path.exists():
         if not create:
             raise StorageError("storage", f"{url} does not exist (no file {path})")
+        if read_only:
+            return EmptyStorage()
         if not path.parent.is_dir():
             raise StorageError("storage", f"directory {path.parent} of {url} does not exist")
+    else:
+        _check_journal(url, path)
     try:
         backend = optuna.storages.journal.JournalFileBackend(str(path))
-        return optuna.storages.JournalStorage(backend)
+        if heartbeat is None:
+            return optuna.storages.JournalStorage(backend)
+        interval, grace = heartbeat
+        return HeartbeatJournalStorage(backend, heartbeat_interval=interval, grace_period=grace,
+                                       stale_callback=RequeueStale(MAX_RETRY))
     except Exception as error:
-        raise StorageError("storage", f"cannot open {url}: {_first_line(error)}") from None
+        raise StorageError("storage", f"cannot open {url}: {_first_line(error, url)}") from None
 
 
-def _first_line(error: BaseException) -> str:
+def _check_journal(url: str, path: Path) -> None:
+    """Refuse a non-empty file whose first line is not an Optuna journal operation."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(1 << 20)
+    except OSError as error:
+        raise StorageError("storage", f"cannot read {url}: {error.strerror}") from None
+    if not first.strip():
+        return
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not (isinstance(record, dict) and "op_code" in record):
+        raise StorageError("storage", f"{url} is not an Optuna journal file; nothing was "
+                           "changed in it: use another file")
+
+
+def _first_line(error: BaseException, url: str) -> str:
     text = str(error).strip().splitlines()
     line = text[0] if text else type(error).__name__
-    return redact(line)
+    return scrub(line, url)

@@ -16,6 +16,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from studies.storage import _layout as L
+from studies.storage._journal import HEARTBEAT_ATTR
 
 _KEEP = (L.CELL, L.SEED, L.SCHEDULE, L.WD_CONVENTION)
 
@@ -27,7 +28,9 @@ def requeue(study: optuna.Study, trial: FrozenTrial, *, max_retry: int | None) -
     if max_retry is not None and len(history) > max_retry:
         return False
     system: dict[str, Any] = {
-        **trial.system_attrs,
+        # Not the dead run's last heartbeat (journal storages keep it here): the copy would
+        # look stale to other workers before anyone has taken it.
+        **{k: v for k, v in trial.system_attrs.items() if k != HEARTBEAT_ATTR},
         "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
         "retry_history": history,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,11 +13,13 @@ import optuna
 
 from studies.spec import SpecError, StudySpec, spec_from_dict
 from studies.storage import _layout as L
+from studies.storage._lock import being_created
 from studies.storage._open import open_storage, storage_exists
 from studies.storage._read import read_trials, study_id_of
 from studies.storage._urls import StorageError, redact
 
 STATES: tuple[str, ...] = ("empty", "running", "finished", "partial")
+CREATION_WAIT_S = 30.0  # longest wait for the spec of a study being created (see load_spec)
 
 # The rule of StudySpec.name, for names given on their own (--study NAME, rename).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -30,6 +33,15 @@ class StudyNotFoundError(StorageError):
         shown = ", ".join(available[:10]) + (", ..." if len(available) > 10 else "")
         there = f"studies there: {shown}" if available else "it has no studies"
         super().__init__("study", f"no study {name!r} in {redact(url)} ({there})")
+        self.name = name
+
+
+class StudyDeletedError(StorageError):
+    """The study was deleted while a worker was training it: the worker stopped."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("study", f"{name!r} was deleted while this worker was training it; "
+                         "stopped (its trials are gone with it)")
         self.name = name
 
 
@@ -183,11 +195,23 @@ def require_study(url: str, name: str, *, read_only: bool = True) -> tuple[Any, 
 def load_spec(url: str, name: str) -> StudySpec:
     """The spec stored with study ``name``.
 
+    A study that another process is creating right now (it exists, its spec is not stored
+    yet, and its creator holds the study lock) is waited for, up to
+    :data:`CREATION_WAIT_S`: Optuna creates a study before its attributes can be set, and a
+    reader polling at that moment must not be told the study was "not created by studies".
     Raises :class:`StudyNotFoundError`, or :class:`StorageError` when the study has no spec
     (an Optuna study made by other code) or its spec no longer validates.
     """
     storage, study_id = require_study(url, name)
     raw = storage.get_study_user_attrs(study_id).get(L.SPEC)
+    deadline = time.monotonic() + CREATION_WAIT_S
+    while not isinstance(raw, dict) and being_created(url, storage, name) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+        raw = storage.get_study_user_attrs(study_id).get(L.SPEC)
+    if not isinstance(raw, dict):
+        # Read again: the creator may have stored the spec and let go since the first read.
+        raw = storage.get_study_user_attrs(study_id).get(L.SPEC)
     if not isinstance(raw, dict):
         raise StorageError("study", f"{name!r} has no stored spec (it was not created by studies)")
     try:
@@ -198,7 +222,8 @@ def load_spec(url: str, name: str) -> StudySpec:
 
 
 def delete_study(url: str, name: str) -> None:
-    """Delete study ``name`` and all its trials. Workers still running on it will fail."""
+    """Delete study ``name`` and all its trials. Workers still running on it stop with
+    :class:`StudyDeletedError`."""
     storage, _ = require_study(url, name, read_only=False)
     optuna.delete_study(study_name=name, storage=storage)
 
