@@ -214,7 +214,7 @@ def _panel(
             row=row,
             col=col,
         )
-        xticks = log2_ticks(land.wd, zero_at=zero_x)
+        xticks = log2_ticks(land.wd, zero_at=zero_x, max_ticks=7)
     else:
         ok = np.isfinite(land.value)
         fig.add_trace(
@@ -312,8 +312,11 @@ def _panel(
     if show_coupling:
         _coupling_overlay(fig, row, col, land=land, y_range=y_range)
 
-    yticks = log2_ticks(land.lr)
-    fig.update_xaxes(tickvals=xticks[0], ticktext=xticks[1], range=x_range, row=row, col=col)
+    yticks = log2_ticks(land.lr, max_ticks=10)
+    # Horizontal, thinned labels: rotated ones push the axis title into the legend on a
+    # narrow (800 px) window.
+    fig.update_xaxes(tickvals=xticks[0], ticktext=xticks[1], range=x_range, tickangle=0,
+                     row=row, col=col)
     fig.update_yaxes(tickvals=yticks[0], ticktext=yticks[1], range=y_range, row=row, col=col)
 
 
@@ -544,7 +547,8 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
         showlegend=bool(rows.size),
     )
     fig.update_xaxes(title_text=CONVENTION_TITLES["paper"], tickvals=xticks[0],
-                     ticktext=xticks[1], showgrid=False, zeroline=False, ticks="outside")
+                     ticktext=xticks[1], tickangle=0, showgrid=False, zeroline=False,
+                     ticks="outside")
     fig.update_yaxes(title_text=LR_TITLE, tickvals=yticks[0], ticktext=yticks[1],
                      showgrid=False, zeroline=False, ticks="outside")
     return fig

@@ -91,21 +91,28 @@ def log2_ticks(
 ) -> tuple[list[float], list[str]]:
     """Tick positions (log₂ of the values) and labels for positive ``values``.
 
-    Labels are powers of two when every value is one, else the value itself. Thinned to at
-    most ``max_ticks``. ``zero_at`` adds a tick "0" at that position.
+    Ticks sit on the values when every value is a power of two (labelled 2ⁿ), thinned to at
+    most ``max_ticks``. Otherwise (a refined grid adds cells between the powers) they sit on
+    the integer powers of two that the values span: irregular spacings would put labels on
+    top of each other. ``zero_at`` adds a tick "0" at that position.
     """
     v = np.unique(np.asarray(values, dtype=float))
     v = v[v > 0]
     exps = np.log2(v)
     powers = bool(np.all(np.abs(exps - np.round(exps)) < 1e-9))
-    step = max(1, math.ceil(len(v) / max_ticks))
     ticks, text = [], []
     if zero_at is not None:
         ticks.append(float(zero_at))
         text.append("0")
-    for e, x in zip(exps[::step], v[::step], strict=True):
+    if not exps.size:
+        return ticks, text
+    if not powers:
+        more = integer_log2_ticks(float(exps.min()), float(exps.max()), max_ticks=max_ticks)
+        return ticks + more[0], text + more[1]
+    step = max(1, math.ceil(len(v) / max_ticks))
+    for e in exps[::step]:
         ticks.append(float(e))
-        text.append(pow2_label(float(e)) if powers else f"{x:.3g}")
+        text.append(pow2_label(float(e)))
     return ticks, text
 
 
