@@ -398,3 +398,28 @@ def test_difference_figure_is_centred_on_zero_and_dots_cells_beyond_noise() -> N
                                           landscape(pair, optimizer="adam")))
     assert "no noise measured" in lonely.layout.title.text and not traces(lonely,
                                                                           role=SIGNIFICANT_NAME)
+
+
+def test_near_best_outline_marks_exactly_the_cells_within_the_noise() -> None:
+    """A study whose answer is known: seeds ± 0.01 around each cell's mean (seed noise
+    0.01·√(4/3) over 4 seeds); the best cell at 10 %, three cells 0.2 pp behind (far inside
+    the noise), one cell 5 pp behind, the rest at 30 %. Exactly the best and the three
+    close cells must be outlined."""
+    close = {(2.0**-10, 2.0**-8), (2.0**-9, 2.0**-9), (2.0**-8, 2.0**-10)}
+    offsets = {0: -0.01, 1: 0.01, 2: -0.01, 3: 0.01}
+
+    def error(lr: float, lam: float) -> float:
+        if (lr, lam) == (2.0**-9, 2.0**-8):
+            return 0.10
+        if (lr, lam) in close:
+            return 0.102
+        if (lr, lam) == (2.0**-10, 2.0**-10):
+            return 0.15
+        return 0.30
+
+    trials = make_trials(error, optimizer="adamw", seeds=(0, 1, 2, 3))
+    trials["final_test_error"] += trials["seed"].map(offsets) - 0.001 * trials["seed"]
+    fig = landscape_figure({"adamw": landscape(trials, optimizer="adamw")})
+    (outline,) = traces(fig, role=NEAR_BEST_NAME)
+    outlined = {(2.0**y, 2.0**x) for x, y in zip(outline.x, outline.y, strict=True)}
+    assert outlined == close | {(2.0**-9, 2.0**-8)}
