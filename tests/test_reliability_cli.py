@@ -321,3 +321,29 @@ def test_deleting_a_study_under_a_running_worker_stops_it_cleanly(tmp_path, tiny
     assert proc.returncode == 2 and "Traceback" not in err, err
     assert errors == ["error: study: 'tiny' was deleted while this worker was training it; "
                       "stopped (its trials are gone with it)"]
+
+
+def test_a_run_waiting_for_another_creator_stops_on_sigterm(tmp_path, tiny_dict, env):
+    from studies.storage import study_lock
+
+    url = f"sqlite:///{tmp_path / 'wait.db'}"
+    log = tmp_path / "run.log"
+    spec = write_spec(tmp_path / "tiny.yaml", tiny_dict())
+    storage = open_storage(url)
+    with study_lock(url, storage, "tiny"):  # another creator, busy enqueueing
+        proc = subprocess.Popen([sys.executable, "-m", "studies", "run", str(spec),
+                                 "--storage", url, "--workers", "4", "--log", str(log)],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: "waiting for another process" in (
+                log.read_text() if log.exists() else ""), proc, "waited for the lock")
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert "stopped before the study was fully created" in err
+    assert "tiny" not in [s.study_name for s in open_storage(url).get_all_studies()]

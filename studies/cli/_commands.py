@@ -240,8 +240,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
-    # Signals are caught from here on: a SIGTERM while the study is being created lets the
-    # creation finish (so it is resumable) and then stops before training.
+    # Signals are caught from here on: a SIGTERM while the study is being created (or while
+    # waiting for another process creating it) stops between two enqueued cells; the study
+    # lock is released and the same command finishes the creation. Once created, it stops
+    # before training.
     with Stopper(on_signal=forward) as stopper:
         try:
             name = create_study(spec, storage=url, study_name=args.study,
