@@ -294,6 +294,7 @@ def test_curves_figure_lines_bands_and_palette() -> None:
     bands = traces(fig, role="band")
     assert len(means) == len(bands) == 3 * 2
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type != "log"
+    assert fig.layout.yaxis2.tickformat == ".0%" and fig.layout.yaxis.tickformat is None
     first = means[0]
     np.testing.assert_allclose(first.y, 2 * (1 / np.arange(1, 5) + 0.005 + 2**-10))
     np.testing.assert_allclose(bands[0].y[:4], first.y + 2 * 0.01 / math.sqrt(2))  # mean + std

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from studies.analysis import Cell, learning_curves
 
-from ._style import metric_label, optimizer_color, rgba
+from ._style import metric_kind, metric_label, optimizer_color, rgba
 
 BANDS = ("std", "minmax", None)
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
@@ -84,7 +84,9 @@ def curves_figure(
                     legendgroup=label,
                     showlegend=col == 1,
                     customdata=g["n"].to_numpy(),
-                    hovertemplate="epoch %{x}: %{y:.4g} (%{customdata} seeds)"
+                    hovertemplate="epoch %{x}: %{y:"
+                    + (".2%" if metric_kind(metric) == "error" else ".4g")
+                    + "} (%{customdata} seeds)"
                     + f"<extra>{label}</extra>",
                     meta={"role": "mean", "cell": label},
                 ),
@@ -95,6 +97,7 @@ def curves_figure(
         fig.update_yaxes(
             title_text=metric_label(metric),
             type="log" if log_loss and "loss" in metric else None,
+            tickformat=".0%" if metric_kind(metric) == "error" else None,
             row=1,
             col=col,
         )
