@@ -10,6 +10,7 @@ import math
 import os
 import sys
 import time
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +234,10 @@ def test_report_is_one_offline_file() -> None:
                            "weight_norm": 1.0, "elapsed_s": 1.0})
     html = dash.study_report(study="s<1>", trials=trials, curves=curves, spec_yaml="a: <b>",
                              description="Adam & <AdamW>", storage_shown="sqlite:///x.db")
-    assert html.count("Plotly.newPlot") == 2  # heatmaps and curves
+    assert html.count("Plotly.newPlot") == 3  # heatmaps, AdamW − Adam difference, curves
+    lands = dash.landscapes(trials)
+    for sentence in dash.landscape_caption(lands):  # the page's sentences, from this study
+        assert f"<p>{escape(sentence)}</p>" in html
     assert html.count("<script type='text/javascript'>") == 1  # plotly.js, embedded once
     assert "<script src" not in html.replace("'", '"').replace('type="text/javascript" ', "")
     assert "Adam &amp; &lt;AdamW&gt;" in html and "a: &lt;b&gt;" in html and "s&lt;1&gt;" in html
@@ -359,8 +363,7 @@ def test_errors_read_as_sentences() -> None:
 
 
 def test_the_form_checks_training_images_against_the_data() -> None:
-    raw = load_preset("demo").to_dict()
-    raw["data"]["train_size"] = 5000
+    raw = {**TINY_GRID, "data": {**TINY_GRID["data"], "train_size": 5000}}  # digits, 20 %
     with pytest.raises(SpecError, match=r"data.train_size: must be at most 1150 for digits"):
         dash.check_data(spec_from_dict(raw))
     raw["data"]["train_size"] = 1150

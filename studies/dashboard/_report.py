@@ -19,7 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from studies.analysis import Cell, summary
-from studies.dashboard._figures import landscapes, schedules_of
+from studies.dashboard._captions import landscape_caption
+from studies.dashboard._figures import difference_maps, landscapes, schedules_of
 from studies.dashboard._tables import WD_COLUMN, summary_table
 from studies.plots import CONVENTION_TITLES, curves_figure, landscape_figure, metric_label
 
@@ -139,6 +140,9 @@ def study_report(
             fig = landscape_figure(lands)
             fig.update_layout(title=f"schedule: {schedule}" if len(schedules) > 1 else None)
             parts.append(_figure_div(fig))
+            # The same sentences and difference maps as the Landscape page, from this study.
+            parts += [f"<p>{esc(line)}</p>" for line in landscape_caption(lands)]
+            parts += [_figure_div(diff) for diff in difference_maps(lands).values()]
         cells = best_cells(frame)
         if cells and not curves.empty:
             parts.append("<h2>Learning curves of each optimizer's best cell</h2>")
