@@ -174,3 +174,22 @@ def test_summary_counts_near_best_cells_and_reports_intervals():
         assert frame.loc[opt, "coupling_low"] <= frame.loc[opt, "coupling_high"]
         assert frame.loc[opt, "seed_noise"] == pytest.approx(seed_noise(land).std)
     assert frame.loc["adam", "coupling_high"] < frame.loc["adamw", "coupling_low"]
+
+
+def test_batched_slopes_equal_the_one_at_a_time_fit():
+    """The bootstrap's vectorised refit against coupling_from_score, replicate by replicate,
+    on scores with NaN (not run), +inf (diverged) and edge minima mixed in."""
+    from studies.analysis import coupling_from_score
+    from studies.analysis._significance import batched_slopes
+
+    trials = make_trials(valley(-0.7, std=0.01), log2_lr=LOG2_LR, log2_wd=LOG2_WD,
+                         seeds=range(2))
+    land = landscape(trials, optimizer="adamw")
+    rng = np.random.default_rng(1)
+    scores = land.score + rng.normal(0, 0.02, (60, *land.shape))
+    scores[rng.random(scores.shape) < 0.05] = np.nan
+    scores[rng.random(scores.shape) < 0.05] = np.inf
+    fast = batched_slopes(land, scores)
+    slow = np.array([coupling_from_score(land, s).slope for s in scores])
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert np.isfinite(fast).sum() > 40
