@@ -36,7 +36,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-DEMO_TIMEOUT_S = 900  # 128 cells: about a minute on a laptop, several on a busy 2-core CI box
+DEMO_TIMEOUT_S = 900  # about a minute on a laptop, several on a busy 2-core CI box
 EXCEPTION = '[data-testid="stException"]'
 
 # Finite cells / all cells of every heatmap on the page, read from Plotly's own data.
@@ -154,8 +154,12 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
 
     from studies import dashboard as dash
     from studies.runner import stored_cells
+    from studies.spec import load_preset
 
     server, storage = server
+    demo = load_preset("demo")
+    panel = len(demo.lr_values(demo.optimizers[0])) * len(demo.weight_decay_values(
+        demo.optimizers[0]))  # cells of one heatmap
     SHOTS.mkdir(parents=True, exist_ok=True)
     foreign: list[str] = []  # requests that leave this machine (fonts, icons, telemetry)
     with sync_playwright() as p:
@@ -190,7 +194,7 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
             _record_eta(page, storage, "demo")
             time.sleep(3 * 1.5)  # a few polls of the page's live view
             _settle(page)
-            full = _wait(lambda: (c := cells()) and all(f == n == 64 for f, n in c[:2]) and c,
+            full = _wait(lambda: (c := cells()) and all(f == n == panel for f, n in c[:2]) and c,
                          120, "full heatmaps on the Run page")
             assert len(full) == 2
             _shot(page, "03-run-finished-1440")
@@ -199,7 +203,7 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
                 page.goto(f"{server}/{path}")
                 _settle(page)
                 if name == "landscape":
-                    assert all(f == n == 64 for f, n in cells()[:2])
+                    assert all(f == n == panel for f, n in cells()[:2])
                     assert _top(page, ".js-plotly-plot") < 900 - 300, "heatmaps below the fold"
                 _shot(page, f"{k:02d}-{name}-1440")
 
@@ -225,10 +229,12 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
                 narrow.goto(f"{server}/{path}")
                 _settle(narrow)
                 loads.append(f"{name}: {time.monotonic() - start - 1.5:.1f} s")  # _settle's 1.5
-                if k == 20:
-                    _wait(lambda: narrow.locator('[data-testid="stSidebar"]').get_attribute(
-                        "aria-expanded") == "false", 10, "the sidebar to fold at 800 px",
-                        every=0.5)
+                if k == 20:  # folded: only its "expand" button shows
+                    _wait(lambda: narrow.locator(
+                        '[data-testid="stExpandSidebarButton"]').is_visible(), 10,
+                        "the sidebar to fold at 800 px", every=0.5)
+                    box = narrow.locator('[data-testid="stSidebar"]').bounding_box()
+                    assert box is None or box["x"] + box["width"] <= 0
                 _shot(narrow, f"{k:02d}-{name}-800")
             (SHOTS.parent / "page-loads.txt").write_text("\n".join(loads) + "\n")
         finally:
@@ -304,6 +310,8 @@ def _refine_cancel_remove(page: Any, server: str, storage: str, stored_cells: An
                           dash: Any) -> None:
     """Refine with the default region: only exact grid points are added; Cancel says what it
     discards before it does it; the added cells can be removed again."""
+    from studies.spec import load_preset
+
     page.goto(f"{server}/landscape?study=demo")
     _settle(page)
     page.get_by_text("Refine: a finer grid").click()
@@ -317,13 +325,15 @@ def _refine_cancel_remove(page: Any, server: str, storage: str, stored_cells: An
         points = sorted({getattr(c, axis) for c in stored_cells(storage, "demo")})
         ratios = [b / a for a, b in itertools.pairwise(points) if a > 0]
         assert min(ratios) > 1.001, f"near-duplicate {axis} values: {points}"
+    _wait(lambda: dash.study_progress(storage, "demo").running > 0, 300,
+          "the worker to train the added cells", every=1.0)
     page.goto(f"{server}/run?study=demo")
     _settle(page)
     page.get_by_role("button", name="Cancel…").click()
     confirm = page.get_by_text("Cancelling now keeps the")
     confirm.wait_for(timeout=60_000)
     text = confirm.inner_text()
-    assert "finished cells" in text
+    assert "finished cells" in text and "cells in training" in text and "epoch 1" in text
     _shot(page, "13-run-cancel-confirm-1440")
     page.get_by_role("button", name="Cancel the run").click()
     page.get_by_text("finished cells kept").wait_for(timeout=120_000)
@@ -348,7 +358,8 @@ def _refine_cancel_remove(page: Any, server: str, storage: str, stored_cells: An
         page.get_by_role("button", name="Remove all added cells").click()
         _settle(page)
     progress = dash.study_progress(storage, "demo")
-    assert (progress.total, progress.done) == (128, 128), progress
+    demo = load_preset("demo")
+    assert (progress.total, progress.done) == (demo.n_cells, demo.n_cells), progress
     assert dash.added_cells(storage, "demo").total == 0
 
 

@@ -37,16 +37,18 @@ def render() -> None:
         table, hide_index=True, width="stretch", on_select=_picked, key=TABLE,
         selection_mode="single-row",
         column_config={
-            # Sized so that every column fits a 1440 px window (the last one was clipped).
-            "Study": st.column_config.TextColumn(width="medium"),
-            "State": st.column_config.TextColumn(width="small"),
+            # Pixel widths that add up to less than the table's room at 1440 px (≈ 980 px
+            # beside the sidebar), so the last column is never clipped.
+            "Study": st.column_config.TextColumn(width=100),
+            "State": st.column_config.TextColumn(width=80, help=dash.STATE_HELP),
             "Progress": st.column_config.ProgressColumn(
-                "Progress", min_value=0.0, max_value=1.0, format="percent", width="small"),
-            "Cells done": st.column_config.TextColumn(width="small"),
-            "Best final test error": st.column_config.TextColumn(width="medium"),
-            "Diverged": st.column_config.NumberColumn(width="small"),
-            "Kind": st.column_config.TextColumn(width="small", help="Mode · data set"),
-            "Created": st.column_config.TextColumn(width="small", help="UTC"),
+                "Progress", min_value=0.0, max_value=1.0, format="percent", width=95),
+            "Cells done": st.column_config.TextColumn(width=80),
+            "Optimizers": st.column_config.TextColumn(width=105),
+            "Best final test error": st.column_config.TextColumn(width=165),
+            "Diverged": st.column_config.NumberColumn(width=70),
+            "Kind": st.column_config.TextColumn(width=95, help="Mode · data set"),
+            "Created": st.column_config.TextColumn(width=120, help="UTC"),
         },
     )
     study = ctx.study

@@ -23,8 +23,10 @@ STATE_LABELS = {
     "empty": "empty",
     "running": "running",
     "finished": "finished",
-    "partial": "stopped (resumable)",
+    "partial": "stopped",
 }
+STATE_HELP = ("finished: every cell done · running: trials training · stopped: cells left to "
+              "train, resumable (Run page) · empty: no trials")
 ERROR_METRICS = frozenset(
     {"final_test_error", "best_test_error", "final_val_error", "best_val_error"}
 )
