@@ -120,12 +120,16 @@ class ProgressBar:
                 dynamic_ncols=True,
                 mininterval=0.5,
                 smoothing=0.1,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}<{remaining}] "
+                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}] "
                 "{postfix}",
             )
         self.bar.total = p.cells_total
         self.bar.n = p.partial
-        self.bar.set_postfix_str(p.message, refresh=False)
+        # The worker's ETA (studies.eta), not tqdm's: tqdm's rate counts the start-up.
+        from studies.eta import format_duration
+
+        self.bar.set_postfix_str(f"ETA {format_duration(p.eta_seconds)} · {p.message}",
+                                 refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:

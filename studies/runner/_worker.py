@@ -50,6 +50,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from core.train import EpochMetrics, RunResult, resolve_device, train_population
+from studies.eta import EtaEstimator, format_duration
 from studies.runner._convert import core_model, family, train_config
 from studies.runner._data import load_data
 from studies.spec import SpecError, StudySpec, spec_from_dict
@@ -180,6 +181,7 @@ class _Tracker:
         self.done0 = self.done
         self.total = total()
         self.inflight = 0.0  # finished fraction of this worker's current population, in cells
+        self.estimator = EtaEstimator()
 
     @property
     def done(self) -> int:
@@ -191,16 +193,12 @@ class _Tracker:
         self.total = self.total_of()
 
     def eta(self) -> float | None:
-        gained = self.done - self.done0 + self.inflight
-        elapsed = time.perf_counter() - self.start
-        remaining = max(0.0, self.total - self.done - self.inflight)
-        if remaining == 0:
-            return 0.0
-        if gained <= 0 or elapsed <= 0:
-            return None
-        return remaining * elapsed / gained
+        """Seconds left, from the rate between progress steps (:mod:`studies.eta`): the
+        start-up (data, compile) before the first finished epoch never counts."""
+        return self.estimator.seconds(self.total)
 
     def report(self, message: str) -> Progress:
+        self.estimator.add(time.perf_counter(), min(float(self.total), self.done + self.inflight))
         p = Progress(
             cells_done=self.done,
             cells_total=self.total,
@@ -215,14 +213,7 @@ class _Tracker:
 
 
 def _fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return "?" if seconds is None else format_duration(seconds)
 
 
 def _worker_id() -> str:
