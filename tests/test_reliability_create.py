@@ -82,13 +82,13 @@ def test_racing_creators_on_sqlite_enqueue_each_cell_once(tmp_path, tiny_dict, e
 def test_racing_creators_on_a_journal_file_enqueue_each_cell_once(tmp_path, tiny_dict, env):
     url = f"journal:///{tmp_path / 'race.log'}".replace("////", "///")
     raw = big_grid(tiny_dict)
-    race(url, raw, env, n=3)
+    race(url, raw, env, n=2)
     assert_each_cell_once(url, raw)
 
 
 def test_a_creator_killed_mid_enqueue_is_finished_by_the_next(tmp_path, tiny_dict, env):
     url = f"sqlite:///{tmp_path / 'killed.db'}"
-    raw = big_grid(tiny_dict, "killed", n_lr=10, n_wd=10)  # 200 cells: seconds to enqueue
+    raw = big_grid(tiny_dict, "killed", n_lr=10, n_wd=6)  # 120 cells: seconds to enqueue
     proc = creator(url, raw, time.time(), env)
     try:
         deadline = time.time() + 120
@@ -103,7 +103,7 @@ def test_a_creator_killed_mid_enqueue_is_finished_by_the_next(tmp_path, tiny_dic
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    assert sum(cells_of(url, "killed").values()) < 200  # it really died half way
+    assert sum(cells_of(url, "killed").values()) < 120  # it really died half way
     create_study(spec_from_dict(raw), storage=url)  # the lock died with it: no wait
     assert_each_cell_once(url, raw)
 
