@@ -50,25 +50,32 @@ def _is_storage_error(e: BaseException, url: str) -> bool:
                                                "psycopg2", "optuna")
 
 
+def _is_driver_error(e: BaseException) -> bool:
+    return isinstance(e, OSError) or type(e).__module__.split(".")[0] in (
+        "sqlite3", "psycopg", "psycopg2")
+
+
 def storage_failure(error: BaseException, url: str) -> StorageError | None:
     """A :class:`StorageError` saying "no space left" or "read-only" if that is what lies
-    under ``error`` (a write to the storage at ``url`` that failed), else None."""
-    for e in _chain(error):
-        if not _is_storage_error(e, url):
+    under ``error`` (a write to the storage at ``url`` that failed), else None. The reason
+    quoted is the driver's own (SQLAlchemy and Optuna wrap it in long messages)."""
+    for kind, errnos, texts in (("full", _FULL_ERRNOS, _FULL_TEXT),
+                                ("read-only", _READ_ONLY_ERRNOS, _READ_ONLY_TEXT)):
+        found = [e for e in _chain(error) if _is_storage_error(e, url) and (
+            (isinstance(e, OSError) and e.errno in errnos)
+            or any(t in str(e).lower() for t in texts))]
+        if not found:
             continue
-        text = str(e).lower()
-        code = e.errno if isinstance(e, OSError) else None
-        detail = scrub(" ".join(str(e).split())[:200], url)
-        if code in _FULL_ERRNOS or any(t in text for t in _FULL_TEXT):
+        cause = next((e for e in found if _is_driver_error(e)), found[0])
+        detail = scrub(" ".join(str(cause).split())[:160], url)
+        if kind == "full":
             return StorageError(
                 "storage",
                 f"no space left on the device of {redact(url)} ({detail}); free some space "
                 "and run the same command again (finished cells are kept)",
             )
-        if code in _READ_ONLY_ERRNOS or any(t in text for t in _READ_ONLY_TEXT):
-            return StorageError(
-                "storage",
-                f"{redact(url)} is read-only ({detail}); make it writable or use another "
-                "storage",
-            )
+        return StorageError(
+            "storage",
+            f"{redact(url)} is read-only ({detail}); make it writable or use another storage",
+        )
     return None
