@@ -148,7 +148,9 @@ def test_worker_processes_die_with_their_killed_parent(tmp_path, tiny_dict, env)
     assert "parent process is gone" in log.read_text()
     trials = optuna.load_study(study_name="tiny", storage=url).trials
     handed_back = [t for t in trials if t.state.name == "FAIL" and t.user_attrs.get("interrupted")]
-    assert len(handed_back) == 5  # the workers' cells, handed back; the parent's stay RUNNING
+    running = [t for t in trials if t.state.name == "RUNNING"]  # the SIGKILLed parent's
+    # The workers handed their cells back (at most 3 per process: --max-members is 8/3).
+    assert len(handed_back) + len(running) == 8 and len(running) <= 3
 
 
 # --- item 5: foreign files -------------------------------------------------------------------
