@@ -67,6 +67,12 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+def _kept(records: list[Any]) -> list[Any]:
+    """Trials minus the cells their user removed (``removed=True``, see
+    :mod:`studies.dashboard._added`): they leave every table, figure and export."""
+    return [r for r in records if not r.user_attrs.get(L.REMOVED)]
+
+
 def trials_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     """One row per trial with exactly :data:`studies.analysis.TRIAL_COLUMNS`.
 
@@ -78,7 +84,7 @@ def trials_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     """
     storage, study_id, name = _resolve(source, study_name)
     spec, train_size = _context(storage, study_id)
-    records = read_trials(storage, study_id, intermediate_when=("RUNNING",))
+    records = _kept(read_trials(storage, study_id, intermediate_when=("RUNNING",)))
     columns: dict[str, list[Any]] = {c: [] for c in TRIAL_COLUMNS}
     factors: dict[str, float] = {}
     for r in records:
@@ -195,7 +201,7 @@ def curves_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     and, for later epochs, the validation error it reported (other columns NaN).
     """
     storage, study_id, name = _resolve(source, study_name)
-    records = read_trials(storage, study_id, curves=True, intermediate_when=("RUNNING",))
+    records = _kept(read_trials(storage, study_id, curves=True, intermediate_when=("RUNNING",)))
     metrics = [c for c in CURVE_COLUMNS if c not in ("trial", "epoch")]
     columns: dict[str, list[Any]] = {c: [] for c in CURVE_COLUMNS}
     for r in records:

@@ -551,7 +551,8 @@ def test_added_cells_can_be_removed_trained_or_not(monkeypatch: pytest.MonkeyPat
     assert dash.remove_added(url, name, finished=True) == 2
     progress = dash.study_progress(url, name)
     assert (progress.done, progress.total, progress.finished) == (12, 12, True)
-    frame = trials_frame(url, name)
-    lands = dash.landscapes(frame[frame["state"] == "COMPLETE"])
+    frame = trials_frame(url, name)  # what every page, report and export reads
+    assert len(frame) == 12 and set(frame["state"]) == {"COMPLETE"}
+    lands = dash.landscapes(frame)
     assert all(land.value.size == 6 for land in lands.values())  # the spec's 2 × 3 again
     assert extend_study(storage=url, study_name=name, cells=two) == 2  # can be added again

@@ -282,7 +282,7 @@ def _remove_added(ctx: ui.Context, study: str) -> None:
     if added.finished:
         with c[1]:
             sure = st.checkbox(f"Also remove the {len(added.finished)} finished ones: their "
-                               "results leave every view (exports keep them, marked removed)",
+                               "results leave every view, report and export",
                                key="remove_finished_ok")
             if st.button("Remove all added cells", disabled=not sure, key="remove_all",
                          icon=":material/delete_sweep:"):

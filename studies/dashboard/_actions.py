@@ -217,15 +217,16 @@ def demo_blurb() -> str:
 
     spec = load_preset(DEMO_PRESET)
     names = " and ".join(f"**{display_name(o)}**" for o in spec.optimizers)
+    seeds = len(spec.seeds)
     first = spec.optimizers[0]
     n_lr, n_wd = len(spec.lr_values(first)), len(spec.weight_decay_values(first))
     data = _DATASETS.get(spec.data.dataset, spec.data.dataset)
     if spec.data.train_size:
         data = f"{spec.data.train_size} of {data}"
     return (f"The demo trains **{spec.n_cells} small networks** on {data}: {names}, each on "
-            f"a grid of {n_lr} learning rates α × {n_wd} weight decays λ, {spec.epochs} "
-            "epochs, all at once as one batched model. The heatmaps fill in live, epoch by "
-            "epoch.")
+            f"a grid of {n_lr} learning rates α × {n_wd} weight decays λ"
+            f"{f' with {seeds} seeds per cell' if seeds > 1 else ''}, {spec.epochs} epochs, "
+            "many at once as batched models. The heatmaps fill in live, epoch by epoch.")
 
 
 def run_demo(url: str, *, data_dir: Path | None = None) -> tuple[str, str]:

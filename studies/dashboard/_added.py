@@ -9,8 +9,9 @@ the study or a new cell on the same grid line. Never a near-duplicate column.
 
 **Removing.** Optuna cannot delete a trial. A cell that has not trained yet (WAITING) is
 claimed and set to FAIL with ``removed=True``, so no worker takes it. A finished one is set
-to FAIL with ``removed=True`` in the storage's tables, after the user confirmed: its
-results leave every view (views read COMPLETE trials); the row stays in exports, marked.
+to FAIL with ``removed=True`` in the storage's tables, after the user confirmed. Either way
+it leaves every table, figure, report and export (``studies.export`` skips removed
+trials); the storage keeps the row, marked.
 A cell in training cannot be removed until its population ends (cancel the run first).
 The study's cell count drops accordingly, so its progress stays true.
 """
