@@ -39,15 +39,15 @@ def render() -> None:
         column_config={
             # Pixel widths that add up to less than the table's room at 1440 px (≈ 980 px
             # beside the sidebar), so the last column is never clipped.
-            "Study": st.column_config.TextColumn(width=100),
+            "Study": st.column_config.TextColumn(width=90),
             "State": st.column_config.TextColumn(width=80, help=dash.STATE_HELP),
             "Progress": st.column_config.ProgressColumn(
                 "Progress", min_value=0.0, max_value=1.0, format="percent", width=95),
             "Cells done": st.column_config.TextColumn(width=80),
             "Optimizers": st.column_config.TextColumn(width=105),
-            "Best final test error": st.column_config.TextColumn(width=165),
+            "Best final test error": st.column_config.TextColumn(width=185),
             "Diverged": st.column_config.NumberColumn(width=70),
-            "Kind": st.column_config.TextColumn(width=95, help="Mode · data set"),
+            "Kind": st.column_config.TextColumn(width=90, help="Mode · data set"),
             "Created": st.column_config.TextColumn(width=120, help="UTC"),
         },
     )
