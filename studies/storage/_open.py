@@ -112,11 +112,13 @@ def open_storage(
 
     ``url``: ``sqlite:///PATH`` (SQLite file), any other SQLAlchemy URL
     (``postgresql://USER:PASSWORD@HOST/DB``), or ``journal:///ABS/PATH.log`` (Optuna's
-    journal file storage; no heartbeats). ``read_only``: for readers such as the dashboard
-    (no heartbeats, SQLite snapshots that never wait for writers); it does not forbid writes.
-    ``create``: whether a missing SQLite or journal file may be created; if not, a missing
-    file raises :class:`StorageError`. Raises :class:`StorageError` for a URL that cannot be
-    opened, with the URL redacted.
+    journal file storage, with heartbeats here). ``read_only``: for readers such as the
+    dashboard (no heartbeats, SQLite snapshots that never wait for writers, nothing created:
+    a storage that does not exist yet reads as an :class:`EmptyStorage`); it does not forbid
+    writes. ``create``: whether a missing SQLite or journal file may be created; if not, a
+    missing file raises :class:`StorageError`. Raises :class:`StorageError` for a URL that
+    cannot be opened or a file or database that is not an Optuna storage (unchanged), with
+    the URL redacted.
     """
     if not isinstance(url, str) or not url.strip():
         raise StorageError("storage", f"empty URL: use {ACCEPTED}")
