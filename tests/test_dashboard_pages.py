@@ -585,6 +585,8 @@ def test_launch_from_the_yaml_editor(empty_env: Path) -> None:
         assert [m.shape for m in maps] == [(2, 3), (2, 3)]
         assert all(np.isfinite(m).all() for m in maps)
         assert "study mine" in " ".join(texts(at.code))  # the log tail
+        # Watched finishing here: its heatmaps stay on top, not folded under the form.
+        assert "The picked study, mine" not in [e.label for e in at.expander]
     finally:
         kill_recorded_runs(empty_env)
 

@@ -1,8 +1,8 @@
 """Run: launch a study from a preset or a generated form; watch a running one fill in.
 
 The page opens on the form unless the picked study is running (then on its live view), its
-launch failed (then on the error, with the form below to fix it) or it was cancelled (then
-on its state and Resume)."""
+launch failed (then on the error, with the form below to fix it), it was cancelled (then
+on its state and Resume) or the user watched it finish here."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from studies import dashboard as dash
 from views import _components as ui
 from views import _form as form
 from views import _monitor as monitor
+
+WATCHED = "_run_watched"  # studies this session watched running on this page
 
 
 def render() -> None:
@@ -28,8 +30,13 @@ def render() -> None:
         if known:
             monitor.monitor(ctx, study, live=running)
         return
-    # On top when it needs the user: running, failed (the error), cancelled (Resume).
-    if known and (running or (status is not None and status.state in ("failed", "cancelled"))):
+    watched = st.session_state.setdefault(WATCHED, set())
+    if running:
+        watched.add(study)  # watched live here: it stays on top when it ends
+    # On top when it needs the user: running or just watched finishing, failed (the error),
+    # cancelled (Resume).
+    if known and (running or study in watched
+                  or (status is not None and status.state in ("failed", "cancelled"))):
         monitor.monitor(ctx, study, live=running)
         with st.expander("Launch a new study", expanded=not running,
                          icon=":material/rocket_launch:"):
