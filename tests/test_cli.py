@@ -116,6 +116,11 @@ def test_invalid_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, tiny
     no_data = _one_error_line(cli("run", str(cifar), "--storage", url, "--data-dir",
                                   str(tmp_path / "empty")))
     assert no_data.startswith("error: data: data set 'cifar10' is not available")
+    # A device this machine lacks, asked for by the spec itself: refused before the study
+    # exists, so no empty study with a Resume that would fail the same way is left behind.
+    mps = _write_spec(tmp_path / "mps.yaml", {**tiny_dict(), "device": "mps"})
+    assert _one_error_line(cli("run", str(mps), "--storage", url)).startswith(
+        "error: device: device 'mps' was asked for")
     assert not db.exists()
 
 

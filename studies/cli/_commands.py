@@ -230,7 +230,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     url = storage_url(args)
     if args.study is not None:
         check_study_name(args.study)
-    _validate_device(args.device)
+    # The spec's own device too, before the study exists: a run that cannot train here
+    # must not leave an empty study behind with a Resume that fails the same way.
+    _validate_device(args.device or spec.device)
     setup_logging(args.log)
     from studies.runner import DEFAULT_MAX_MEMBERS, create_study
 
