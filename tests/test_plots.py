@@ -424,3 +424,13 @@ def test_near_best_outline_marks_exactly_the_cells_within_the_noise() -> None:
     (outline,) = traces(fig, role=NEAR_BEST_NAME)
     outlined = {(2.0**y, 2.0**x) for x, y in zip(outline.x, outline.y, strict=True)}
     assert outlined == close | {(2.0**-9, 2.0**-8)}
+
+
+def test_panels_with_the_same_alpha_rows_label_them_once() -> None:
+    fig = landscape_figure(four_landscapes(), cols=4)
+    shown = [fig.layout[f"yaxis{k if k > 1 else ''}"].showticklabels for k in range(1, 5)]
+    assert shown == [None, False, False, False]
+    other = make_trials(separable, optimizer="sgd", log2_lr=[-7, -6, -5])
+    lands = {"adamw": four_landscapes()["adamw"], "sgd": landscape(other, optimizer="sgd")}
+    fig = landscape_figure(lands)
+    assert fig.layout.yaxis2.showticklabels is None  # other α rows keep their labels

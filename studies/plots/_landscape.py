@@ -121,6 +121,11 @@ def landscape_figure(
         fig.update_xaxes(title_text=x_title, row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
+            row_lr = land.lr
+        elif np.array_equal(land.lr, row_lr):
+            # Same α rows as the panel on its left: its labels would only crowd the gap
+            # between the panels (and overlap it on a narrow window).
+            fig.update_yaxes(showticklabels=False, row=row, col=col)
 
     finite = np.concatenate([land.value[np.isfinite(land.value)] for land in landscapes.values()])
     if fixed_range and kind == "error":
