@@ -68,3 +68,14 @@ def test_summary_table_shows_near_best_noise_and_slope_intervals():
                                 metric="final_test_error", multiple_schedules=False)
     assert set(lonely["Seed noise"]) == {"not measured"}
     assert all("fit" in c for c in lonely["Coupling slope"])
+
+
+def test_the_steeper_slope_is_named_by_its_size_not_its_sign():
+    from tests.test_significance import LOG2_LR, LOG2_WD, make_trials, valley
+
+    adam = make_trials(valley(-0.1, std=0.002), log2_lr=LOG2_LR, log2_wd=LOG2_WD,
+                       optimizer="adam", seeds=range(3))
+    adamw = make_trials(valley(0.8, std=0.002), log2_lr=LOG2_LR, log2_wd=LOG2_WD,
+                        optimizer="adamw", seeds=range(3), first_trial=len(adam))
+    _, slopes = landscape_caption(_lands(pd.concat([adam, adamw], ignore_index=True)))
+    assert "AdamW's best λ moves more with α" in slopes, slopes

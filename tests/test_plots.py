@@ -434,3 +434,10 @@ def test_panels_with_the_same_alpha_rows_label_them_once() -> None:
     lands = {"adamw": four_landscapes()["adamw"], "sgd": landscape(other, optimizer="sgd")}
     fig = landscape_figure(lands)
     assert fig.layout.yaxis2.showticklabels is None  # other α rows keep their labels
+
+
+def test_no_near_best_outline_over_a_median_or_minimum() -> None:
+    trials = make_trials(separable, optimizer="adamw", seeds=(0, 1, 2))
+    for aggregate, outlined in (("mean", True), ("median", False), ("min", False)):
+        land = landscape(trials, optimizer="adamw", aggregate=aggregate)
+        assert bool(traces(landscape_figure({"adamw": land}), role=NEAR_BEST_NAME)) is outlined

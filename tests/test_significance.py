@@ -193,3 +193,11 @@ def test_batched_slopes_equal_the_one_at_a_time_fit():
     slow = np.array([coupling_from_score(land, s).slope for s in scores])
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12, equal_nan=True)
     assert np.isfinite(fast).sum() > 40
+
+
+def test_significance_is_always_on_means_whatever_the_aggregate():
+    trials = _pair(0.003)
+    by_mean = summary(trials).set_index("optimizer")
+    by_median = summary(trials, aggregate="median").set_index("optimizer")
+    for column in ("near_best", "coupling_low", "coupling_high", "seed_noise"):
+        assert list(by_median[column]) == list(by_mean[column]), column

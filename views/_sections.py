@@ -154,7 +154,7 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
     fig = landscape_figure(lands, show_best=o.best, show_iso=o.iso, iso_products=o.products,
                            show_coupling=o.coupling, cols=per_row, fixed_range=live)
     dash.add_click_layer(fig, lands)
-    differences = {} if every else dash.difference_maps(lands)
+    differences = {} if every or o.aggregate != "mean" else dash.difference_maps(lands)
     where = st.columns([2, 1]) if len(differences) == 1 and len(lands) == 2 else [st.container()]
     with where[0]:
         event = ui.plotly(fig, key="landscape_chart", on_select="rerun",

@@ -111,8 +111,12 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
     present = np.array([len(t) > 0 for t in land.trials.ravel()]).reshape(land.shape)
     top = land.best(k)
     fit = coupling(land)
-    noise = seed_noise(land)
-    interval = coupling_interval(land, noise=noise)
+    # Significance is a t-test on cell means, whatever aggregate the rest of the row uses.
+    means = land if land.aggregate == "mean" else landscape(
+        sub, optimizer=land.optimizer, metric=land.metric, convention=None,
+        schedule=land.schedule, aggregate="mean")
+    noise = seed_noise(means)
+    interval = coupling_interval(means, noise=noise)
     row = {
         "optimizer": land.optimizer,
         "schedule": land.schedule,
@@ -132,7 +136,7 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
         "coupling_high": interval.high,
         "seed_noise": noise.std,
         "noise_df": noise.df,
-        "near_best": near_best(land, noise=noise).count,
+        "near_best": near_best(means, noise=noise).count,
     }
     if top:
         c = top[0]

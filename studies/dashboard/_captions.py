@@ -82,7 +82,7 @@ def slope_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
         return text + " (one seed: no interval)."
     coverage = f"{100 * (1 - ALPHA):.0f} %"
     if intervals_apart(a, b):
-        steeper = name_b if b.slope < a.slope else name_a
+        steeper = name_b if abs(b.slope) > abs(a.slope) else name_a
         return (text + f": apart beyond the seed noise ({coverage} intervals); {steeper}'s "
                 "best λ moves more with α.")
     return text + f": the {coverage} intervals overlap, so the shapes are not told apart."

@@ -246,7 +246,8 @@ def _panel(
         if zero_x is not None:
             xticks = ([zero_x, *xticks[0]], ["0", *xticks[1]])
 
-    if show_near_best and kind in ("error", "loss"):
+    # The t-test is on cell means: no outline over a median or a minimum across seeds.
+    if show_near_best and kind in ("error", "loss") and land.aggregate == "mean":
         near = near_best(land).mask
         if near.sum() > 1:  # with the best cell alone there is nothing to outline
             _overlay(
