@@ -370,6 +370,19 @@ def test_the_form_checks_training_images_against_the_data() -> None:
     dash.check_data(spec_from_dict(raw))  # the whole training part is fine
 
 
+def test_the_form_counts_mnist1d_signals_as_the_spec_asks(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("WDLAB_DATA_DIR", str(tmp_path))
+    # 1,000 signals: 800 train, of which 720 stay after a validation fraction of 0.1.
+    raw = {**TINY_GRID, "data": {"dataset": "mnist1d", "num_samples": 1000, "train_size": 721,
+                                 "val_fraction": 0.1}}
+    with pytest.raises(SpecError, match=r"data.train_size: must be at most 720 for mnist1d"):
+        dash.check_data(spec_from_dict(raw))
+    raw["data"]["train_size"] = 720
+    dash.check_data(spec_from_dict(raw))
+
+
 def test_the_description_names_only_the_optimizers_run() -> None:
     preset = load_preset("demo")
     values = forms.values_from_spec(preset)

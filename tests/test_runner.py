@@ -108,6 +108,24 @@ def test_resume_reruns_nothing_and_stored_spec_round_trips(tmp_path, tiny_spec):
     assert load_spec(url, "tiny-3") == tiny_spec(epochs=3, name="tiny-3")
 
 
+def test_a_spec_stored_before_a_field_existed_still_resumes(tmp_path, tiny_spec):
+    """A study stored by an older version lacks fields added since (here: the model's
+    norm switch, which the ResNet gained); running the same spec again resumes it instead
+    of calling it different."""
+    url = _url(tmp_path)
+    resnet = {"name": "resnet", "depth": 8, "width": 4}
+    spec = tiny_spec(model=resnet)
+    create_study(spec, storage=url)
+    storage = open_storage(url)
+    study_id = storage.get_study_id_from_name("tiny")
+    old = storage.get_study_user_attrs(study_id)["spec"]
+    del old["model"]["norm"]  # as a version before the switch stored it
+    storage.set_study_user_attr(study_id, "spec", old)
+    assert create_study(spec, storage=url) == "tiny"
+    with pytest.raises(StorageError, match="different spec"):
+        create_study(tiny_spec(model={**resnet, "norm": False}), storage=url)
+
+
 def test_invalid_input_writes_nothing(tmp_path, tiny_spec):
     url = _url(tmp_path)
     with pytest.raises(SpecError, match=r"^data: .*train_size"):

@@ -35,15 +35,17 @@ def existing_spec(url: str, study: str) -> StudySpec | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _train_part(dataset: str, split_seed: int, val_fraction: float) -> int | None:
+def _train_part(dataset: str, split_seed: int, val_fraction: float,
+                num_samples: int | None) -> int | None:
     """Images in the training part of a data set (before any ``train_size`` subsample);
-    None when its files are not on this machine (the launched process then says so)."""
+    None when its files (or MNIST-1D's generator) are not on this machine: the launched
+    process then says so."""
     from core.data import DatasetUnavailableError, load_dataset
 
     try:
         splits = load_dataset(dataset, split_seed=split_seed, val_fraction=val_fraction,
-                              download=False)
-    except (DatasetUnavailableError, ValueError, OSError):
+                              download=False, num_samples=num_samples)
+    except (DatasetUnavailableError, ValueError, OSError, ImportError):
         return None
     return splits.train_size
 
@@ -55,7 +57,8 @@ def check_data(spec: StudySpec) -> None:
     d = spec.data
     if d.train_size is None:
         return
-    available = _train_part(d.dataset, d.split_seed, d.val_fraction)
+    samples = d.num_samples if d.dataset == "mnist1d" else None
+    available = _train_part(d.dataset, d.split_seed, d.val_fraction, samples)
     if available is not None and d.train_size > available:
         raise SpecError(
             "data.train_size",

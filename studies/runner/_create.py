@@ -138,12 +138,22 @@ def _check_same_spec(attrs: dict[str, Any], spec: StudySpec, spec_dict: dict[str
             f"{spec.name!r} already exists in {redact(url)} and was not made from a spec; "
             "use --study NEWNAME",
         )
-    if _plain(stored) != spec_dict:
+    if _plain(_decoded(stored)) != spec_dict:
         raise StorageError(
             "study",
             f"{spec.name!r} already exists in {redact(url)} with a different spec; run the same "
             "spec to resume it, or use --study NEWNAME for a new study",
         )
+
+
+def _decoded(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored spec as this version writes it: a spec stored by an older version lacks
+    fields added since (their defaults fill them in), so the raw dicts would differ for the
+    same study. One that no longer validates is compared as stored (and so differs)."""
+    try:
+        return spec_from_dict(stored).to_dict()
+    except SpecError:
+        return stored
 
 
 def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], *, url: str,
