@@ -128,7 +128,10 @@ def _failed_launches(url: str, known: list[str]) -> list[str]:
     candidates = [*st.session_state.get(_LAUNCHED, []), *([wanted] if wanted else [])]
     out = []
     for name in dict.fromkeys(candidates):
-        if name not in known and dash.run_status(url, name) is not None:
+        status = dash.run_status(url, name) if name not in known else None
+        # Starting (its process has not created the study yet) or failed: a finished run
+        # of a study that is gone now (deleted elsewhere) is no launch to show.
+        if status is not None and status.state in ("running", "failed"):
             out.append(name)
     return out
 

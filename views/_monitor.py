@@ -42,7 +42,10 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
         progress = dash.study_progress(ctx.url, study)
         running = (status is not None and status.alive) or progress.running > 0
         _process_line(ctx, status, progress)
-        estimator = st.session_state.setdefault(f"_eta:{study}", dash.EtaEstimator())
+        # One estimator per run: a Resume, Refine or More seeds starts a new process, and its
+        # rate must not span the idle gap since the last one.
+        run_key = status.record.started if status is not None else None
+        estimator = st.session_state.setdefault(f"_eta:{study}:{run_key}", dash.EtaEstimator())
         estimator.add(time.time(), progress.partial)
         eta = estimator.seconds(progress.total)
         shown = ("—" if not running else dash.format_eta(eta) if eta is not None
