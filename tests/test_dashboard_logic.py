@@ -395,6 +395,17 @@ def test_the_description_names_only_the_optimizers_run() -> None:
         assert not any(ch.isdigit() for ch in text.replace("1/√v̂", "").replace("L2", "")), text
 
 
+def test_the_preset_text_only_while_the_form_is_the_preset() -> None:
+    preset = load_preset("demo")
+    values = forms.values_from_spec(preset)
+    key = next(k for k in values if k.endswith("epochs") and not k.startswith("schedules"))
+    changed = forms.describe({**values, key: preset.epochs + 5}, preset)
+    assert changed != preset.description and "Adam" in changed  # no "30 epochs" claim
+    pytorch = forms.describe({**values, key: preset.epochs + 5,
+                              "weight_decay.convention": "pytorch"}, preset)
+    assert "wd = λ/α (PyTorch)" in pytorch and "best wd moves" in pytorch
+
+
 def dash_name(optimizer: str) -> str:
     from studies.analysis import display_name
 

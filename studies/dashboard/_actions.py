@@ -226,8 +226,11 @@ def demo_blurb() -> str:
     data = _DATASETS.get(spec.data.dataset, spec.data.dataset)
     if spec.data.train_size:
         data = f"{spec.data.train_size} of {data}"
+    from studies.plots import CONVENTION_SYMBOLS
+
     return (f"The demo trains **{spec.n_cells} small networks** on {data}: {names}, each on "
-            f"a grid of {n_lr} learning rates α × {n_wd} weight decays λ"
+            f"a grid of {n_lr} learning rates α × {n_wd} weight decays "
+            f"{CONVENTION_SYMBOLS[spec.convention]}"
             f"{f' with {seeds} seeds per cell' if seeds > 1 else ''}, {spec.epochs} epochs, "
             "many at once as batched models. The heatmaps fill in live, epoch by epoch.")
 

@@ -586,24 +586,45 @@ _ROLE = {
 }
 
 
+#: How the generated text names the weight decay, by the form's convention (PAPER.md §3):
+#: (in full, as a symbol).
+_DECAY_WORDS = {"paper": ("weight decay λ (paper)", "λ"),
+                "pytorch": ("weight decay wd = λ/α (PyTorch)", "wd"),
+                "normalized": ("normalized weight decay λ_norm", "λ_norm")}
+
+
+def _is_preset(values: Mapping[str, Any], preset: StudySpec) -> bool:
+    """Whether the form still describes exactly the preset (its name and text aside)."""
+    from studies.spec import spec_from_dict
+
+    data = {**assemble(values).data, "name": preset.name, "description": preset.description}
+    try:
+        return spec_from_dict(data) == preset
+    except SpecError:
+        return False
+
+
 def describe(values: Mapping[str, Any], preset: StudySpec | None = None) -> str:
     """What a study of these form values compares, in words and without any result: the
-    preset's own description while its optimizers are kept, else one generated from the
-    optimizers chosen (so the text never names an optimizer the study does not run)."""
+    preset's own description while the form is still exactly the preset, else one generated
+    from the optimizers chosen (so the text never names an optimizer, a grid or a data set
+    the study does not run), naming the weight decay in the form's convention."""
     optimizers = [o for o in values.get("optimizers") or [] if isinstance(o, str)]
     mode = values.get("mode", _FIELDS["mode"].default)
-    if preset is not None and preset.description and list(preset.optimizers) == optimizers \
-            and preset.mode == mode:
+    if preset is not None and preset.description and _is_preset(values, preset):
         return preset.description
     if not optimizers:
         return ""
+    decay, symbol = _DECAY_WORDS.get(values.get("weight_decay.convention") or "paper",
+                                     _DECAY_WORDS["paper"])
     roles = [_ROLE.get(o, o) for o in optimizers]
     listed = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " and " + roles[-1]
     if mode == "tune":
-        return (f"Optuna's sampler searches the learning rate α and the weight decay λ of "
+        return (f"Optuna's sampler searches the learning rate α and the {decay} of "
                 f"{listed}, on the same model and data.")
     if len(roles) == 1:
-        return (f"{listed} over a grid of learning rate α × weight decay λ: where its good "
-                "region lies, and whether the best λ moves with α.")
-    return (f"Compares {listed} over the same grid of learning rate α × weight decay λ: "
-            "where each optimizer's good region lies, and whether the best λ moves with α.")
+        return (f"{listed} over a grid of learning rate α × {decay}: where its good "
+                f"region lies, and whether the best {symbol} moves with α.")
+    return (f"Compares {listed} over the same grid of learning rate α × {decay}: "
+            f"where each optimizer's good region lies, and whether the best {symbol} moves "
+            "with α.")
