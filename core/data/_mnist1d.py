@@ -2,9 +2,9 @@
 
 Each sample is one of ten hand-drawn 1-D templates ("digits"), padded, stretched, scaled,
 translated, sheared, and overlaid with correlated and i.i.d. noise, then resampled to 40
-points. It is far harder than scikit-learn's digits for a small network (an MLP stays near
-30 % test error where digits gives 2 %), yet a population of models trains on it in seconds on
-a CPU, which is what a weight-decay landscape needs.
+points. Greydanus (2020) built it to be far harder than MNIST for small networks while
+training in seconds on a CPU: what a weight-decay landscape needs, since a data set a small
+model solves almost perfectly leaves the landscape flat.
 
 The samples come from the generator of the PyPI package ``mnist1d`` (``make_dataset``), never
 from its downloader: nothing is fetched, and the data are a pure function of the generator

@@ -241,6 +241,7 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
              ) -> tuple[list[str], dict[str, str], tuple[str, ...]]:
     """(argv, environment, argv as shown) for the CLI."""
     from studies.storage import redact
+    from studies.storage._urls import STORAGE_ENV
 
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
@@ -250,7 +251,7 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
         p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     secret = redact(url) != url
     if secret:  # keep the password off the command line (readable by every local user)
-        env["WDLAB_STORAGE"] = url
+        env[STORAGE_ENV] = url
     storage_args = [] if secret else ["--storage", url]
     head = [sys.executable, "-m", "studies", kind]
     if kind == "run":
