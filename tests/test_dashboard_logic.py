@@ -580,3 +580,26 @@ def test_added_cells_can_be_removed_trained_or_not(monkeypatch: pytest.MonkeyPat
     lands = dash.landscapes(frame)
     assert all(land.value.size == 6 for land in lands.values())  # the spec's 2 × 3 again
     assert extend_study(storage=url, study_name=name, cells=two) == 2  # can be added again
+
+
+@pytest.mark.slow
+def test_removing_finished_cells_on_a_journal_is_refused_before_anything_changes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from studies.runner import extend_study, refine_cells, run_worker
+    from studies.storage import StorageError
+
+    use_temp_storage(monkeypatch, tmp_path)
+    url = f"journal:///{tmp_path / 'j.log'}"
+    name = train_study(url, TINY_GRID)
+    spec = spec_from_dict(TINY_GRID)
+    two = refine_cells(spec, lr_range=(0.002, 0.004), wd_range=(0.002, 0.002), count=(2, 1),
+                       optimizers=["adamw"])
+    extend_study(storage=url, study_name=name, cells=two)
+    run_worker(storage=url, study_name=name)
+    one = refine_cells(spec, lr_range=(0.006, 0.006), wd_range=(0.002, 0.002), count=1,
+                       optimizers=["adamw"])
+    extend_study(storage=url, study_name=name, cells=one)
+    before = (dash.added_cells(url, name), dash.study_progress(url, name).total)
+    with pytest.raises(StorageError, match="journal"):
+        dash.remove_added(url, name, finished=True)
+    assert (dash.added_cells(url, name), dash.study_progress(url, name).total) == before

@@ -111,6 +111,11 @@ def remove_added(url: str, study: str, spec: StudySpec, *, finished: bool) -> in
     when ``finished`` (the user confirmed losing their results). Returns how many."""
     storage, study_id = require_study(url, study, read_only=False)
     added = added_cells(url, study, spec)
+    if finished and added.finished and rdb_of(storage) is None:  # type: ignore[arg-type]
+        # Refused before anything changes: a half-done removal would leave the study's
+        # cell count wrong.
+        raise StorageError("storage", "removing finished cells needs an SQLite or PostgreSQL "
+                           "storage; this one is a journal file")
     removed = 0
     for trial_id in added.waiting:
         try:
@@ -134,9 +139,7 @@ def _fail_finished(storage: object, trial_ids: list[int]) -> int:
     """Finished trials to FAIL with ``removed=True``, in one transaction of the storage's
     tables (Optuna's API refuses to change a finished trial)."""
     rdb = rdb_of(storage)  # type: ignore[arg-type]
-    if rdb is None:
-        raise StorageError("storage", "removing finished cells needs an SQLite or PostgreSQL "
-                           "storage; this one is a journal file")
+    assert rdb is not None  # remove_added refused journal storages before changing anything
     from optuna.storages._rdb import models
     from sqlalchemy import insert, update
 
