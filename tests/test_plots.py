@@ -242,8 +242,20 @@ def test_coupling_overlay_marks_each_rows_best() -> None:
     fig = landscape_figure({"sgd": land}, show_coupling=True)
     points, fit_line = traces(fig, role=COUPLING_NAME)
     assert "slope -1.0" in points.name or "slope -0.9" in points.name
+    assert points.name.startswith("SGD: ") and "(fit)" in points.name  # one seed: no interval
     assert len(points.y) >= 3 and np.all(np.diff(points.x) < 0)  # best λ falls as α grows
     assert len(fit_line.x) == 2
+
+
+def test_coupling_overlay_gives_the_seed_noise_interval_when_measured() -> None:
+    from studies.analysis import coupling_interval
+
+    trials = make_trials(diagonal, optimizer="adam", seeds=(0, 1, 2))
+    trials["final_test_error"] += np.random.default_rng(0).normal(0, 0.002, len(trials))
+    land = landscape(trials, optimizer="adam")
+    points, _ = traces(landscape_figure({"adam": land}, show_coupling=True), role=COUPLING_NAME)
+    iv = coupling_interval(land)
+    assert points.name.endswith(f"[{iv.low:+.2f}, {iv.high:+.2f}]")
 
 
 def test_mixed_conventions_are_refused() -> None:

@@ -109,7 +109,10 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
                         "per-step shrink (EMA timescale τ = 1/(α·wd) steps).")
         text = st.text_input("α·λ values (optional)", key="ls_products",
                              placeholder="e.g. 2^-16, 2^-14", disabled=not iso)
-        coupling = st.toggle("Coupling fit", key="ls_coupling", help=dash.COUPLING_HELP)
+        # On by default: the line through each row's best λ is the paper's Figure-2 point
+        # at a glance (a diagonal for L2, upright for decoupled decay).
+        coupling = st.toggle("Coupling fit", value=True, key="ls_coupling",
+                             help=dash.COUPLING_HELP)
     try:
         products = dash.forms.parse_list(text, "α·λ values", item="float")
     except SpecError as error:

@@ -9,7 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from studies.analysis import Difference, Landscape, convert_weight_decay, coupling, near_best
+from studies.analysis import (
+    Difference,
+    Landscape,
+    convert_weight_decay,
+    coupling,
+    coupling_interval,
+    near_best,
+)
 
 from ._style import (
     CONVENTION_SYMBOLS,
@@ -248,8 +255,9 @@ def _panel(
 
     # The t-test is on cell means: no outline over a median or a minimum across seeds.
     if show_near_best and kind in ("error", "loss") and land.aggregate == "mean":
-        near = near_best(land).mask
-        if near.sum() > 1:  # with the best cell alone there is nothing to outline
+        found = near_best(land)
+        near = found.mask
+        if found.noise.measured:  # with one seed only the best cell would be "near" it
             _overlay(
                 fig,
                 row,
@@ -264,7 +272,7 @@ def _panel(
                     "color": "#222222",
                     "line": {"width": 1.5},
                 },
-                legend_text="□ not distinguishable from the best (t-test over seeds, 5 %)",
+                legend_text="not distinguishable from the best (t-test over seeds, 5 %)",
             )
     best = land.best(show_best) if show_best > 0 else []
     if best:
@@ -316,7 +324,7 @@ def _panel(
         for c in products:
             _iso_line(fig, row, col, legend_done, land=land, product=c, y_range=y_range)
     if show_coupling:
-        _coupling_overlay(fig, row, col, land=land, y_range=y_range)
+        _coupling_overlay(fig, row, col, land=land, y_range=y_range, title=title)
 
     yticks = log2_ticks(land.lr, max_ticks=10)
     # Horizontal, thinned labels: rotated ones push the axis title into the legend on a
@@ -394,17 +402,24 @@ def _iso_line(
 
 
 def _coupling_overlay(
-    fig: go.Figure, row: int, col: int, *, land: Landscape, y_range: list[float]
+    fig: go.Figure, row: int, col: int, *, land: Landscape, y_range: list[float], title: str
 ) -> None:
     """Each row's refined best λ and the OLS line log₂ λ* = a + b·log₂ α, in the axis's
-    convention."""
+    convention. The legend gives the slope with its 95 % interval from the seed noise
+    (:func:`studies.analysis.coupling_interval`) when the study measured one, else the
+    fit's standard error."""
     fit = coupling(land)
     if fit.n_rows == 0:
         return
     shown = convert_weight_decay(
         fit.best_wd, from_="paper", to=land.convention, lr=fit.lr, factor=land.factor
     )
-    label = f"{COUPLING_NAME} (slope {fit.slope:.2f} ± {fit.stderr:.2f})"
+    interval = coupling_interval(land) if land.aggregate == "mean" else None
+    if interval is not None and interval.measured:
+        spread = f"[{interval.low:+.2f}, {interval.high:+.2f}]"
+    else:
+        spread = f"± {fit.stderr:.2f} (fit)"
+    label = f"{title}: {COUPLING_NAME}, slope {fit.slope:+.2f} {spread}"
     fig.add_trace(
         go.Scatter(
             x=np.log2(shown),
@@ -531,7 +546,7 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
                 y=y[rows],
                 mode="markers",
                 marker={"symbol": "circle", "size": 6, "color": "black"},
-                name="• beyond the seed noise (t-test, 5 %)",
+                name="beyond the seed noise (t-test, 5 %)",
                 hoverinfo="skip",
                 meta={"role": SIGNIFICANT_NAME},
             )
