@@ -164,8 +164,10 @@ def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: 
     cells = max(land.value.size for land in lands.values())
     # While cells train, the colours keep one meaning (0–100 %) instead of re-ranging on
     # every poll; the finished map uses its own range.
+    # No significance outline on provisional, mid-training values: a t-test of a moving
+    # target would claim more than it knows.
     ui.plotly(landscape_figure(lands, metric_label=label, show_best=dash.best_default(cells),
-                               fixed_range=running),
+                               fixed_range=running, show_near_best=not latest),
               key="run_landscape")
     if note:
         st.caption(note)
