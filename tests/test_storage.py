@@ -183,6 +183,9 @@ CLAIMER = """
         for trial in waiting[:5]:
             if storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
                 claimed.append(trial.number)
+        # A real worker trains between claims; without a pause one claimer on a quiet
+        # machine can take all 150 before the others' first query, and nothing races.
+        time.sleep(0.005)
     print(json.dumps(claimed))
 """
 
