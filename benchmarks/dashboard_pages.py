@@ -189,7 +189,7 @@ def main() -> None:
     print("cold-run breakdown:")
     breakdown(url)
     results = {}
-    for page in ("landscape", "studies"):
+    for page in ("landscape", "study_list"):
         cold, warm = page_times(page)
         results[page] = (cold, warm)
     for page, (cold, warm) in results.items():

@@ -302,6 +302,28 @@ def landscapes(url: str, study: str, sig: tuple[object, ...], metric: str, conve
                            schedule=schedule)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def landscape_panels(url: str, study: str, sig: tuple[object, ...], metric: str,
+                     convention: str, aggregate: str, schedule: str | None, *, best: int,
+                     iso: bool, products: list[float] | None, coupling: bool,
+                     live: bool) -> tuple[Any, dict[str, Any], list[str]]:
+    """The Landscape page's heatmaps (with their click layer), difference maps and
+    sentences: cached with the study's signature, since the significance tests and the
+    slope bootstrap behind them are the page's slowest part."""
+    from studies.plots import landscape_figure
+
+    lands = landscapes(url, study, sig, metric, convention, aggregate, schedule)
+    every = schedule == dash.ALL_SCHEDULES
+    per_row = len({land.optimizer for land in lands.values()}) if every else None
+    fig = landscape_figure(lands, show_best=best, show_iso=iso, iso_products=products,
+                           show_coupling=coupling, cols=per_row, fixed_range=live)
+    dash.add_click_layer(fig, lands)
+    significance = not every and aggregate == "mean"
+    differences = dash.difference_maps(lands) if significance else {}
+    sentences = dash.landscape_caption(lands) if significance else []
+    return fig, differences, sentences
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def summary(url: str, study: str, sig: tuple[object, ...], metric: str, aggregate: str
             ) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from studies import dashboard as dash
 from studies.analysis import AGGREGATES, TRIAL_METRICS
-from studies.plots import CONVENTION_TITLES, curves_figure, landscape_figure, metric_label
+from studies.plots import CONVENTION_TITLES, curves_figure, metric_label
 from studies.spec import SpecError
 from views import _components as ui
 
@@ -153,11 +153,9 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
         st.info("No trials with a learning rate and a weight decay yet.")
         return
     every = o.schedule == dash.ALL_SCHEDULES
-    per_row = len({land.optimizer for land in lands.values()}) if every else None
-    fig = landscape_figure(lands, show_best=o.best, show_iso=o.iso, iso_products=o.products,
-                           show_coupling=o.coupling, cols=per_row, fixed_range=live)
-    dash.add_click_layer(fig, lands)
-    differences = {} if every or o.aggregate != "mean" else dash.difference_maps(lands)
+    fig, differences, sentences = ui.landscape_panels(
+        ctx.url, study, sig, o.metric, convention, o.aggregate, o.schedule, best=o.best,
+        iso=o.iso, products=o.products, coupling=o.coupling, live=live)
     where = st.columns([2, 1]) if len(differences) == 1 and len(lands) == 2 else [st.container()]
     with where[0]:
         event = ui.plotly(fig, key="landscape_chart", on_select="rerun",
@@ -169,10 +167,9 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
                "a box to select a region to refine · black circles: the best cells · squares: "
                "cells a t-test over seeds cannot tell from the best · red ×: diverged."
                + (" Colours fixed at 0–100 % while the study runs." if live else ""))
-    if o.aggregate == "mean" and not every:
-        for sentence in dash.landscape_caption(lands):
-            st.markdown(sentence)
-    elif not every:
+    for sentence in sentences:
+        st.markdown(sentence)
+    if o.aggregate != "mean" and not every:
         st.caption("Significance is tested on the mean over seeds: choose “mean” to see it.")
     frame = ui.summary(ctx.url, study, sig, o.metric, o.aggregate)
     if not frame.empty:

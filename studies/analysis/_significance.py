@@ -181,7 +181,8 @@ def difference(minuend: Landscape, subtrahend: Landscape, *, alpha: float = ALPH
     na = take(minuend, minuend.n_seeds, ia, ja)
     nb = take(subtrahend, subtrahend.n_seeds, ib, jb)
     both = np.isfinite(sa) & np.isfinite(sb)
-    value = np.where(both, sa - sb, np.nan)
+    with np.errstate(invalid="ignore"):  # inf − inf where both diverged: masked out anyway
+        value = np.where(both, sa - sb, np.nan)
     noise = seed_noise(minuend, subtrahend)
     if noise.measured and noise.std > 0:
         with np.errstate(invalid="ignore", divide="ignore"):
