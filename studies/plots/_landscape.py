@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from studies.analysis import (
+    ALPHA,
     Difference,
     Landscape,
     convert_weight_decay,
@@ -272,7 +273,8 @@ def _panel(
                     "color": "#222222",
                     "line": {"width": 1.5},
                 },
-                legend_text="not distinguishable from the best (t-test over seeds, 5 %)",
+                legend_text=("not distinguishable from the best "
+                             f"(t-test over seeds, {100 * ALPHA:g} %)"),
             )
     best = land.best(show_best) if show_best > 0 else []
     if best:
@@ -546,7 +548,7 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
                 y=y[rows],
                 mode="markers",
                 marker={"symbol": "circle", "size": 6, "color": "black"},
-                name="beyond the seed noise (t-test, 5 %)",
+                name=f"beyond the seed noise (t-test, {100 * ALPHA:g} %)",
                 hoverinfo="skip",
                 meta={"role": SIGNIFICANT_NAME},
             )
