@@ -446,6 +446,9 @@ def test_panels_with_the_same_alpha_rows_label_them_once() -> None:
     lands = {"adamw": four_landscapes()["adamw"], "sgd": landscape(other, optimizer="sgd")}
     fig = landscape_figure(lands)
     assert fig.layout.yaxis2.showticklabels is None  # other α rows keep their labels
+    gap = fig.layout.xaxis2.domain[0] - fig.layout.xaxis.domain[1]
+    shared = landscape_figure({k: four_landscapes()[k] for k in ("adam", "adamw")})
+    assert gap > shared.layout.xaxis2.domain[0] - shared.layout.xaxis.domain[1]  # room for them
 
 
 def test_no_near_best_outline_over_a_median_or_minimum() -> None:

@@ -100,11 +100,16 @@ def landscape_figure(
     ncols = min(cols or n, n)
     nrows = math.ceil(n / ncols)
     titles = [panel_title(k) for k in landscapes]
+    lands = list(landscapes.values())
+    # Panels right of the first carry α labels only when their rows differ from the first
+    # panel's in their row (see below); then the gap must make room for them.
+    labelled = any(not np.array_equal(land.lr, lands[p - p % ncols].lr)
+                   for p, land in enumerate(lands) if p % ncols)
     fig = make_subplots(
         rows=nrows,
         cols=ncols,
         subplot_titles=titles,
-        horizontal_spacing=0.06 if ncols > 1 else None,
+        horizontal_spacing=(0.1 if labelled else 0.06) if ncols > 1 else None,
         vertical_spacing=0.14 if nrows > 1 else None,
     )
     legend_done: set[str] = set()
@@ -558,7 +563,7 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
         noise = (f"• beyond seed noise: {diff.significant.sum()} of {diff.n_cells} cells"
                  if diff.noise.measured else "one seed: no noise measured")
         title = f"{a} − {b}<br><sup>blue: {a} lower · {noise}</sup>"
-    xticks = log2_ticks(diff.wd_paper, max_ticks=5,
+    xticks = log2_ticks(diff.wd_paper, max_ticks=3,
                         zero_at=float(x[~positive][0]) if (~positive).any() else None)
     yticks = log2_ticks(diff.lr, max_ticks=8)
     fig.update_layout(
