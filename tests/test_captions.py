@@ -79,3 +79,11 @@ def test_the_steeper_slope_is_named_by_its_size_not_its_sign():
                         optimizer="adamw", seeds=range(3), first_trial=len(adam))
     _, slopes = landscape_caption(_lands(pd.concat([adam, adamw], ignore_index=True)))
     assert "AdamW's best λ moves more with α" in slopes, slopes
+
+
+def test_studies_table_gives_each_best_with_one_decimal():
+    from studies.dashboard._tables import best_text
+
+    assert best_text({"adam": 0.31, "adamw": 0.302, "sgd": float("nan")},
+                     ["sgd", "adam", "adamw"]) == "Adam 31.0 % · AdamW 30.2 %"
+    assert best_text({}, ["adam"]) == "—"

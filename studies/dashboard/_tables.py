@@ -56,8 +56,10 @@ def metric_text(metric: str, x: float | None) -> str:
 
 
 def best_text(best: Mapping[str, float], optimizers: Iterable[str]) -> str:
-    """``"Adam 5.40 % · AdamW 4.70 %"`` (final test error per optimizer)."""
-    parts = [f"{display_name(o)} {percent(best[o])}" for o in optimizers if o in best]
+    """``"Adam 5.4 % · AdamW 4.7 %"`` (final test error per optimizer): one decimal, as the
+    Landscape page's sentences give it, so two optimizers fit the Studies column."""
+    parts = [f"{display_name(o)} {100 * best[o]:.1f} %" for o in optimizers
+             if o in best and math.isfinite(best[o])]
     return " · ".join(parts) or "—"
 
 
