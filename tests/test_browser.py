@@ -242,6 +242,13 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
     assert not foreign, f"requests that leave the machine: {sorted(set(foreign))[:5]}"
 
 
+def _edit_as(page: Any, source: str) -> None:
+    """Switch the Run form's "Edit as" radio to ``source`` ("Form" or "YAML")."""
+    page.locator('[data-testid="stRadio"]').filter(has_text="Edit as").get_by_text(
+        source, exact=True).click()
+    _settle(page)
+
+
 def _form_and_yaml_round_trip(page: Any, server: str) -> None:
     """A field typed in the form is in the YAML; a line edited in the YAML is in the form."""
     page.goto(f"{server}/run")
@@ -250,18 +257,14 @@ def _form_and_yaml_round_trip(page: Any, server: str) -> None:
     name.fill("browser-trip")
     name.press("Enter")
     _settle(page)
-    page.locator('[data-testid="stRadio"]').filter(has_text="Edit as").get_by_text(
-        "YAML", exact=True).click()
-    _settle(page)
+    _edit_as(page, "YAML")
     yaml_box = page.get_by_role("textbox", name="Spec (YAML)")
     text = yaml_box.input_value()
     assert "name: browser-trip" in text
     yaml_box.fill(text.replace("epochs: 30", "epochs: 17"))
     page.get_by_text("Run a study").click()  # blur: the text area commits
     _settle(page)
-    page.locator('[data-testid="stRadio"]').filter(has_text="Edit as").get_by_text(
-        "Form", exact=True).click()
-    _settle(page)
+    _edit_as(page, "Form")
     assert page.get_by_role("textbox", name="Study name *").input_value() == "browser-trip"
     assert page.get_by_role("spinbutton", name="Epochs *").input_value() == "17"
     _shot(page, "11-run-form-after-yaml-1440")
@@ -271,9 +274,7 @@ def _failed_launch_stays(page: Any, server: str) -> None:
     """A launch the process refuses (Apple MPS on Linux) stays on its study, with the error."""
     page.goto(f"{server}/run")
     _settle(page)
-    page.locator('[data-testid="stRadio"]').filter(has_text="Edit as").get_by_text(
-        "YAML", exact=True).click()
-    _settle(page)
+    _edit_as(page, "YAML")
     yaml_box = page.get_by_role("textbox", name="Spec (YAML)")
     text = yaml_box.input_value()
     text = text.replace("name: demo", "name: broken").replace("device: auto", "device: mps")

@@ -9,6 +9,7 @@ import time
 
 import optuna
 import pytest
+from _processes import children_of
 
 from studies.runner import create_study
 from studies.spec import spec_from_dict
@@ -119,21 +120,6 @@ def test_racing_creators_on_postgresql_enqueue_each_cell_once(postgres_url, tiny
     assert_each_cell_once(url, raw)
 
 
-def _children_of(pid: int) -> list[int]:
-    from pathlib import Path
-
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(")") + 2 :].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
 def test_workers_get_the_url_in_their_environment_and_nothing_shows_the_password(
         postgres_url, tiny_dict, env, tmp_path):
     import subprocess
@@ -157,7 +143,7 @@ def test_workers_get_the_url_in_their_environment_and_nothing_shows_the_password
     try:
         deadline = time.time() + 180
         while not seen and proc.poll() is None and time.time() < deadline:
-            for child in _children_of(proc.pid):
+            for child in children_of(proc.pid):
                 with contextlib.suppress(OSError):
                     cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
                     if b"worker" in cmdline.split(b"\0"):  # exec'd (a fork shows our argv)

@@ -149,7 +149,6 @@ class CancelCost:
 
 def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost:
     """:class:`CancelCost` of ``study``, read from the storage."""
-    import datetime as dt
 
     storage, study_id = require_study(url, study)
     spec = storage.get_study_user_attrs(study_id).get(L.SPEC) or {}
@@ -161,8 +160,7 @@ def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost
     seconds = None
     if starts:
         now = time.time() if now is None else now
-        seconds = max(0.0, now - min(starts).replace(tzinfo=dt.UTC).timestamp()
-                      if min(starts).tzinfo is None else now - min(starts).timestamp())
+        seconds = max(0.0, now - min(starts).timestamp())  # read_trials gives aware UTC
     return CancelCost(done=counts["COMPLETE"], training=len(running), epochs_done=int(reached),
                       epochs=epochs, seconds=seconds)
 
