@@ -7,7 +7,8 @@ Both read a study with one query per table (:func:`studies.storage.read_trials`)
 of 10,000 trials gives its tables in about a second, and a running study's tables include its
 RUNNING and WAITING trials (metrics NaN), which is what lets a landscape fill in live.
 
-Weight decays appear in all three conventions. The normalization factor is
+Weight decays appear in all three conventions (:mod:`core.optim`'s formulas). The
+normalization factor is
 f = √(b/(B·T)) with b the batch size, B the training points actually used (stored with the
 study when it was created) and T the epochs, or T₀ under warm restarts: the λ of the first
 restart period (later periods are longer and get a smaller λ, which core recomputes).
@@ -20,45 +21,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from optuna.storages import BaseStorage
 
-from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, TRIAL_METRICS, normalization_factor
-from studies.spec import SpecError, StudySpec, spec_from_dict
-from studies.storage import StorageError, read_trials, require_study
-from studies.storage import _layout as L
-from studies.storage._read import TrialRecord, study_id_of
+# The conventions module itself, not core.optim: that package imports torch.
+from core.optim._conventions import from_paper, normalized_decay_factor, to_paper
+from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, TRIAL_METRICS
+from studies.spec import SpecError, StudySpec
+from studies.storage import StoredStudy, TrialRecord
+from studies.storage import layout as L
 
 FORMATS: tuple[str, ...] = ("csv", "json")
 
 _NAN = math.nan
 
 
-def _resolve(source: Any, study_name: str | None) -> tuple[BaseStorage, int, str]:
-    """(storage, study id, name) from a URL, a storage, or an optuna.Study."""
+def _open(source: Any, study_name: str | None) -> StoredStudy:
+    """The study of a URL or a storage (and ``study_name``), or of an optuna.Study."""
     if hasattr(source, "_study_id") and hasattr(source, "_storage"):  # an optuna.Study
-        return source._storage, source._study_id, source.study_name
+        return StoredStudy.open(source._storage, source.study_name)
     if study_name is None:
         raise TypeError("study_name is required unless an optuna.Study is given")
-    if isinstance(source, str):
-        storage, study_id = require_study(source, study_name)
-        return storage, study_id, study_name
-    study_id = study_id_of(source, study_name)
-    if study_id is None:
-        raise StorageError("study", f"no study {study_name!r} in this storage")
-    return source, study_id, study_name
-
-
-def _context(storage: BaseStorage, study_id: int) -> tuple[StudySpec | None, int | None]:
-    attrs = storage.get_study_user_attrs(study_id)
-    raw = attrs.get(L.SPEC)
-    spec = None
-    if isinstance(raw, dict):
-        try:
-            spec = spec_from_dict(raw)
-        except SpecError:
-            spec = None
-    train_size = attrs.get(L.TRAIN_SIZE)
-    return spec, int(train_size) if train_size is not None else None
+    return StoredStudy.open(source, study_name)
 
 
 def _number(value: Any) -> float:
@@ -82,58 +64,47 @@ def trials_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     counts reported epochs for a running trial; ``duration_s`` is the population's training
     time (NaN while running).
     """
-    storage, study_id, name = _resolve(source, study_name)
-    spec, train_size = _context(storage, study_id)
-    records = _kept(read_trials(storage, study_id, intermediate_when=("RUNNING",)))
+    study = _open(source, study_name)
+    records = _kept(study.trials(intermediate_when=("RUNNING",)))
     columns: dict[str, list[Any]] = {c: [] for c in TRIAL_COLUMNS}
     factors: dict[str, float] = {}
     for r in records:
-        row = _trial_row(r, name, spec, train_size, factors)
+        row = _trial_row(r, study.name, study.spec, study.train_size, factors)
         for c in TRIAL_COLUMNS:
             columns[c].append(row[c])
     frame = pd.DataFrame(columns, columns=list(TRIAL_COLUMNS))
     return _typed(frame)
 
 
-def period_for_factor(spec: StudySpec, schedule: str) -> float:
-    """T of the normalization factor in tables: T₀ under warm restarts, else the epochs."""
-    s = spec.schedule_named(schedule)
-    if s.name == "warm_restarts" and s.t0 is not None:
-        return float(s.t0)
-    return float(spec.epochs)
-
-
-def wd_all_conventions(
-    value: float, *, convention: str, lr: float, factor: float
-) -> tuple[float, float, float]:
-    """(λ paper, wd PyTorch = λ/α, λ_norm = λ/f) of a weight decay given in ``convention``;
-    NaN where α or f is not positive (unknown)."""
-    if convention == "paper":
-        lam = value
-    elif convention == "pytorch":
-        lam = value * lr
-    elif convention == "normalized":
-        lam = value * factor if factor > 0 else _NAN
-    else:
-        raise ValueError(f"unknown weight-decay convention {convention!r}")
-    pytorch = lam / lr if lr > 0 else _NAN
-    normalized = lam / factor if factor > 0 else _NAN
-    return lam, pytorch, normalized
-
-
 def _factor(spec: StudySpec | None, schedule: str, train_size: int | None,
             cache: dict[str, float]) -> float:
+    """f = √(b/(B·T)) with T the epochs, or T₀ under warm restarts (the first period's λ);
+    NaN when unknown (no spec, no B, a schedule the spec does not have)."""
     if spec is None or train_size is None:
         return _NAN
     if schedule not in cache:
         try:
-            cache[schedule] = normalization_factor(
-                batch_size=spec.batch_size, n_train=train_size,
-                epochs=period_for_factor(spec, schedule),
-            )
+            s = spec.schedule_named(schedule)
+            period = s.t0 if s.name == "warm_restarts" and s.t0 is not None else spec.epochs
+            cache[schedule] = normalized_decay_factor(
+                batch_size=spec.batch_size, train_size=train_size, epochs=float(period))
         except (KeyError, ValueError):
             cache[schedule] = _NAN
     return cache[schedule]
+
+
+def _conventions(wd: float, *, convention: str, lr: float, factor: float
+                 ) -> tuple[float, float, float]:
+    """(λ paper, wd PyTorch = λ/α, λ_norm = λ/f) of ``wd`` given in ``convention``; NaN
+    where α or f is unknown or not positive."""
+    known = math.isfinite(factor) and factor > 0
+    try:
+        lam = to_paper(wd, convention=convention, lr=lr, factor=factor if known else None)
+    except ValueError:
+        return _NAN, _NAN, _NAN
+    pytorch = from_paper(lam, convention="pytorch", lr=lr) if lr > 0 else _NAN
+    return lam, pytorch, from_paper(lam, convention="normalized", factor=factor) if known \
+        else _NAN
 
 
 def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: int | None,
@@ -147,9 +118,8 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
     b = metrics.get("train_size", train_size)
     factor = _factor(spec, schedule, int(b) if b is not None else None, factors)
     if math.isfinite(lr) and math.isfinite(wd):
-        paper, pytorch, normalized = wd_all_conventions(
-            wd, convention=convention, lr=lr, factor=factor if math.isfinite(factor) else 0.0
-        )
+        paper, pytorch, normalized = _conventions(wd, convention=convention, lr=lr,
+                                                  factor=factor)
     else:
         paper = pytorch = normalized = _NAN
     diverged = bool(a.get(L.DIVERGED, False))
@@ -200,8 +170,8 @@ def curves_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     Finished trials give their stored curves; a running trial gives the curves flushed so far
     and, for later epochs, the validation error it reported (other columns NaN).
     """
-    storage, study_id, name = _resolve(source, study_name)
-    records = _kept(read_trials(storage, study_id, curves=True, intermediate_when=("RUNNING",)))
+    study = _open(source, study_name)
+    records = _kept(study.trials(curves=True, intermediate_when=("RUNNING",)))
     metrics = [c for c in CURVE_COLUMNS if c not in ("trial", "epoch")]
     columns: dict[str, list[Any]] = {c: [] for c in CURVE_COLUMNS}
     for r in records:
@@ -224,7 +194,7 @@ def curves_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     frame["epoch"] = frame["epoch"].astype(np.int64)
     for c in metrics:
         frame[c] = frame[c].astype(float)
-    frame.insert(0, "study", name)
+    frame.insert(0, "study", study.name)
     return frame
 
 

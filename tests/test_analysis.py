@@ -18,14 +18,12 @@ from studies.analysis import (
     Cell,
     basin_size,
     best_cells,
-    convert_weight_decay,
     coupling,
     coupling_slope,
     default_margin,
     iso_product_lines,
     landscape,
     learning_curves,
-    normalization_factor,
     summary,
     validate_curves,
     validate_trials,
@@ -123,33 +121,6 @@ def test_validation_names_missing_columns() -> None:
     assert validate_curves(curves) is curves
     with pytest.raises(ValueError, match="eta, weight_norm"):
         validate_curves(curves.drop(columns=["eta", "weight_norm"]))
-
-
-def test_conversions_round_trip_and_match_the_paper() -> None:
-    rng = np.random.default_rng(0)
-    lam = 2.0 ** rng.uniform(-16, -2, size=50)
-    lr = 2.0 ** rng.uniform(-12, -2, size=50)
-    for a, b in itertools.permutations(("paper", "pytorch", "normalized"), 2):
-        there = convert_weight_decay(lam, from_=a, to=b, lr=lr, factor=FACTOR)
-        back = convert_weight_decay(there, from_=b, to=a, lr=lr, factor=FACTOR)
-        np.testing.assert_allclose(back, lam, rtol=1e-12)
-    np.testing.assert_allclose(
-        convert_weight_decay(lam, from_="paper", to="pytorch", lr=lr), lam / lr
-    )
-    np.testing.assert_allclose(
-        convert_weight_decay(lam, from_="normalized", to="paper", factor=FACTOR), lam * FACTOR
-    )
-    assert convert_weight_decay(0.1, from_="pytorch", to="paper", lr=1e-3) == pytest.approx(1e-4)
-    assert isinstance(convert_weight_decay(0.1, from_="paper", to="paper"), float)
-    with pytest.raises(ValueError, match="lr"):
-        convert_weight_decay(0.1, from_="paper", to="pytorch")
-    with pytest.raises(ValueError, match="factor"):
-        convert_weight_decay(0.1, from_="paper", to="normalized", lr=1e-3)
-    with pytest.raises(ValueError, match="convention"):
-        convert_weight_decay(0.1, from_="keras", to="paper")
-    assert normalization_factor(batch_size=128, n_train=50_000, epochs=100) == pytest.approx(
-        math.sqrt(128 / 5_000_000)
-    )
 
 
 def test_iso_product_lines() -> None:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from core.optim import (
     SGD,
     SGDW,
+    WD_CONVENTIONS,
     Adam,
     AdamW,
     adam_reference,
     adam_update,
     convert_weight_decay,
     from_paper,
+    member_adam_step,
+    member_sgd_step,
     normalized_decay_factor,
     param_groups,
     sgd_reference,
@@ -237,7 +242,7 @@ def test_sgd_differs_from_torch_sgd_under_a_varying_schedule():
 
 
 # --------------------------------------------------------------------------------------
-# Fast paths against the reference, and the member axis
+# Fast paths against the reference, and the population's kernel against separate runs
 # --------------------------------------------------------------------------------------
 
 
@@ -271,25 +276,21 @@ K_WD = [0.0, 0.1, 0.3, 0.02]
 K_DECOUPLED = [False, True, False, True]
 
 
-def member_grads(stacked: list[torch.Tensor], t: int) -> list[torch.Tensor]:
-    return [
-        torch.stack([grad_of(p[k], t, i) for k in range(p.shape[0])])
-        for i, p in enumerate(stacked)
-    ]
-
-
 @pytest.mark.parametrize("family", ["adam", "sgd"])
-def test_member_axis_equals_separate_runs(family):
-    k = len(K_LR)
-    base = make_params()
-    stacked = [torch.stack([p.clone() for _ in range(k)]) for p in base]
-    lr = torch.tensor(K_LR, dtype=DT)
-    wd = torch.tensor(K_WD, dtype=DT)
-    dec = torch.tensor(K_DECOUPLED)
-    m = [torch.zeros_like(p) for p in stacked]
-    v = [torch.zeros_like(p) for p in stacked]
-    steps = [torch.zeros((), dtype=torch.float32) for _ in stacked]
+def test_member_kernel_equals_separate_optimizer_runs(family):
+    """The population's (K, P) kernel, each member with its own α, λ and L2-or-decoupled
+    flag, against K separate runs of the optimizer classes (torch's Adam kernel, foreach SGD)."""
+    k, base = len(K_LR), make_params()
+    flat = torch.cat([p.reshape(-1) for p in base]).repeat(k, 1)
 
+    def unflatten(row: torch.Tensor) -> list[torch.Tensor]:
+        pieces = row.split([p.numel() for p in base])
+        return [piece.view(p.shape) for piece, p in zip(pieces, base, strict=True)]
+
+    hyper = dict(lr=torch.tensor(K_LR, dtype=DT), weight_decay=torch.tensor(K_WD, dtype=DT),
+                 decoupled=torch.tensor(K_DECOUPLED), active=torch.ones(k, dtype=torch.bool),
+                 compiled=False)
+    state, step = [torch.zeros_like(flat), torch.zeros_like(flat)], torch.zeros(())
     singles = []
     for member in range(k):
         params = [p.clone().requires_grad_(True) for p in base]
@@ -302,14 +303,13 @@ def test_member_axis_equals_separate_runs(family):
         singles.append((params, opt))
 
     for t in range(1, STEPS + 1):
-        eta = torch.full((k,), eta_at(t), dtype=DT)
-        grads = member_grads(stacked, t)
+        g = torch.stack([torch.cat([grad_of(p, t, i).reshape(-1)
+                                    for i, p in enumerate(unflatten(row))]) for row in flat])
         if family == "adam":
-            adam_update(stacked, grads, m, v, steps, lr=lr, weight_decay=wd, eta=eta,
-                        beta1=0.9, beta2=0.99, eps=1e-8, decoupled=dec)
+            member_adam_step(flat, g, *state, step, eta=eta_at(t), beta1=0.9, beta2=0.99,
+                             eps=1e-8, **hyper)
         else:
-            sgd_update(stacked, grads, m, lr=lr, weight_decay=wd, eta=eta, momentum=0.8,
-                       decoupled=dec)
+            member_sgd_step(flat, g, state[0], eta=eta_at(t), momentum=0.8, **hyper)
         for params, opt in singles:
             for i, p in enumerate(params):
                 p.grad = grad_of(p.detach(), t, i)
@@ -317,17 +317,9 @@ def test_member_axis_equals_separate_runs(family):
             opt.step()
 
     for member, (params, _) in enumerate(singles):
-        assert_all_close([p[member] for p in stacked], [p.detach() for p in params])
+        assert_all_close(unflatten(flat[member]), [p.detach() for p in params])
     # Members really differ from one another (else the test would prove little).
-    assert not torch.allclose(stacked[0][0], stacked[0][1])
-
-
-def test_member_axis_rejects_a_mismatched_hyperparameter():
-    stacked = [torch.zeros(3, 2, dtype=DT)]
-    with pytest.raises(ValueError, match="shape \\(3,\\)"):
-        sgd_update(stacked, [torch.ones(3, 2, dtype=DT)], [torch.zeros(3, 2, dtype=DT)],
-                   lr=torch.ones(4, dtype=DT), weight_decay=0.0, eta=1.0, momentum=0.0,
-                   decoupled=False)
+    assert not torch.allclose(flat[0], flat[1])
 
 
 # --------------------------------------------------------------------------------------
@@ -443,16 +435,67 @@ def test_weight_decay_conventions_round_trip():
             assert back == pytest.approx(lam, rel=1e-12)
 
 
-def test_normalized_weight_decay_matches_the_paper_example():
-    factor = normalized_decay_factor(batch_size=128, train_size=50_000, epochs=100)
-    assert 0.025 * factor == pytest.approx(1.265e-4, rel=1e-3)
+def test_conventions_on_floats_arrays_and_tensors_match_a_hand_computation():
+    # By hand (PAPER.md §3): wd = λ/α, λ_norm = λ/f with f = √(b/(B·T)).
+    f = normalized_decay_factor(batch_size=128, train_size=50_000, epochs=100)
+    assert isinstance(f, float) and f == math.sqrt(128 / 5_000_000)
+    assert 0.025 * f == pytest.approx(1.265e-4, rel=1e-3)  # the paper's Appendix B example
+    np.testing.assert_allclose(
+        normalized_decay_factor(batch_size=128, train_size=50_000, epochs=np.array([100, 400])),
+        [f, f / 2], rtol=1e-15)
+    lam = np.array([1e-4, 5e-4, 2.5e-3])
+    alpha = np.array([[1e-3], [1e-2]])  # broadcasts: one row per α
+    wd = convert_weight_decay(lam, from_convention="paper", to_convention="pytorch", lr=alpha)
+    assert isinstance(wd, np.ndarray) and wd.shape == (2, 3)
+    np.testing.assert_allclose(wd, [[0.1, 0.5, 2.5], [0.01, 0.05, 0.25]], rtol=1e-12)
+    norm = convert_weight_decay(lam, from_convention="paper", to_convention="normalized",
+                                factor=f)
+    np.testing.assert_allclose(norm, lam / math.sqrt(128 / 5_000_000), rtol=1e-12)
+    as_tensor = convert_weight_decay(torch.tensor(lam), from_convention="paper",
+                                     to_convention="pytorch", lr=torch.tensor(alpha))
+    assert isinstance(as_tensor, torch.Tensor)
+    for i, j in np.ndindex(wd.shape):  # one formula: the float path gives each element exactly
+        one = convert_weight_decay(float(lam[j]), from_convention="paper",
+                                   to_convention="pytorch", lr=float(alpha[i, 0]))
+        assert isinstance(one, float) and one == wd[i, j] == float(as_tensor[i, j])
+    for a, b in itertools.permutations(WD_CONVENTIONS, 2):
+        there = convert_weight_decay(lam, from_convention=a, to_convention=b, lr=alpha, factor=f)
+        back = convert_weight_decay(there, from_convention=b, to_convention=a, lr=alpha,
+                                    factor=f)
+        np.testing.assert_allclose(back, np.broadcast_to(lam, back.shape), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [SGDW, AdamW])
+def test_decoupled_shrink_per_step_is_the_conversion(cls):
+    """With a zero gradient a decoupled step only decays: θ ← (1 − η_t·λ)·θ, where λ is
+    the conversion of PyTorch's wd; torch.optim.AdamW with that wd shrinks the same."""
+    alpha, wd, eta = 2e-3, 5.0, 0.4
+    lam = to_paper(wd, convention="pytorch", lr=alpha)
+    theta = torch.randn(4, 3, dtype=DT)
+    ours = theta.clone().requires_grad_(True)
+    opt = cls([ours], lr=alpha, weight_decay=lam, eta=eta)
+    ours.grad = torch.zeros_like(theta)
+    opt.step()
+    torch.testing.assert_close(ours.detach(), theta * (1 - eta * lam), rtol=1e-15, atol=0)
+    theirs = theta.clone().requires_grad_(True)
+    torch_opt = torch.optim.AdamW([theirs], lr=alpha * eta,
+                                  weight_decay=from_paper(lam, convention="pytorch", lr=alpha))
+    theirs.grad = torch.zeros_like(theta)
+    torch_opt.step()
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-14, atol=0)
 
 
 def test_convention_errors_name_the_missing_argument():
     with pytest.raises(ValueError, match="^lr"):
         to_paper(1e-2, convention="pytorch")
+    with pytest.raises(ValueError, match="^lr"):  # dividing by α = 0 has no answer
+        from_paper(1e-2, convention="pytorch", lr=np.array([1e-3, 0.0]))
+    with pytest.raises(ValueError, match="^factor"):
+        convert_weight_decay(0.1, from_convention="paper", to_convention="normalized", lr=1e-3)
     with pytest.raises(ValueError, match="convention"):
         to_paper(1e-2, convention="keras")
+    with pytest.raises(ValueError, match="convention"):
+        convert_weight_decay(0.1, from_convention="paper", to_convention="keras")
     with pytest.raises(ValueError, match="batch_size"):
         normalized_decay_factor(batch_size=0, train_size=10, epochs=1)
 
@@ -471,20 +514,29 @@ def _member_setup(dtype, k=6, p=257):
     return theta, lr, wd, dec
 
 
+def reference_members(family, theta, g, state, steps, *, lr, wd, dec, eta):
+    """The per-tensor reference on each row k of ``theta`` with α_k, λ_k and its flag."""
+    for k in range(theta.shape[0]):
+        one = dict(lr=float(lr[k]), weight_decay=float(wd[k]), eta=eta, decoupled=bool(dec[k]))
+        if family == "adam":
+            adam_reference([theta[k]], [g[k]], [state[0][k]], [state[1][k]], [steps[k]],
+                           beta1=0.9, beta2=0.99, eps=1e-8, **one)
+        else:
+            sgd_reference([theta[k]], [g[k]], [state[0][k]], momentum=0.9, **one)
+
+
 @pytest.mark.parametrize("constant_eta", [True, False], ids=["eta=1", "eta varies"])
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("family", ["adam", "sgd"])
 def test_member_kernels_equal_the_reference(family, compiled, constant_eta):
     # η = 1 matters: torch.compile once miscompiled the in-place form of the Adam kernel
     # under no_grad with a constant η (the default schedule).
-    from core.optim import member_adam_step, member_sgd_step
-
     dtype = torch.float32 if compiled else DT  # compiled kernels serve float32 training
     theta, lr, wd, dec = _member_setup(dtype)
     fast, ref = theta.clone(), theta.clone()
     state_f = [torch.zeros_like(theta), torch.zeros_like(theta)]
     state_r = [torch.zeros_like(theta), torch.zeros_like(theta)]
-    step_f, step_r = torch.zeros(()), torch.zeros(())
+    step_f, steps_r = torch.zeros(()), [torch.zeros(()) for _ in lr]
     active = torch.ones(len(lr), dtype=torch.bool)
     for t in range(1, 41):
         eta = 1.0 if constant_eta else eta_at(t)
@@ -494,22 +546,16 @@ def test_member_kernels_equal_the_reference(family, compiled, constant_eta):
             member_adam_step(fast, g, *state_f, step_f, lr=lr, weight_decay=wd, decoupled=dec,
                              active=active, eta=eta, beta1=0.9, beta2=0.99, eps=1e-8,
                              compiled=compiled)
-            adam_reference([ref], [g], [state_r[0]], [state_r[1]], [step_r], lr=lr,
-                           weight_decay=wd, eta=eta, beta1=0.9, beta2=0.99, eps=1e-8,
-                           decoupled=dec)
         else:
             member_sgd_step(fast, g, state_f[0], lr=lr, weight_decay=wd, decoupled=dec,
                             active=active, eta=eta, momentum=0.9, compiled=compiled)
-            sgd_reference([ref], [g], [state_r[0]], lr=lr, weight_decay=wd, eta=eta,
-                          momentum=0.9, decoupled=dec)
+        reference_members(family, ref, g, state_r, steps_r, lr=lr, wd=wd, dec=dec, eta=eta)
     tol = {"rtol": 1e-5, "atol": 1e-6} if compiled else {"rtol": 1e-12, "atol": 1e-12}
     torch.testing.assert_close(fast, ref, **tol)
 
 
 @pytest.mark.parametrize("family", ["adam", "sgd"])
 def test_member_kernel_freezes_inactive_members_even_with_nan_gradients(family):
-    from core.optim import member_adam_step, member_sgd_step
-
     theta, lr, wd, dec = _member_setup(DT)
     before = theta.clone()
     state = [torch.zeros_like(theta), torch.zeros_like(theta)]
@@ -544,8 +590,7 @@ def test_a_compiled_kernel_that_disagrees_is_dropped_and_its_step_redone(monkeyp
     expected, buf_expected = theta.clone(), torch.zeros_like(theta)
     active = torch.ones(len(lr), dtype=torch.bool)
     g = torch.randn_like(theta)
-    sgd_reference([expected], [g], [buf_expected], lr=lr, weight_decay=wd, eta=1.0,
-                  momentum=0.9, decoupled=dec)
+    reference_members("sgd", expected, g, [buf_expected], [], lr=lr, wd=wd, dec=dec, eta=1.0)
     buf = torch.zeros_like(theta)
     member.member_sgd_step(theta, g, buf, lr=lr, weight_decay=wd, decoupled=dec, active=active,
                            eta=1.0, momentum=0.9, compiled=True)

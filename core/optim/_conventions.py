@@ -6,16 +6,19 @@ convention     meaning                                      relation to the pape
 ``paper``      λ: the per-step shrink is η_t·λ              λ
 ``pytorch``    wd: the per-step shrink is lr_t·wd,           wd = λ / α
                lr_t = α·η_t (PyTorch, optax, Keras, fastai)
-``normalized`` λ_norm (App. B of the paper)                  λ = λ_norm · √(b / (B·T))
+``normalized`` λ_norm (App. B of the paper)                  λ = λ_norm · f,  f = √(b / (B·T))
 =============  ===========================================  ===============================
 
 b is the batch size, B the number of training points and T the number of epochs (the length
-of the current restart period under warm restarts).
+of the current restart period under warm restarts). The formulas are written once, for any
+numeric type: Python floats, numpy arrays (broadcasting: one α per cell, say) and torch
+tensors all go through the same arithmetic and come back in their own type.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 WD_CONVENTIONS: tuple[str, ...] = ("paper", "pytorch", "normalized")
 
@@ -26,66 +29,82 @@ WD_LABELS: dict[str, str] = {
 }
 
 
-def normalized_decay_factor(*, batch_size: int, train_size: int, epochs: float) -> float:
-    """√(b / (B·T)): the factor with λ = λ_norm · factor (paper, Appendix B)."""
+def normalized_decay_factor(*, batch_size: Any, train_size: Any, epochs: Any) -> Any:
+    """f = √(b / (B·T)), so that λ = λ_norm · f (paper, Appendix B)."""
     for name, value in (("batch_size", batch_size), ("train_size", train_size), ("epochs", epochs)):
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        if not _in_range(value, strict=True):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return math.sqrt(batch_size / (train_size * epochs))
+    ratio = batch_size / (train_size * epochs)
+    if isinstance(ratio, float):
+        return math.sqrt(ratio)
+    if hasattr(ratio, "sqrt"):  # a tensor
+        return ratio.sqrt()
+    import numpy as np  # only for arrays: studies.spec imports this module without numpy
+
+    return np.sqrt(ratio)
 
 
-def to_paper(
-    value: float, *, convention: str, lr: float | None = None, factor: float | None = None
-) -> float:
-    """Convert a weight decay in ``convention`` to the paper's λ.
+def to_paper(value: Any, *, convention: str, lr: Any = None, factor: Any = None) -> Any:
+    """The paper's λ of a weight decay in ``convention``: λ = wd·α, or λ = λ_norm·f.
 
-    ``lr`` (α) is needed for ``pytorch``; ``factor`` (:func:`normalized_decay_factor`) for
-    ``normalized``.
+    ``lr`` (α) is needed for ``pytorch``, ``factor`` (:func:`normalized_decay_factor`) for
+    ``normalized``; both must be finite and >= 0.
     """
     if convention == "paper":
         return value
     if convention == "pytorch":
-        return value * _required(lr, "lr", convention)
+        return value * _checked(lr, "lr", convention, divisor=False)
     if convention == "normalized":
-        return value * _required(factor, "factor", convention)
+        return value * _checked(factor, "factor", convention, divisor=False)
     raise ValueError(_unknown(convention))
 
 
-def from_paper(
-    lam: float, *, convention: str, lr: float | None = None, factor: float | None = None
-) -> float:
-    """Convert the paper's λ to ``convention`` (the inverse of :func:`to_paper`)."""
+def from_paper(lam: Any, *, convention: str, lr: Any = None, factor: Any = None) -> Any:
+    """The paper's λ in ``convention`` (the inverse of :func:`to_paper`): wd = λ/α, λ_norm = λ/f.
+
+    Here ``lr`` and ``factor`` must be > 0: they divide.
+    """
     if convention == "paper":
         return lam
     if convention == "pytorch":
-        alpha = _required(lr, "lr", convention)
-        if alpha == 0.0:
-            raise ValueError("lr must be > 0 to express a weight decay as PyTorch wd = λ/α")
-        return lam / alpha
+        return lam / _checked(lr, "lr", convention, divisor=True)
     if convention == "normalized":
-        return lam / _required(factor, "factor", convention)
+        return lam / _checked(factor, "factor", convention, divisor=True)
     raise ValueError(_unknown(convention))
 
 
 def convert_weight_decay(
-    value: float,
+    value: Any,
     *,
     from_convention: str,
     to_convention: str,
-    lr: float | None = None,
-    factor: float | None = None,
-) -> float:
-    """Convert a weight decay between any two of :data:`WD_CONVENTIONS`."""
+    lr: Any = None,
+    factor: Any = None,
+) -> Any:
+    """Convert a weight decay between any two of :data:`WD_CONVENTIONS`, through the paper's λ."""
+    if to_convention not in WD_CONVENTIONS:
+        raise ValueError(_unknown(to_convention))
     lam = to_paper(value, convention=from_convention, lr=lr, factor=factor)
     return from_paper(lam, convention=to_convention, lr=lr, factor=factor)
 
 
-def _required(value: float | None, name: str, convention: str) -> float:
-    if value is None or not math.isfinite(value) or value < 0:
+def _in_range(x: Any, *, strict: bool) -> bool:
+    """Every element of ``x`` (a number, array or tensor) finite and > 0 (``strict``) or >= 0."""
+    try:
+        ok = ((x > 0) if strict else (x >= 0)) & (x < math.inf)
+    except TypeError:  # None, a string, ...
+        return False
+    return bool(ok.all()) if hasattr(ok, "all") else bool(ok)
+
+
+def _checked(x: Any, name: str, convention: str, *, divisor: bool) -> Any:
+    bound = "> 0" if divisor else ">= 0"
+    if not _in_range(x, strict=divisor):
         raise ValueError(
-            f"{name} must be a finite number >= 0 for the {convention!r} convention, got {value!r}"
+            f"{name} must be a finite number {bound} for the {convention!r} convention, "
+            f"got {x!r}"
         )
-    return float(value)
+    return x
 
 
 def _unknown(convention: str) -> str:

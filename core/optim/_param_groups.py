@@ -8,8 +8,10 @@ scales alone: decaying those usually hurts (PAPER.md section 6).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:  # importing DECAY_RULES needs no torch
+    from torch import nn
 
 DECAY_RULES: tuple[str, ...] = ("matrices", "all")
 

@@ -10,21 +10,15 @@ shrink η_t·λ), PyTorch's wd = λ/α, or the normalized λ_norm with λ = λ_n
 * :func:`summary` — one row per (optimizer, schedule): best cell, basin, coupling.
 * :func:`seed_noise`, :func:`near_best`, :func:`difference`, :func:`compare_best`,
   :func:`coupling_interval` — what is beyond the seed noise the study measured.
-* :func:`best_cells`, :func:`learning_curves`, :func:`iso_product_lines`,
-  :func:`convert_weight_decay`.
+* :func:`best_cells`, :func:`learning_curves`, :func:`iso_product_lines`.
+
+The conversions between conventions are :mod:`core.optim`'s (``convert_weight_decay``,
+``normalized_decay_factor``), which work on numpy arrays as well as floats.
 """
 
 from __future__ import annotations
 
-from ._conventions import (
-    CONVENTIONS,
-    Convention,
-    IsoLine,
-    check_convention,
-    convert_weight_decay,
-    iso_product_lines,
-    normalization_factor,
-)
+from ._conventions import IsoLine, iso_product_lines
 from ._coupling import Coupling, coupling, coupling_from_score, coupling_slope
 from ._curves import (
     CURVE_FRAME_COLUMNS,
@@ -71,7 +65,6 @@ from ._tables import (
 __all__ = [
     "AGGREGATES",
     "ALPHA",
-    "CONVENTIONS",
     "CURVE_COLUMNS",
     "CURVE_FRAME_COLUMNS",
     "CURVE_METRICS",
@@ -85,7 +78,6 @@ __all__ = [
     "UNFINISHED_STATES",
     "BestComparison",
     "Cell",
-    "Convention",
     "Coupling",
     "Difference",
     "IsoLine",
@@ -96,9 +88,7 @@ __all__ = [
     "basin_size",
     "best_cells",
     "cells_frame",
-    "check_convention",
     "compare_best",
-    "convert_weight_decay",
     "coupling",
     "coupling_from_score",
     "coupling_interval",
@@ -111,7 +101,6 @@ __all__ = [
     "landscape",
     "learning_curves",
     "near_best",
-    "normalization_factor",
     "require_columns",
     "seed_noise",
     "summary",

@@ -2,10 +2,10 @@
 
 A landscape aggregates one trial metric (lower is better) over the seeds of each grid cell.
 Cells are identified by (α, weight decay in the study's grid convention); the weight-decay
-axis can then be shown in any convention (:mod:`._conventions`). Converting the axis may
-shear the grid: a grid laid out in PyTorch's wd = λ/α, shown in the paper's λ = wd·α, has a
-different λ in every row. Such a landscape is not rectangular and carries per-cell
-coordinates instead of a column axis.
+axis can then be shown in any convention (:func:`core.optim.convert_weight_decay`).
+Converting the axis may shear the grid: a grid laid out in PyTorch's wd = λ/α, shown in the
+paper's λ = wd·α, has a different λ in every row. Such a landscape is not rectangular and
+carries per-cell coordinates instead of a column axis.
 
 What counts in a cell
   * a trial with ``diverged`` true is *diverged*, whatever its state or error columns say;
@@ -26,7 +26,8 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from ._conventions import CONVENTIONS, check_convention, convert_weight_decay
+from core.optim import WD_CONVENTIONS, convert_weight_decay
+
 from ._tables import UNFINISHED_STATES, validate_trials
 
 Aggregate = Literal["mean", "median", "min"]
@@ -138,8 +139,9 @@ def landscape(
     the paper's λ instead.
     """
     validate_trials(trials)
-    if convention is not None:
-        check_convention(convention)
+    if convention is not None and convention not in WD_CONVENTIONS:
+        raise ValueError(f"unknown weight-decay convention {convention!r}; "
+                         f"expected one of {WD_CONVENTIONS}")
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
     if metric not in trials.columns:
@@ -160,7 +162,7 @@ def landscape(
             raise ValueError(f"no trials for optimizer {optimizer!r} with schedule {schedule!r}")
 
     grid_conventions = sub["wd_convention"].dropna().unique()
-    if len(grid_conventions) == 1 and grid_conventions[0] in CONVENTIONS:
+    if len(grid_conventions) == 1 and grid_conventions[0] in WD_CONVENTIONS:
         grid_convention = str(grid_conventions[0])
         wd_column = "weight_decay"
     else:
@@ -178,7 +180,7 @@ def landscape(
     cell_grid_wd = np.broadcast_to(grid_wd[None, :], shape).copy()
     coords = {
         name: _convert_or_nan(cell_grid_wd, grid_convention, name, cell_lr, factor)
-        for name in CONVENTIONS
+        for name in WD_CONVENTIONS
     }
     cell_wd = coords[shown]
     if not np.isfinite(cell_wd).all():
@@ -312,5 +314,5 @@ def _convert_or_nan(
     needs_factor = from_ != to and "normalized" in (from_, to)
     if needs_factor and not (np.isfinite(factor) and factor > 0):
         return np.full(wd.shape, np.nan)
-    out = convert_weight_decay(wd, from_=from_, to=to, lr=lr, factor=factor)
+    out = convert_weight_decay(wd, from_convention=from_, to_convention=to, lr=lr, factor=factor)
     return np.asarray(out, dtype=float).copy()

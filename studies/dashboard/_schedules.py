@@ -3,7 +3,7 @@
 Curves come from the very objects training uses (:func:`studies.runner.core_schedule` builds
 the ``core.schedules`` object of a :class:`~studies.spec.ScheduleSpec`), so what the page
 draws is what a study runs. The calculator converts between the three conventions of
-PAPER.md §3 with :func:`studies.analysis.convert_weight_decay`.
+PAPER.md §3 with :func:`core.optim.convert_weight_decay`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from studies.analysis import CONVENTIONS, convert_weight_decay, normalization_factor
+from core.optim import WD_CONVENTIONS as CONVENTIONS
+from core.optim import convert_weight_decay, normalized_decay_factor
 from studies.spec import ScheduleSpec, SpecError
 
 MAX_POINTS = 4000  # points per curve: enough for a smooth line, light enough for a browser
@@ -88,9 +89,10 @@ def convert(value: float, *, convention: str, lr: float, batch_size: int, train_
             raise SpecError(name, f"must be a number {bound}, got {x!r}")
     if convention not in CONVENTIONS:
         raise SpecError("convention", f"must be one of {', '.join(CONVENTIONS)}")
-    f = normalization_factor(batch_size=int(batch_size), n_train=int(train_size),
-                             epochs=float(epochs))
-    out = {c: float(convert_weight_decay(value, from_=convention, to=c, lr=lr, factor=f))
+    f = normalized_decay_factor(batch_size=int(batch_size), train_size=int(train_size),
+                                epochs=float(epochs))
+    out = {c: float(convert_weight_decay(value, from_convention=convention, to_convention=c,
+                                         lr=lr, factor=f))
            for c in CONVENTIONS}
     lam = out["paper"]
     steps_per_epoch = math.ceil(train_size / batch_size)

@@ -9,15 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from studies.analysis import (
-    ALPHA,
-    Difference,
-    Landscape,
-    convert_weight_decay,
-    coupling,
-    coupling_interval,
-    near_best,
-)
+from core.optim import convert_weight_decay
+from studies.analysis import ALPHA, Difference, Landscape, coupling, coupling_interval, near_best
 
 from ._style import (
     CONVENTION_SYMBOLS,
@@ -418,9 +411,8 @@ def _coupling_overlay(
     fit = coupling(land)
     if fit.n_rows == 0:
         return
-    shown = convert_weight_decay(
-        fit.best_wd, from_="paper", to=land.convention, lr=fit.lr, factor=land.factor
-    )
+    shown = convert_weight_decay(fit.best_wd, from_convention="paper",
+                                 to_convention=land.convention, lr=fit.lr, factor=land.factor)
     interval = coupling_interval(land) if land.aggregate == "mean" else None
     if interval is not None and interval.measured:
         spread = f"[{interval.low:+.2f}, {interval.high:+.2f}]"
@@ -443,9 +435,8 @@ def _coupling_overlay(
     if math.isfinite(fit.slope):
         ly = np.linspace(*y_range, 2)
         lam = 2.0 ** (fit.intercept + fit.slope * ly)
-        wd = convert_weight_decay(
-            lam, from_="paper", to=land.convention, lr=2.0**ly, factor=land.factor
-        )
+        wd = convert_weight_decay(lam, from_convention="paper", to_convention=land.convention,
+                                  lr=2.0**ly, factor=land.factor)
         fig.add_trace(
             go.Scatter(
                 x=np.log2(wd),
