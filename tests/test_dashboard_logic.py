@@ -79,7 +79,7 @@ def test_form_is_generated_from_the_spec_fields() -> None:
     grid = forms.items(forms.layout(forms.values_from_spec(load_preset("fig2"))))
     keys = {i.key for i in grid}
     assert {"name", "data.dataset", "lr.min", "weight_decay.convention", "epochs",
-            "schedules[cosine].eta_min", "momentum", "betas", "eps"} <= keys
+            "schedules[0].eta_min", "momentum", "betas", "eps"} <= keys
     assert not any(k.startswith("tune.") for k in keys)  # mode grid: no tuning fields
     assert all(i.help for i in grid)
     tune = {i.key for i in forms.items(forms.layout(forms.values_from_spec(
@@ -101,11 +101,25 @@ def test_bad_form_input_names_the_field() -> None:
     assert info.value.path == "epochs"
     assert forms.nearest_key("epochs", {"epochs", "name"}) == "epochs"
     assert forms.nearest_key("lr.count", {"lr"}) == "lr"
-    warm = {**values, "schedules.@names": ["warm_restarts"]}
+    assert forms.nearest_key("overrides[0].lr", {"overrides", "lr"}) == "overrides"
+    warm = forms.renumber({**values, "schedules.@names": ["constant", "warm_restarts"]})
     with pytest.raises(SpecError) as info:
         spec_from_dict(forms.assemble(warm).data)
-    key = forms.error_key(info.value.path, warm)
-    assert key == "schedules[warm_restarts].t0"
+    assert info.value.path == "schedules[1].t0"  # the error's path is the widget's key
+    assert info.value.path in {i.key for i in forms.items(forms.layout(warm))}
+
+
+def test_schedules_keep_their_fields_when_re_picked() -> None:
+    values = forms.values_from_spec(load_preset("fig1-schedules"))
+    assert values["schedules.@names"] == ["constant", "step", "cosine"]
+    edited = {**values, "schedules[2].eta_min": "0.01"}
+    moved = forms.renumber({**edited, "schedules.@names": ["cosine", "warm_restarts"]})
+    assert moved["schedules[0].name"] == "cosine" and moved["schedules[0].eta_min"] == "0.01"
+    assert not any(k.startswith("schedules[2]") for k in moved)  # step left with its fields
+    data = forms.assemble({**moved, "schedules[1].t0": "5"}).data
+    assert data["schedules"][0] == {"name": "cosine", "eta_min": 0.01, "warmup_epochs": 0.0}
+    assert data["schedules"][1]["name"] == "warm_restarts" and data["schedules"][1]["t0"] == 5
+    assert forms.renumber(moved) == moved  # nothing to move once the keys follow the names
 
 
 def test_numbers_in_text_boxes() -> None:

@@ -36,80 +36,71 @@ def load_form(values: dict[str, Any]) -> None:
 def widget(item: forms.Item, prefix: str = FORM) -> None:
     """Draw one form item; its value is ``st.session_state[prefix + item.key]``."""
     key = prefix + item.key
-    if key not in st.session_state:
-        st.session_state[key] = item.default
-    label = item.label + (" *" if item.required else "")
+    state = st.session_state
+    if key not in state or item.widget == "fixed":  # fixed: not drawn, its value is given
+        state[key] = item.default
+    label, w = item.label + (" *" if item.required else ""), item.widget
     common = {"key": key, "help": item.help}
-    w = item.widget
-    if w == "text":
+    if w in ("text", "float", "floats", "ints"):
+        if state[key] is not None and not isinstance(state[key], str):
+            state[key] = str(state[key])
         st.text_input(label, placeholder=item.placeholder or None, **common)
     elif w == "textarea":
         st.text_area(label, height=90, **common)
     elif w == "int":
-        value = st.session_state[key]
-        if value is not None and not isinstance(value, int):
-            st.session_state[key] = None
+        if state[key] is not None and not isinstance(state[key], int):
+            state[key] = None
         st.number_input(label, value=None, step=1, format="%d",
                         placeholder=item.placeholder or None, **common)
-    elif w in ("float", "floats", "ints"):
-        value = st.session_state[key]
-        if value is not None and not isinstance(value, str):
-            st.session_state[key] = str(value)
-        st.text_input(label, placeholder=item.placeholder or None, **common)
-    elif w == "choice":
-        if st.session_state[key] not in item.options:
-            st.session_state[key] = item.options[0] if item.options else None
-        st.selectbox(label, item.options, **common)
+    elif w in ("choice", "radio"):
+        if state[key] not in item.options:
+            state[key] = item.options[0] if item.options else None
+        if w == "radio":
+            st.radio(label, item.options, horizontal=True, **common)
+        else:
+            st.selectbox(label, item.options, **common)
     elif w == "multichoice":
-        value = st.session_state[key] or []
-        st.session_state[key] = [v for v in value if v in item.options]
+        state[key] = [v for v in state[key] or [] if v in item.options]
         st.multiselect(label, item.options, **common)
     elif w == "bool":
-        st.session_state[key] = bool(st.session_state[key])
+        state[key] = bool(state[key])
         st.checkbox(label, **common)
-    elif w == "radio":
-        if st.session_state[key] not in item.options:
-            st.session_state[key] = item.options[0]
-        st.radio(label, item.options, horizontal=True, **common)
     elif w == "count":
         st.number_input(label, min_value=0, max_value=4, step=1, **common)
 
 
 def _draw(block: forms.Block, slots: dict[str, Any], depth: int = 0) -> None:
+    """Draw a block's members; every block and item leaves a slot for its errors."""
     if depth:  # groups (depth 0) have their heading already
         st.markdown(f"**{block.title}**", help=block.help or None)
     targets = st.columns(block.columns) if block.columns > 1 else None
     for k, x in enumerate(block.items):
-        where = targets[k % len(targets)] if targets else st.container()
-        with where:
+        with targets[k % len(targets)] if targets else st.container():
             if isinstance(x, forms.Block):
-                with st.container(border=x.key.startswith(("schedules[", "overrides["))):
+                with st.container(border=any(isinstance(p, int) for p in x.at)):
                     _draw(x, slots, depth + 1)
-                slots[x.key] = st.empty()
             else:
                 widget(x)
-                slots[x.key] = st.empty()
+            slots[x.key] = st.empty()
 
 
 def spec_form() -> tuple[Any, list[SpecError]]:
     """Draw the spec form; returns (the validated spec or None, the problems found). Each
-    problem is also shown under the field it names, as a sentence."""
+    problem is also shown under the field it names (a widget's key is its spec path)."""
     values = form_values()
-    blocks = forms.layout(values)
+    if (moved := forms.renumber(values)) != values:  # schedules re-picked: fields follow
+        load_form(moved)
     slots: dict[str, Any] = {}
     left, right = st.columns(2, gap="large")
-    for block in blocks:
-        column = right if block.title in RIGHT else left
-        with column, st.container(border=True):
+    for block in forms.layout(moved):
+        with right if block.title in RIGHT else left, st.container(border=True):
             st.markdown(f"#### {block.title}")
             _draw(block, slots)
             slots[block.key] = st.empty()
-    values = form_values()
-    spec, problems = _read_form(values)
-    keys = set(slots)
+    spec, problems = _read_form(form_values())
     shown_at: dict[str, list[str]] = {}
     for error in problems:
-        key = forms.nearest_key(forms.error_key(error.path, values), keys)
+        key = forms.nearest_key(error.path, set(slots))
         if key is not None:
             shown_at.setdefault(key, []).append(forms.sentence(error))
     for key, messages in shown_at.items():
