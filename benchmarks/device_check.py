@@ -137,7 +137,7 @@ def member_kernel_parity(table: Table, dev: torch.device, family: str, dtype: to
     fast, ref = theta.clone(), theta.clone()
     state_f = [torch.zeros_like(theta), torch.zeros_like(theta)]
     state_r = [torch.zeros_like(theta), torch.zeros_like(theta)]
-    step_f, step_r = torch.zeros((), device=dev), torch.zeros((), device=dev)
+    step_f, steps_r = torch.zeros((), device=dev), [torch.zeros((), device=dev) for _ in lr]
     for t in range(1, 41):
         eta = 0.5 * (1 + math.cos(math.pi * t / 40))  # a varying η_t, and η = 1 at first
         g = torch.sin(3 * fast) + torch.randn(theta.shape, generator=gen, dtype=dtype).to(dev)
@@ -145,14 +145,17 @@ def member_kernel_parity(table: Table, dev: torch.device, family: str, dtype: to
             member_adam_step(fast, g, *state_f, step_f, lr=lr, weight_decay=wd, decoupled=dec,
                              active=active, eta=eta, beta1=0.9, beta2=0.99, eps=1e-8,
                              compiled=compiled)
-            adam_reference([ref], [g], [state_r[0]], [state_r[1]], [step_r], lr=lr,
-                           weight_decay=wd, eta=eta, beta1=0.9, beta2=0.99, eps=1e-8,
-                           decoupled=dec)
         else:
             member_sgd_step(fast, g, state_f[0], lr=lr, weight_decay=wd, decoupled=dec,
                             active=active, eta=eta, momentum=0.9, compiled=compiled)
-            sgd_reference([ref], [g], [state_r[0]], lr=lr, weight_decay=wd, eta=eta,
-                          momentum=0.9, decoupled=dec)
+        for k in range(len(lr)):  # the reference, member by member with its own α, λ, flag
+            one = dict(lr=float(lr[k]), weight_decay=float(wd[k]), eta=eta,
+                       decoupled=bool(dec[k]))
+            if family == "adam":
+                adam_reference([ref[k]], [g[k]], [state_r[0][k]], [state_r[1][k]],
+                               [steps_r[k]], beta1=0.9, beta2=0.99, eps=1e-8, **one)
+            else:
+                sgd_reference([ref[k]], [g[k]], [state_r[0][k]], momentum=0.9, **one)
     # float32: the tolerance of tests/test_optim.py (the compiled kernel fuses, reorders).
     rtol, atol = (1e-12, 1e-12) if dtype == torch.float64 else (1e-5, 1e-6)
     used = tolerance_used(fast, ref, rtol=rtol, atol=atol)

@@ -5,7 +5,7 @@
 2. A population: one K-member step on stacked small models (per-member α_k, λ_k, and
    L2-or-decoupled flags) against K separate fused ``torch.optim`` Adam/AdamW steps. The
    member step is the population trainer's: the fused (compiled) kernel over the members'
-   flat (K, P) parameters; the eager per-tensor reference path is shown for comparison.
+   flat (K, P) parameters; the same kernel run eagerly is shown for comparison.
 
 Timings interleave the contenders round by round and report medians, because this machine is
 shared and noisy. The last line printed is ``ratio_vs_fused: <X>`` (our single-model step
@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.optim import AdamW, adam_update, member_adam_step
+from core.optim import AdamW, member_adam_step
 
 BIG_SHAPES = [(2048, 2048), (1024, 2048), (2048, 1024), (512, 1024), (2048,), (1024,), (10, 2048)]
 SMALL_SHAPES = [(64, 64), (64,), (64, 64), (64,), (10, 64), (10,)]  # the digits MLP (64, 64)
@@ -94,25 +94,18 @@ def population(device: torch.device, rounds: int, k: int = 128) -> float:
 
     stacked = [torch.randn((k, *s), generator=gen).to(device) for s in SMALL_SHAPES]
     grads = [torch.randn_like(p) * 1e-2 for p in stacked]
-    m = [torch.zeros_like(p) for p in stacked]
-    v = [torch.zeros_like(p) for p in stacked]
-    steps = [torch.zeros((), device=device) for _ in stacked]
-
-    def reference_step() -> None:
-        adam_update(stacked, grads, m, v, steps, lr=lrs, weight_decay=wds, eta=1.0,
-                    beta1=0.9, beta2=0.999, eps=1e-8, decoupled=decoupled)
-
     flat = torch.cat([p.reshape(k, -1) for p in stacked], dim=1)
     flat_grad = torch.cat([g.reshape(k, -1) for g in grads], dim=1)
-    flat_m, flat_v = torch.zeros_like(flat), torch.zeros_like(flat)
-    flat_step = torch.zeros((), device=device)
     active = torch.ones(k, dtype=torch.bool, device=device)
 
-    def member_step() -> None:
-        member_adam_step(flat, flat_grad, flat_m, flat_v, flat_step, lr=lrs, weight_decay=wds,
-                         decoupled=decoupled, active=active, eta=1.0, beta1=0.9, beta2=0.999,
-                         eps=1e-8)
+    def kernel_step(compiled: bool | None) -> Callable[[], None]:
+        p, m, v = flat.clone(), torch.zeros_like(flat), torch.zeros_like(flat)
+        step = torch.zeros((), device=device)
+        return lambda: member_adam_step(p, flat_grad, m, v, step, lr=lrs, weight_decay=wds,
+                                        decoupled=decoupled, active=active, eta=1.0,
+                                        beta1=0.9, beta2=0.999, eps=1e-8, compiled=compiled)
 
+    member_step, reference_step = kernel_step(None), kernel_step(False)  # None: as training
     separate = []
     for i in range(k):
         params = make_params(SMALL_SHAPES, device, seed=100 + i)

@@ -1,7 +1,9 @@
-"""Functional updates for Algorithms 1 and 2 of Loshchilov & Hutter (ICLR 2019).
+"""Functional updates of Algorithms 1 and 2 of Loshchilov & Hutter (ICLR 2019), one model.
 
-One function per algorithm, used by both the single-model optimizer classes and the
-population trainer. Every hyperparameter is in the paper's parametrization:
+The single-model optimizer classes (:mod:`._optimizers`) step through these; a population of
+K stacked models steps through the fused (K, P) kernels of :mod:`._member` instead, which are
+pinned to the same ``*_reference`` functions here, member by member. Every hyperparameter is
+a Python number in the paper's parametrization:
 
 * ``lr`` is α, the initial learning rate;
 * ``weight_decay`` is the paper's λ: the per-step shrink is η_t·λ, **never scaled by α**;
@@ -9,23 +11,15 @@ population trainer. Every hyperparameter is in the paper's parametrization:
 * ``decoupled`` chooses between L2 regularization (λ·θ added to the gradient: SGD, Adam)
   and decoupled weight decay (θ shrunk by η_t·λ outside the gradient step: SGDW, AdamW).
 
-The member axis
----------------
-``lr``, ``weight_decay``, ``eta`` and ``decoupled`` may each be a Python scalar or a 1-D
-tensor of K values. A tensor is broadcast along the *leading* axis of every parameter, so
-K models stacked along dim 0 (shape ``(K, *shape)``) each get their own α_k, λ_k, η_k and
-L2-or-decoupled flag in one call. All members share the step count and β, ε.
-
 Two implementations
 -------------------
-``*_reference`` is the plain per-tensor transcription of the paper and handles everything,
-including the member axis. ``adam_update``/``sgd_update`` take a fast path when every
-hyperparameter is a scalar: PyTorch's fused (or foreach) Adam kernel for Algorithm 2 —
-the paper's step is exactly ``torch.optim.adam`` with lr = α·η_t and, for AdamW,
-``decoupled_weight_decay=True, weight_decay=λ/α`` — and multi-tensor ``_foreach`` ops for
-Algorithm 1 (torch's SGD keeps the learning rate *outside* the momentum buffer, the paper
-inside, so its kernel computes a different update under a varying schedule). Parity tests
-pin the fast paths to the reference.
+``*_reference`` is the plain per-tensor transcription of the paper: the oracle that the
+parity tests (tests/test_optim.py, benchmarks/device_check.py) hold every fast path to.
+``adam_update`` runs PyTorch's fused (or foreach) Adam kernel — the paper's step is exactly
+``torch.optim.adam`` with lr = α·η_t and, for AdamW, ``decoupled_weight_decay=True,
+weight_decay=λ/α`` — and ``sgd_update`` multi-tensor ``_foreach`` ops (torch's SGD keeps the
+learning rate *outside* the momentum buffer, the paper inside, so its kernel computes a
+different update under a varying schedule).
 """
 
 from __future__ import annotations
@@ -33,46 +27,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.optim.adam import adam as _torch_adam
-
-Hyper = float | Tensor
-"""A hyperparameter: one value, or a 1-D tensor of K per-member values."""
-
-
-def _is_scalar(value: Hyper | bool) -> bool:
-    return not isinstance(value, Tensor)
-
-
-def _per_member(value: Hyper, like: Tensor) -> Hyper:
-    """View a (K,) hyperparameter so it broadcasts along the leading axis of ``like``."""
-    if isinstance(value, Tensor):
-        if value.dim() != 1 or value.shape[0] != like.shape[0]:
-            raise ValueError(
-                f"a per-member hyperparameter must have shape ({like.shape[0]},) to match the "
-                f"leading axis of a parameter of shape {tuple(like.shape)}, "
-                f"got {tuple(value.shape)}"
-            )
-        return value.to(dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
-    return value
-
-
-def _split_decay(weight_decay: Hyper, decoupled: bool | Tensor) -> tuple[Hyper, Hyper]:
-    """Return (λ used as L2 on the gradient, λ used as decoupled decay)."""
-    if isinstance(decoupled, Tensor):
-        flag = decoupled.to(torch.bool)
-        zero = torch.zeros_like(flag, dtype=torch.float64)
-        lam = (
-            weight_decay.to(torch.float64)
-            if isinstance(weight_decay, Tensor)
-            else torch.full_like(zero, float(weight_decay))
-        )
-        return torch.where(flag, zero, lam), torch.where(flag, lam, zero)
-    return (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
-
-
-def _is_nonzero(value: Hyper) -> bool:
-    # A tensor is treated as possibly non-zero without a device sync.
-    return isinstance(value, Tensor) or value != 0.0
-
 
 # --------------------------------------------------------------------------------------
 # Algorithm 2: Adam / AdamW
@@ -86,13 +40,13 @@ def adam_update(
     exp_avg_sqs: list[Tensor],
     steps: list[Tensor],
     *,
-    lr: Hyper,
-    weight_decay: Hyper,
-    eta: Hyper,
+    lr: float,
+    weight_decay: float,
+    eta: float,
     beta1: float,
     beta2: float,
     eps: float,
-    decoupled: bool | Tensor,
+    decoupled: bool,
     fused: bool | None = None,
 ) -> None:
     r"""One step of Algorithm 2 (Adam with L2, or AdamW), in place.
@@ -109,13 +63,12 @@ def adam_update(
     weight decay, so the decoupled shrink per step is (1 − η_t·λ), independent of α.
     ``steps`` holds one scalar tensor per parameter, incremented here.
 
-    With scalar hyperparameters and α > 0 this calls PyTorch's Adam kernel (``fused`` by
-    default where supported); otherwise it runs :func:`adam_reference`.
+    With α > 0 this calls PyTorch's Adam kernel (``fused`` by default where supported); with
+    α = 0 and decoupled decay, torch's wd = λ/α does not exist and :func:`adam_reference` runs.
     """
-    scalar = all(_is_scalar(h) for h in (lr, weight_decay, eta, decoupled))
     if not params:
         return
-    if not scalar or (decoupled and weight_decay != 0.0 and lr == 0.0):
+    if decoupled and weight_decay != 0.0 and lr == 0.0:
         adam_reference(
             params, grads, exp_avgs, exp_avg_sqs, steps,
             lr=lr, weight_decay=weight_decay, eta=eta,
@@ -150,30 +103,29 @@ def adam_reference(
     exp_avg_sqs: list[Tensor],
     steps: list[Tensor],
     *,
-    lr: Hyper,
-    weight_decay: Hyper,
-    eta: Hyper,
+    lr: float,
+    weight_decay: float,
+    eta: float,
     beta1: float,
     beta2: float,
     eps: float,
-    decoupled: bool | Tensor,
+    decoupled: bool,
 ) -> None:
-    """Algorithm 2 written out per tensor; supports the member axis (see module docstring)."""
-    l2, dec = _split_decay(weight_decay, decoupled)
+    """Algorithm 2 written out per tensor (see :func:`adam_update`)."""
+    l2, dec = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
     for p, g, m, v, step in zip(params, grads, exp_avgs, exp_avg_sqs, steps, strict=True):
         step += 1
-        if _is_nonzero(l2):
-            g = g + _per_member(l2, p) * p  # the L2 term enters both moments
+        if l2 != 0.0:
+            g = g + l2 * p  # the L2 term enters both moments
         m.lerp_(g, 1.0 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
         t = step.to(dtype=p.dtype, device=p.device)  # bias corrections in the weights' precision
         bias1 = 1.0 - beta1**t
         bias2_sqrt = (1.0 - beta2**t).sqrt()
         denom = (v.sqrt() / bias2_sqrt).add_(eps)  # ε outside the root of v̂
-        step_size = _per_member(lr, p) * _per_member(eta, p) / bias1
-        if _is_nonzero(dec):
-            p.mul_(1.0 - _per_member(eta, p) * _per_member(dec, p))  # decoupled decay
-        p.sub_(step_size * (m / denom))
+        if dec != 0.0:
+            p.mul_(1.0 - eta * dec)  # decoupled decay
+        p.sub_(lr * eta / bias1 * (m / denom))
 
 
 # --------------------------------------------------------------------------------------
@@ -186,11 +138,11 @@ def sgd_update(
     grads: list[Tensor],
     momentum_buffers: list[Tensor],
     *,
-    lr: Hyper,
-    weight_decay: Hyper,
-    eta: Hyper,
+    lr: float,
+    weight_decay: float,
+    eta: float,
     momentum: float,
-    decoupled: bool | Tensor,
+    decoupled: bool,
 ) -> None:
     r"""One step of Algorithm 1 (SGD with momentum and L2, or SGDW), in place.
 
@@ -207,12 +159,6 @@ def sgd_update(
     """
     if not params:
         return
-    if not all(_is_scalar(h) for h in (lr, weight_decay, eta, decoupled)):
-        sgd_reference(
-            params, grads, momentum_buffers,
-            lr=lr, weight_decay=weight_decay, eta=eta, momentum=momentum, decoupled=decoupled,
-        )
-        return
     l2, dec = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
     if l2 != 0.0:
         grads = torch._foreach_add(grads, params, alpha=l2)
@@ -228,18 +174,18 @@ def sgd_reference(
     grads: list[Tensor],
     momentum_buffers: list[Tensor],
     *,
-    lr: Hyper,
-    weight_decay: Hyper,
-    eta: Hyper,
+    lr: float,
+    weight_decay: float,
+    eta: float,
     momentum: float,
-    decoupled: bool | Tensor,
+    decoupled: bool,
 ) -> None:
-    """Algorithm 1 written out per tensor; supports the member axis (see module docstring)."""
-    l2, dec = _split_decay(weight_decay, decoupled)
+    """Algorithm 1 written out per tensor (see :func:`sgd_update`)."""
+    l2, dec = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
     for p, g, buf in zip(params, grads, momentum_buffers, strict=True):
-        if _is_nonzero(l2):
-            g = g + _per_member(l2, p) * p
-        buf.mul_(momentum).add_(_per_member(eta, p) * _per_member(lr, p) * g)
-        if _is_nonzero(dec):
-            p.mul_(1.0 - _per_member(eta, p) * _per_member(dec, p))
+        if l2 != 0.0:
+            g = g + l2 * p
+        buf.mul_(momentum).add_(g, alpha=eta * lr)
+        if dec != 0.0:
+            p.mul_(1.0 - eta * dec)
         p.sub_(buf)

@@ -1,10 +1,11 @@
-"""The population's fast path: one fused step over K members stored as flat (K, P) tensors.
+"""The population's optimizer step: one fused step over K members stored as flat (K, P) tensors.
 
-Mathematically this is :func:`core.optim.adam_reference` / :func:`core.optim.sgd_reference`
-with per-member α_k, λ_k and L2-or-decoupled flags (paper convention: the decoupled shrink
-is η_t·λ_k, never scaled by α_k), plus an ``active`` mask: an inactive member (diverged or
-pruned) gets a zero gradient and a zero step, so it stays exactly where it is and a NaN in
-its gradient never reaches its state.
+This is the only update :func:`core.train.train_population` uses. Row k follows
+:func:`core.optim.adam_reference` / :func:`core.optim.sgd_reference` with its own α_k, λ_k
+and L2-or-decoupled flag (paper convention: the decoupled shrink is η_t·λ_k, never scaled by
+α_k; tested member by member, and against K separate optimizer runs), plus an ``active``
+mask: an inactive member (diverged or pruned) gets a zero gradient and a zero step, so it
+stays exactly where it is and a NaN in its gradient never reaches its state.
 
 Why a compiled kernel: the update is memory-bound, and eagerly each of its ~10 elementwise
 ops is a full pass over K·P values (plus temporaries). ``torch.compile`` fuses them into one
