@@ -180,7 +180,7 @@ def test_batched_slopes_equal_the_one_at_a_time_fit():
     """The bootstrap's vectorised refit against coupling_from_score, replicate by replicate,
     on scores with NaN (not run), +inf (diverged) and edge minima mixed in."""
     from studies.analysis import coupling_from_score
-    from studies.analysis._significance import batched_slopes
+    from studies.analysis._coupling import batched_slopes
 
     trials = make_trials(valley(-0.7, std=0.01), log2_lr=LOG2_LR, log2_wd=LOG2_WD,
                          seeds=range(2))

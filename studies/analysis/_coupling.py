@@ -60,33 +60,26 @@ def coupling_from_score(land: Landscape, score: np.ndarray, *, include_edges: bo
                         refine: bool = True) -> Coupling:
     """:func:`coupling` of ``land``'s grid with another ranking ``score`` of the same shape
     (the seed-noise bootstrap of :mod:`._significance` refits perturbed scores)."""
-    lrs: list[float] = []
-    best: list[float] = []
-    refined: list[bool] = []
-    for i in range(land.shape[0]):
-        lam = land.wd_paper[i]
-        keep = np.isfinite(lam) & (lam > 0)
-        lam, s = lam[keep], score[i][keep]
-        order = np.argsort(lam, kind="stable")
-        lam, s = lam[order], s[order]
-        row = _row_minimum(np.log2(lam), s, include_edges=include_edges, refine=refine)
-        if row is None:
-            continue
-        lrs.append(float(land.lr[i]))
-        best.append(float(2.0 ** row[0]))
-        refined.append(row[1])
-    x = np.log2(np.asarray(lrs, dtype=float))
-    y = np.log2(np.asarray(best, dtype=float))
-    slope, stderr, intercept = _ols(x, y)
+    best, refined = _row_minima(land, score[None], include_edges=include_edges, refine=refine)
+    kept = np.isfinite(best[0])
+    slope, stderr, intercept = (float(a[0]) for a in _ols(np.log2(land.lr), best))
     return Coupling(
         slope=slope,
         stderr=stderr,
         intercept=intercept,
-        n_rows=len(x),
-        lr=np.asarray(lrs, dtype=float),
-        best_wd=np.asarray(best, dtype=float),
-        refined=np.asarray(refined, dtype=bool),
+        n_rows=int(kept.sum()),
+        lr=np.asarray(land.lr[kept], dtype=float),
+        best_wd=2.0 ** best[0][kept],
+        refined=refined[0][kept],
     )
+
+
+def batched_slopes(land: Landscape, scores: np.ndarray) -> np.ndarray:
+    """Coupling slopes of ``land``'s grid under R ranking scores at once, shape (R, *shape),
+    with the defaults of :func:`coupling_from_score`: the bootstrap refits hundreds of
+    replicates. NaN where fewer than three rows are kept."""
+    return _ols(np.log2(land.lr), _row_minima(land, scores, include_edges=False,
+                                              refine=True)[0])[0]
 
 
 def coupling_slope(
@@ -111,42 +104,56 @@ def coupling_slope(
     return coupling(land, include_edges=include_edges, refine=refine)
 
 
-def _row_minimum(
-    x: np.ndarray, s: np.ndarray, *, include_edges: bool, refine: bool
-) -> tuple[float, bool] | None:
-    """(log₂ λ* of the row, refined?) or None if the row is skipped."""
-    finite = np.isfinite(s)
-    if not finite.any():
-        return None
-    j = int(np.argmin(np.where(finite, s, np.inf)))
-    n = len(s)
-    # NaN (no result yet) does not bracket; +inf (diverged) does, being worse than anything.
-    bracketed = 0 < j < n - 1 and not np.isnan(s[j - 1]) and not np.isnan(s[j + 1])
-    if not bracketed:
-        return (float(x[j]), False) if include_edges else None
-    if not (refine and np.isfinite(s[j - 1]) and np.isfinite(s[j + 1])):
-        return float(x[j]), False
-    return _parabola_vertex(x[j - 1 : j + 2], s[j - 1 : j + 2]), True
+def _row_minima(land: Landscape, scores: np.ndarray, *, include_edges: bool, refine: bool
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """log₂ λ*_i of every row under each of R ranking scores (R, *shape), NaN where the row is
+    skipped, and whether the parabola refinement was applied: steps 1-3 of the module
+    docstring, vectorised over the replicates, both shaped (R, n_rows)."""
+    reps, n_rows = scores.shape[0], land.shape[0]
+    best = np.full((reps, n_rows), np.nan)
+    refined = np.zeros((reps, n_rows), dtype=bool)
+    r = np.arange(reps)
+    for i in range(n_rows):
+        lam = land.wd_paper[i]
+        keep = np.flatnonzero(np.isfinite(lam) & (lam > 0))
+        if keep.size == 0:
+            continue
+        keep = keep[np.argsort(lam[keep], kind="stable")]
+        x, s = np.log2(lam[keep]), scores[:, i, keep]
+        finite = np.isfinite(s)
+        j = np.argmin(np.where(finite, s, np.inf), axis=1)
+        jl, jr = np.maximum(j - 1, 0), np.minimum(j + 1, len(x) - 1)
+        (x0, x1, x2), (y0, y1, y2) = (x[jl], x[j], x[jr]), (s[r, jl], s[r, j], s[r, jr])
+        # NaN (no result yet) does not bracket; +inf (diverged) does, being worse than anything.
+        bracketed = (j > 0) & (j < len(x) - 1) & ~np.isnan(y0) & ~np.isnan(y2)
+        ok = finite.any(axis=1) & (bracketed | include_edges)
+        fit = ok & bracketed & refine & np.isfinite(y0) & np.isfinite(y2)
+        # Vertex of the parabola through the three points, clamped to [x₀, x₂]; x₁ if flat.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+            den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+            vertex = x1 - 0.5 * num / den
+        vertex = np.where(fit & (den != 0) & np.isfinite(vertex), np.clip(vertex, x0, x2), x1)
+        best[:, i] = np.where(ok, vertex, np.nan)
+        refined[:, i] = fit
+    return best, refined
 
 
-def _parabola_vertex(x: np.ndarray, y: np.ndarray) -> float:
-    """Vertex of the parabola through three points, clamped to [x₀, x₂]; x₁ if degenerate."""
-    (x0, x1, x2), (y0, y1, y2) = x, y
-    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
-    den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
-    if den == 0 or not np.isfinite(num / den):
-        return float(x1)
-    return float(np.clip(x1 - 0.5 * num / den, x0, x2))
-
-
-def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    n = len(x)
-    if n < 3:
-        return float("nan"), float("nan"), float("nan")
-    xm, ym = x.mean(), y.mean()
-    sxx = float(np.sum((x - xm) ** 2))
-    slope = float(np.sum((x - xm) * (y - ym)) / sxx)
-    intercept = float(ym - slope * xm)
-    resid = y - (intercept + slope * x)
-    stderr = float(np.sqrt(np.sum(resid**2) / (n - 2) / sxx))
-    return slope, stderr, intercept
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(slope, stderr, intercept) of y on x for each row of y (R, n) over its finite
+    entries (see the module docstring); NaN with fewer than three."""
+    kept = np.isfinite(y)
+    n = kept.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xm = np.where(kept, x, 0.0).sum(axis=1) / n
+        ym = np.where(kept, y, 0.0).sum(axis=1) / n
+        dx = np.where(kept, x - xm[:, None], 0.0)
+        dy = np.where(kept, y - ym[:, None], 0.0)
+        sxx = (dx**2).sum(axis=1)
+        slope = (dx * dy).sum(axis=1) / sxx
+        resid = dy - slope[:, None] * dx
+        stderr = np.sqrt((resid**2).sum(axis=1) / (n - 2) / sxx)
+        intercept = ym - slope * xm
+    few = n < 3
+    return np.where(few, np.nan, slope), np.where(few, np.nan, stderr), np.where(
+        few, np.nan, intercept)

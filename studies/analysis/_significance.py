@@ -46,7 +46,7 @@ from typing import Final
 import numpy as np
 from scipy import stats
 
-from ._coupling import coupling_from_score
+from ._coupling import batched_slopes, coupling_from_score
 from ._landscape import Landscape
 
 #: Significance level of every test here (and 1 − the coverage of the slope intervals).
@@ -296,56 +296,6 @@ def coupling_interval(land: Landscape, *, noise: SeedNoise | None = None,
         return SlopeInterval(slope=slope, low=nan, high=nan, replicates=len(slopes))
     low, high = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
     return SlopeInterval(slope=slope, low=float(low), high=float(high), replicates=len(slopes))
-
-
-def batched_slopes(land: Landscape, scores: np.ndarray) -> np.ndarray:
-    """Coupling slopes of ``land``'s grid under R ranking scores at once, shape (R, *shape).
-
-    The same rule as :func:`~studies.analysis.coupling_from_score` with its defaults (a row
-    whose minimum is not bracketed is skipped; the minimum is refined by the parabola
-    through its two finite neighbours), vectorised over the replicates because the
-    bootstrap refits hundreds of them (tested equal to the one-at-a-time fit). NaN where
-    fewer than three rows are kept.
-    """
-    reps = scores.shape[0]
-    n_rows = land.shape[0]
-    best = np.full((reps, n_rows), np.nan)
-    for i in range(n_rows):
-        lam = land.wd_paper[i]
-        keep = np.flatnonzero(np.isfinite(lam) & (lam > 0))
-        if keep.size == 0:
-            continue
-        keep = keep[np.argsort(lam[keep], kind="stable")]
-        x = np.log2(lam[keep])
-        s = scores[:, i, keep]
-        finite = np.isfinite(s)
-        j = np.argmin(np.where(finite, s, np.inf), axis=1)
-        rows = np.arange(reps)
-        left = s[rows, np.maximum(j - 1, 0)]
-        right = s[rows, np.minimum(j + 1, len(x) - 1)]
-        # NaN (no result yet) does not bracket; +inf (diverged) does.
-        ok = finite.any(axis=1) & (j > 0) & (j < len(x) - 1) & ~np.isnan(left) & ~np.isnan(right)
-        refine = ok & np.isfinite(left) & np.isfinite(right)
-        x1 = x[j]
-        x0, x2 = x[np.maximum(j - 1, 0)], x[np.minimum(j + 1, len(x) - 1)]
-        y0, y1, y2 = left, s[rows, j], right
-        with np.errstate(invalid="ignore", divide="ignore"):
-            num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
-            den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
-            vertex = x1 - 0.5 * num / den
-        usable = refine & (den != 0) & np.isfinite(vertex)
-        vertex = np.where(usable, np.clip(vertex, x0, x2), x1)
-        best[:, i] = np.where(ok, vertex, np.nan)
-    x = np.log2(land.lr)[None, :]
-    kept = np.isfinite(best)
-    n = kept.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xm = np.where(kept, x, 0.0).sum(axis=1) / n
-        ym = np.where(kept, best, 0.0).sum(axis=1) / n
-        dx = np.where(kept, x - xm[:, None], 0.0)
-        dy = np.where(kept, best - ym[:, None], 0.0)
-        slope = (dx * dy).sum(axis=1) / (dx**2).sum(axis=1)
-    return np.where(n >= 3, slope, np.nan)
 
 
 def intervals_apart(a: SlopeInterval, b: SlopeInterval) -> bool:
