@@ -56,7 +56,7 @@ def build(url: str, n_trials: int) -> None:
 
     from studies.spec import spec_from_dict
     from studies.storage import SCHEMA_VERSION, cell_key, open_storage
-    from studies.storage import _layout as L
+    from studies.storage import layout as L
 
     side = round(math.sqrt(n_trials / 4))
     spec = spec_from_dict(spec_dict(side))

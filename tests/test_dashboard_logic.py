@@ -286,11 +286,11 @@ def test_a_recycled_pid_is_never_taken_for_a_run(monkeypatch: pytest.MonkeyPatch
 
 
 def test_progress_fraction_and_one_formatter() -> None:
-    p = dash.StudyProgress(mode="grid", done=10, total=100, running=4, waiting=86, failed=0,
-                           pruned=0, partial=12.0)
-    assert p.fraction == pytest.approx(0.12)
-    assert dash.format_eta(88) == "1 min 28 s" and dash.format_eta(None) == "—"
-    assert dash.format_eta(3725) == "1 h 02 min"
+    p = dash.Progress(done=10, total=100, running=4, waiting=86, failed=0, pruned=0,
+                      partial=12.0, eta_seconds=88)
+    assert p.fraction == pytest.approx(0.12) and p.eta_text == "1 min 28 s"
+    assert dash.format_duration(88) == "1 min 28 s" and dash.format_duration(None) == "—"
+    assert dash.format_duration(3725) == "1 h 02 min"
 
 
 def _history(populations: list[tuple[int, int, float, float]], *, startup: float,

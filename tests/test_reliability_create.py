@@ -19,7 +19,7 @@ import pytest
 from studies.runner import create_study
 from studies.spec import spec_from_dict
 from studies.storage import StorageError, load_spec, open_storage, study_lock
-from studies.storage import _layout as L
+from studies.storage import layout as L
 
 ROOT = Path(__file__).resolve().parent.parent
 

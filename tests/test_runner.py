@@ -78,7 +78,7 @@ def test_grid_study_trains_every_cell_once_and_tables_feed_analysis(tmp_path, ti
     assert land.shape == (2, 2) and (land.n_seeds == 2).all()
     assert set(summary(trials)["optimizer"]) == {"adam", "adamw"}
     # Progress: study-wide counts, an ETA, and the final state.
-    assert seen[-1].cells_done == 16 and seen[-1].eta_seconds == 0.0
+    assert seen[-1].done == 16 and seen[-1].eta_seconds == 0.0
     assert any("epoch 2/2" in p.message for p in seen)
 
     # The study is a plain Optuna study; value = final test error, one report per epoch.

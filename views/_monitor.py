@@ -48,7 +48,7 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
         estimator = st.session_state.setdefault(f"_eta:{study}:{run_key}", dash.EtaEstimator())
         estimator.add(time.time(), progress.partial)
         eta = estimator.seconds(progress.total)
-        shown = ("—" if not running else dash.format_eta(eta) if eta is not None
+        shown = ("—" if not running else dash.format_duration(eta) if eta is not None
                  else "estimating…")
         st.progress(
             progress.fraction,
@@ -65,7 +65,7 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
 
 
 def _process_line(ctx: ui.Context, status: dash.RunStatus | None,
-                  progress: dash.StudyProgress | None = None) -> None:
+                  progress: dash.Progress | None = None) -> None:
     if status is None:
         if progress is not None and progress.running:
             st.caption("Running in a process not started from this dashboard (another "
@@ -97,7 +97,7 @@ def _process_line(ctx: ui.Context, status: dash.RunStatus | None,
 
 
 def _actions(ctx: ui.Context, study: str, status: dash.RunStatus | None,
-             progress: dash.StudyProgress) -> None:
+             progress: dash.Progress) -> None:
     links, curves, button, _ = st.columns([1, 1, 1, 3])
     with links:
         ui.page_link(ui.LANDSCAPE, "Landscape", study, icon=":material/grid_on:")

@@ -25,10 +25,11 @@ from typing import Any
 from studies.cli._parser import UsageError
 from studies.spec import SpecError, StudySpec, list_presets, load_preset, load_spec
 from studies.storage import (
+    GridMode,
     Stopped,
     StorageError,
+    StoredStudy,
     check_study_name,
-    count_states,
     default_storage_url,
     delete_study,
     list_studies,
@@ -113,8 +114,8 @@ class ProgressBar:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=p.cells_total,
-                initial=p.cells_done,
+                total=p.total,
+                initial=p.done,
                 unit="cell",
                 file=sys.stderr,
                 dynamic_ncols=True,
@@ -123,13 +124,10 @@ class ProgressBar:
                 bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}] "
                 "{postfix}",
             )
-        self.bar.total = p.cells_total
+        self.bar.total = p.total
         self.bar.n = p.partial
         # The worker's ETA (studies.eta), not tqdm's: tqdm's rate counts the start-up.
-        from studies.eta import format_duration
-
-        self.bar.set_postfix_str(f"ETA {format_duration(p.eta_seconds)} · {p.message}",
-                                 refresh=False)
+        self.bar.set_postfix_str(f"ETA {p.eta_text} · {p.message}", refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -258,12 +256,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             sys.stderr.write("stopped before the study was fully created; run the same "
                              "command again to finish it\n")
             return stopper.exit_code
-        log.info("study %s in %s (%s mode)", name, redact(url), spec.mode)
+        stored = StoredStudy.open(url, name)
+        log.info("study %s in %s (%s mode)", name, redact(url), stored.mode.name)
         max_members = args.max_members
         workers = args.workers
-        if workers > 1 and spec.mode == "grid":
-            storage, study_id = require_study(url, name)
-            waiting = count_states(storage, study_id)["WAITING"]
+        if workers > 1 and isinstance(stored.mode, GridMode):
+            waiting = stored.counts()["WAITING"]
             if waiting < workers:
                 log.info("%d cells waiting: starting %d workers, not %d", waiting,
                          max(1, waiting), workers)

@@ -5,7 +5,8 @@
 * Processes: :func:`launch`, :func:`ensure_worker`, :func:`cancel_run`, :func:`run_status`,
   :func:`active_runs`, :func:`run_log` — a study launched from the browser is the CLI in its
   own process, remembered in a registry in the data directory.
-* Live view: :func:`study_progress`, :func:`signature` (cache key), :func:`format_eta`.
+* Live view: :func:`study_progress` (a :class:`studies.storage.Progress`), :func:`signature`
+  (cache key); ETAs from :class:`EtaEstimator`, in words by :func:`format_duration`.
 * Refining: :func:`refine_region`, :func:`more_seeds`, :func:`add_tune_trials`;
   :func:`delete`.
 * Figures and tables: :func:`landscapes`, :func:`add_click_layer`, :func:`picked_cells`,
@@ -56,10 +57,8 @@ from studies.dashboard._live import (
     LIVE_METRIC,
     RUNNING_REFRESH_S,
     CancelCost,
-    StudyProgress,
     cancel_cost,
     cancel_text,
-    format_eta,
     latest_validation,
     provisional_trials,
     signature,
@@ -111,7 +110,8 @@ from studies.dashboard._tables import (
 )
 from studies.dashboard._tune import VIEWS as TUNE_VIEWS
 from studies.dashboard._tune import tune_figures
-from studies.eta import EtaEstimator
+from studies.eta import EtaEstimator, format_duration
+from studies.storage import Progress
 
 __all__ = [
     "ALL_SCHEDULES",
@@ -131,11 +131,11 @@ __all__ = [
     "Export",
     "Options",
     "PickedCell",
+    "Progress",
     "ReadOnlyError",
     "RunError",
     "RunRecord",
     "RunStatus",
-    "StudyProgress",
     "active_runs",
     "add_click_layer",
     "add_tune_trials",
@@ -163,7 +163,7 @@ __all__ = [
     "existing_spec",
     "exports",
     "figure_html",
-    "format_eta",
+    "format_duration",
     "forms",
     "is_read_only",
     "landscape_caption",

@@ -23,7 +23,7 @@ from studies.dashboard._runs import (
     run_status,
 )
 from studies.spec import Cell, SpecError, StudySpec
-from studies.storage import StorageError, StudyNotFoundError, load_spec
+from studies.storage import StoredStudy, StudyNotFoundError, load_spec
 
 
 def existing_spec(url: str, study: str) -> StudySpec | None:
@@ -113,10 +113,10 @@ def refine_plan(url: str, study: str, *, lr_range: tuple[float, float],
     """The cells of a finer log₂ grid over a region, each coordinate snapped onto the
     study's own when within :data:`~studies.dashboard._added.SNAP_REL` of it (so cells
     already there are recognized, never duplicated a rounding error away)."""
-    from studies.runner import refine_cells, stored_cells
+    from studies.runner import refine_cells
 
-    spec = _grid_spec(url, study)
-    have = stored_cells(url, study)
+    stored = _grid(url, study)
+    spec, have = stored.need_spec(), stored.cells()
     lrs, wds = [c.lr for c in have], [c.weight_decay for c in have]
     # The ends first: a grid between the study's own points puts its inner points exactly
     # where the study's grid would (log_grid is exact between powers of two).
@@ -149,14 +149,14 @@ def remove_added(url: str, study: str, *, finished: bool) -> int:
     require_writable("Removing cells")
     from studies.dashboard._added import remove_added as remove
 
-    return remove(url, study, _grid_spec(url, study), finished=finished)
+    return remove(_grid(url, study, read_only=False), finished=finished)
 
 
 def added_cells(url: str, study: str) -> Added:
     """The cells added to ``study`` after its creation, by state."""
     from studies.dashboard._added import added_cells as added
 
-    return added(url, study, _grid_spec(url, study))
+    return added(_grid(url, study))
 
 
 def more_seeds(url: str, study: str, *, cells: Sequence[Cell], n_seeds: int,
@@ -169,7 +169,7 @@ def more_seeds(url: str, study: str, *, cells: Sequence[Cell], n_seeds: int,
 
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or not 1 <= n_seeds <= 100:
         raise SpecError("seeds", f"must be an integer in [1, 100], got {n_seeds!r}")
-    spec = _grid_spec(url, study)
+    spec = _grid(url, study).need_spec()
     seeds = pd.to_numeric(trials["seed"], errors="coerce").dropna()
     first = int(max([*seeds.tolist(), *spec.seeds])) + 1
     new = list(range(first, first + n_seeds))
@@ -201,11 +201,10 @@ def delete(url: str, study: str, *, data_dir: Path | None = None) -> None:
     forget_run(url, study, data_dir=data_dir)
 
 
-def _grid_spec(url: str, study: str) -> StudySpec:
-    spec = load_spec(url, study)
-    if spec.mode != "grid":
-        raise StorageError("study", f"{study!r} is a tune study: add trials instead")
-    return spec
+def _grid(url: str, study: str, *, read_only: bool = True) -> StoredStudy:
+    stored = StoredStudy.open(url, study, read_only=read_only, wait=True)
+    stored.need_mode("grid", "add trials instead")
+    return stored
 
 
 DEMO_PRESET = "demo"
@@ -242,15 +241,13 @@ def run_demo(url: str, *, data_dir: Path | None = None) -> tuple[str, str]:
     Uses the study ``demo`` when it was made from the demo preset (resuming it if it stopped
     part-way), else the first free name of ``demo-2``, ``demo-3``, ...
     """
-    import dataclasses
-
-    from studies.spec import load_preset
+    from studies.spec import load_preset, spec_from_dict
 
     require_writable("Launching the demo")
     preset = load_preset(DEMO_PRESET)
     for k in range(1, 100):
         name = DEMO_PRESET if k == 1 else f"{DEMO_PRESET}-{k}"
-        spec = dataclasses.replace(preset, name=name)
+        spec = spec_from_dict({**preset.to_dict(), "name": name})
         status = run_status(url, name, data_dir=data_dir)
         if status is not None and status.alive:
             return name, "running"

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from studies.spec import Cell, StudySpec
-from studies.storage import StorageError, cell_key, read_trials, require_study
-from studies.storage import _layout as L
-from studies.storage._read import TrialRecord, rdb_of
+from studies.spec import Cell
+from studies.storage import StorageError, StoredStudy, TrialRecord, rdb_of
+from studies.storage import layout as L
 
 #: Relative distance under which two grid coordinates are the same point (0.01 %: far
 #: above float and 12-digit rounding noise, far below any grid's spacing).
@@ -49,13 +48,12 @@ def snap_cells(cells: Sequence[Cell], lrs: Iterable[float], wds: Iterable[float]
                ) -> list[Cell]:
     """``cells`` with every coordinate snapped onto ``lrs`` / ``wds`` (the study's), then
     without duplicates, in order."""
-    import dataclasses
-
     lrs, wds = sorted(set(lrs)), sorted(set(wds))
-    out: dict[tuple[object, ...], Cell] = {}
+    out: dict[str, Cell] = {}
     for c in cells:
-        c = dataclasses.replace(c, lr=snap(c.lr, lrs), weight_decay=snap(c.weight_decay, wds))
-        out.setdefault((c.optimizer, c.schedule, c.seed, c.lr, c.weight_decay), c)
+        c = Cell(**{**L.cell_params(c), "lr": snap(c.lr, lrs),
+                    "weight_decay": snap(c.weight_decay, wds)}, convention=c.convention)
+        out.setdefault(L.key_of(c), c)
     return list(out.values())
 
 
@@ -67,11 +65,6 @@ def exact_text(x: float) -> str:
         if k == round(k) and 2.0 ** round(k) == x:
             return f"2^{round(k)}"
     return repr(float(x))
-
-
-def _grid_keys(spec: StudySpec) -> set[str]:
-    return {cell_key(optimizer=c.optimizer, lr=c.lr, weight_decay=c.weight_decay, seed=c.seed,
-                     schedule=c.schedule) for c in spec.cells()}
 
 
 def _is_removed(record: TrialRecord) -> bool:
@@ -91,12 +84,11 @@ class Added:
         return len(self.waiting) + len(self.training) + len(self.finished)
 
 
-def added_cells(url: str, study: str, spec: StudySpec) -> Added:
-    """The trials of ``study`` whose cell is not in its spec's grid."""
-    storage, study_id = require_study(url, study)
-    grid = _grid_keys(spec)
+def added_cells(study: StoredStudy) -> Added:
+    """The trials of a grid study whose cell is not in its spec's grid."""
+    grid = {L.key_of(c) for c in study.mode.cells()}
     waiting, training, finished = [], [], []
-    for r in read_trials(storage, study_id, attr_keys=(L.CELL, REMOVED)):
+    for r in study.trials(attr_keys=(L.CELL, REMOVED)):
         key = r.user_attrs.get(L.CELL)
         if not isinstance(key, str) or key in grid or _is_removed(r):
             continue
@@ -106,12 +98,13 @@ def added_cells(url: str, study: str, spec: StudySpec) -> Added:
     return Added(tuple(waiting), tuple(training), tuple(finished))
 
 
-def remove_added(url: str, study: str, spec: StudySpec, *, finished: bool) -> int:
-    """Take the added cells out of ``study``: the waiting ones, and the finished ones too
-    when ``finished`` (the user confirmed losing their results). Returns how many."""
-    storage, study_id = require_study(url, study, read_only=False)
-    added = added_cells(url, study, spec)
-    if finished and added.finished and rdb_of(storage) is None:  # type: ignore[arg-type]
+def remove_added(study: StoredStudy, *, finished: bool) -> int:
+    """Take the added cells out of ``study`` (opened for writing): the waiting ones, and the
+    finished ones too when ``finished`` (the user confirmed losing their results). Returns
+    how many."""
+    storage, spec = study.storage, study.need_spec()
+    added = added_cells(study)
+    if finished and added.finished and rdb_of(storage) is None:
         # Refused before anything changes: a half-done removal would leave the study's
         # cell count wrong.
         raise StorageError("storage", "removing finished cells needs an SQLite or PostgreSQL "
@@ -129,9 +122,9 @@ def remove_added(url: str, study: str, spec: StudySpec, *, finished: bool) -> in
     if finished and added.finished:
         removed += _fail_finished(storage, list(added.finished))
     if removed:
-        attrs = storage.get_study_user_attrs(study_id)
-        total = int(attrs.get(L.CELLS_TOTAL) or spec.n_cells)
-        storage.set_study_user_attr(study_id, L.CELLS_TOTAL, max(spec.n_cells, total - removed))
+        study.refresh()
+        total = study.mode.total(study.attrs) - removed
+        storage.set_study_user_attr(study.study_id, L.CELLS_TOTAL, max(spec.n_cells, total))
     return removed
 
 

@@ -16,84 +16,29 @@ from dataclasses import dataclass
 import pandas as pd
 
 from studies.eta import format_duration
-from studies.storage import _layout as L
-from studies.storage import count_states, read_trials, require_study
+from studies.storage import Progress, StoredStudy
 
 #: A running trial flushes its curves this often (studies.runner.CURVES_FLUSH_S); cached
 #: tables of a running study are refreshed at least this often.
 RUNNING_REFRESH_S = 10.0
 
 
-@dataclass(frozen=True)
-class StudyProgress:
-    """Where a study stands, read from the storage."""
-
-    mode: str  # "grid" or "tune"
-    done: int  # finished cells (grid: COMPLETE; tune: COMPLETE + PRUNED)
-    total: int  # cells of the study (tune: the trial budget)
-    running: int
-    waiting: int
-    failed: int
-    pruned: int
-    partial: float  # done + the finished fraction of running trials' epochs
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.partial / self.total) if self.total else 1.0
-
-    @property
-    def finished(self) -> bool:
-        return self.total > 0 and self.done >= self.total and not self.running
-
-
-def study_progress(url: str, study: str) -> StudyProgress:
-    """Progress of ``study``; raises the storage's errors (StudyNotFoundError, StorageError)."""
-    storage, study_id = require_study(url, study)
-    attrs = storage.get_study_user_attrs(study_id)
-    spec = attrs.get(L.SPEC) if isinstance(attrs.get(L.SPEC), dict) else {}
-    mode = str(attrs.get(L.MODE) or spec.get("mode") or "grid")
-    counts = count_states(storage, study_id)
-    if mode == "tune":
-        done = counts["COMPLETE"] + counts["PRUNED"]
-        total = int(attrs.get(L.N_TRIALS) or (spec.get("tune") or {}).get("n_trials") or 0)
-    else:
-        done = counts["COMPLETE"]
-        total = int(attrs.get(L.CELLS_TOTAL) or sum(counts.values()))
-    epochs = spec.get("epochs")
-    partial = float(done)
-    if counts["RUNNING"] and isinstance(epochs, int) and epochs > 0:
-        running = read_trials(storage, study_id, states=("RUNNING",),
-                              intermediate_when=("RUNNING",))
-        partial += sum(min(len(r.intermediate), epochs) / epochs for r in running)
-    return StudyProgress(
-        mode=mode,
-        done=done,
-        total=total,
-        running=counts["RUNNING"],
-        waiting=counts["WAITING"],
-        failed=counts["FAIL"],
-        pruned=counts["PRUNED"],
-        partial=min(partial, float(total)) if total else partial,
-    )
+def study_progress(url: str, study: str) -> Progress:
+    """Progress of ``study`` (:meth:`StoredStudy.progress`); raises the storage's errors
+    (StudyNotFoundError, StorageError)."""
+    return StoredStudy.open(url, study).progress()
 
 
 def signature(url: str, study: str, *, now: float | None = None) -> tuple[object, ...]:
     """A cheap key that changes whenever the study's tables may have changed: its trial
     counts per state, plus a clock bucket of :data:`RUNNING_REFRESH_S` while trials run (their
     curves grow without a state change). One small query."""
-    storage, study_id = require_study(url, study)
-    counts = count_states(storage, study_id)
+    counts = StoredStudy.open(url, study).counts()
     key: tuple[object, ...] = tuple(sorted(counts.items()))
     if counts.get("RUNNING"):
         now = time.time() if now is None else now
         key += (math.floor(now / RUNNING_REFRESH_S),)
     return key
-
-
-def format_eta(seconds: float | None) -> str:
-    """``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``; ``"—"`` when unknown (the one
-    formatter: :func:`studies.eta.format_duration`)."""
-    return format_duration(seconds)
 
 
 #: Column of :func:`provisional_trials`: each cell's validation error at its latest epoch.
@@ -106,9 +51,9 @@ def latest_validation(url: str, study: str) -> dict[int, tuple[int, float]]:
     Reads only the running trials and their reports (one small query), so it can run on
     every poll of a live page.
     """
-    storage, study_id = require_study(url, study)
     out = {}
-    for r in read_trials(storage, study_id, states=("RUNNING",), intermediate_when=("RUNNING",)):
+    for r in StoredStudy.open(url, study).trials(states=("RUNNING",),
+                                                  intermediate_when=("RUNNING",)):
         finite = {k: v for k, v in r.intermediate.items() if math.isfinite(v)}
         if finite:
             epoch = max(finite)
@@ -149,19 +94,17 @@ class CancelCost:
 
 def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost:
     """:class:`CancelCost` of ``study``, read from the storage."""
-
-    storage, study_id = require_study(url, study)
-    spec = storage.get_study_user_attrs(study_id).get(L.SPEC) or {}
-    epochs = int(spec.get("epochs") or 0) if isinstance(spec, dict) else 0
-    counts = count_states(storage, study_id)
-    running = read_trials(storage, study_id, states=("RUNNING",), intermediate_when=("RUNNING",))
+    stored = StoredStudy.open(url, study)
+    epochs = stored.spec.epochs if stored.spec is not None else 0
+    running = stored.trials(states=("RUNNING",), intermediate_when=("RUNNING",))
     reached = max((max(r.intermediate) for r in running if r.intermediate), default=0)
     starts = [r.datetime_start for r in running if r.datetime_start is not None]
     seconds = None
     if starts:
         now = time.time() if now is None else now
         seconds = max(0.0, now - min(starts).timestamp())  # read_trials gives aware UTC
-    return CancelCost(done=counts["COMPLETE"], training=len(running), epochs_done=int(reached),
+    return CancelCost(done=stored.progress(inflight=0.0).done, training=len(running),
+                      epochs_done=int(reached),
                       epochs=epochs, seconds=seconds)
 
 

@@ -186,14 +186,7 @@ def exports(url: str, study: str) -> list[Export]:
     """CSV and JSON of the trials, the landscape and the curves as standalone HTML, and the
     one-file report."""
     from studies.export import curves_frame, export_trials, trials_frame
-    from studies.storage import load_spec, redact
-
-    def spec_text() -> tuple[str | None, str]:
-        try:
-            spec = load_spec(url, study)
-        except Exception:  # an Optuna study made elsewhere has no spec: report without it
-            return None, ""
-        return spec.to_yaml(), spec.description
+    from studies.storage import StoredStudy, redact
 
     def landscape_page() -> str:
         trials = trials_frame(url, study)
@@ -214,10 +207,12 @@ def exports(url: str, study: str) -> list[Export]:
         return figure_html(fig, title=f"{study}: learning curves of the best cells")
 
     def report() -> str:
-        spec_yaml, description = spec_text()
+        spec = StoredStudy.open(url, study).spec  # None: an Optuna study made elsewhere
         return study_report(study=study, trials=trials_frame(url, study),
-                            curves=curves_frame(url, study), spec_yaml=spec_yaml,
-                            description=description, storage_shown=redact(url))
+                            curves=curves_frame(url, study),
+                            spec_yaml=spec.to_yaml() if spec else None,
+                            description=spec.description if spec else "",
+                            storage_shown=redact(url))
 
     items = [
         Export("Trials (CSV)", f"{study}-trials.csv", "text/csv",

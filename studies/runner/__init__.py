@@ -2,8 +2,8 @@
 
 * :func:`create_study` — store the spec, enqueue every grid cell once (resumable).
 * :func:`run_worker` — take waiting cells or sampler trials, train them as populations with
-  ``core.train.train_population``, store curves and metrics; :class:`Progress`,
-  :class:`WorkerSummary`.
+  ``core.train.train_population``, store curves and metrics; :class:`WorkerSummary`; its
+  progress callback gets a :class:`Progress` (studies.storage) with the worker's ETA.
 * :func:`extend_study`, :func:`refine_cells`, :func:`more_seeds_cells`, :func:`stored_cells`
   (refine a landscape, add seeds), :func:`add_trials` (raise a tune budget).
 * :func:`trials_frame`, :func:`curves_frame` — the tidy tables of :mod:`studies.analysis`;
@@ -28,10 +28,10 @@ from studies.runner._data import load_data
 from studies.runner._worker import (
     CURVES_FLUSH_S,
     DEFAULT_MAX_MEMBERS,
-    Progress,
     WorkerSummary,
     run_worker,
 )
+from studies.storage import Progress
 
 __all__ = [
     "CURVES_FLUSH_S",

@@ -1,18 +1,18 @@
 """From the spec's vocabulary to core's: schedules, models, training configs, λ conventions.
 
 Weight decay reaches core as the paper's λ, whatever convention the grid is written in:
-``paper`` λ as given; ``pytorch`` λ = wd·α; ``normalized`` λ_norm with
-``normalized_decay=True``, so that core recomputes λ = λ_norm·√(b/(B·T)) for each restart
-period T. For tables (:func:`wd_all_conventions`) the normalization factor uses T = epochs,
-or T₀ under warm restarts: the λ of the first period.
+``paper`` λ as given; ``pytorch`` λ = wd·α (:func:`core.optim.to_paper`); ``normalized``
+λ_norm with ``normalized_decay=True``, so that core recomputes λ = λ_norm·√(b/(B·T)) for
+each restart period T.
 """
 
 from __future__ import annotations
 
 from core.models import ModelSpec as CoreModelSpec
+from core.optim import to_paper
 from core.schedules import Constant, Cosine, Schedule, StepDrop, WarmRestarts, Warmup
 from core.train import TrainConfig
-from studies.spec import ScheduleSpec, StudySpec
+from studies.spec import Cell, ScheduleSpec, StudySpec
 
 
 def core_schedule(schedule: ScheduleSpec, *, epochs: int) -> Schedule:
@@ -38,6 +38,8 @@ def core_schedule(schedule: ScheduleSpec, *, epochs: int) -> Schedule:
 def core_model(spec: StudySpec) -> CoreModelSpec:
     """The spec's model as core's ModelSpec (fields that do not apply keep core's defaults)."""
     m = spec.model
+    if isinstance(m, CoreModelSpec):  # the spec reuses core's model description
+        return m
     kwargs: dict[str, object] = {"name": m.name}
     for name in ("widths", "channels", "depth", "width", "norm"):
         value = getattr(m, name)
@@ -46,31 +48,19 @@ def core_model(spec: StudySpec) -> CoreModelSpec:
     return CoreModelSpec(**kwargs)  # type: ignore[arg-type]
 
 
-def train_config(
-    spec: StudySpec,
-    *,
-    optimizer: str,
-    lr: float,
-    weight_decay: float,
-    seed: int,
-    schedule: str,
-) -> TrainConfig:
-    """The core TrainConfig of one cell; ``weight_decay`` is in the spec's convention."""
-    convention = spec.convention
-    if convention == "paper":
-        lam, normalized = weight_decay, False
-    elif convention == "pytorch":
-        lam, normalized = weight_decay * lr, False
-    else:  # normalized: core turns λ_norm into λ per restart period
-        lam, normalized = weight_decay, True
+def train_config(spec: StudySpec, cell: Cell) -> TrainConfig:
+    """The core TrainConfig of one cell (its weight decay in the spec's convention)."""
+    normalized = cell.convention == "normalized"  # core turns λ_norm into λ per period
+    lam = cell.weight_decay if normalized else to_paper(
+        cell.weight_decay, convention=cell.convention, lr=cell.lr)
     return TrainConfig(
-        optimizer=optimizer,
-        lr=float(lr),
+        optimizer=cell.optimizer,
+        lr=float(cell.lr),
         weight_decay=float(lam),
-        seed=int(seed),
+        seed=int(cell.seed),
         epochs=spec.epochs,
         batch_size=spec.batch_size,
-        schedule=core_schedule(spec.schedule_named(schedule), epochs=spec.epochs),
+        schedule=core_schedule(spec.schedule_named(cell.schedule), epochs=spec.epochs),
         normalized_decay=normalized,
         momentum=spec.momentum,
         betas=tuple(spec.betas),  # type: ignore[arg-type]

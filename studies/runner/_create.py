@@ -7,7 +7,6 @@ waiting trials (see ``_worker``) and optuna-dashboard shows the whole grid from 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -33,18 +32,17 @@ from studies.storage import (
     SCHEMA_VERSION,
     Stopped,
     StorageError,
+    StoredStudy,
     being_created,
-    cell_key,
     check_study_name,
     open_storage,
-    read_trials,
     redact,
-    require_study,
     storage_exists,
+    study_id_of,
     study_lock,
+    study_mode,
 )
-from studies.storage import _layout as L
-from studies.storage._read import study_id_of
+from studies.storage import layout as L
 
 log = logging.getLogger("studies.runner")
 
@@ -63,7 +61,7 @@ def create_study(
       final validation error in tune mode (the sampler must not tune on test data).
     * Study user attributes: ``spec`` (:meth:`StudySpec.to_dict`), ``schema_version``,
       ``created``, ``mode``, ``train_size`` (B, for the normalized decay), and
-      ``cells_total`` (grid) or ``n_trials`` (tune); see :mod:`studies.storage._layout`.
+      ``cells_total`` (grid) or ``n_trials`` (tune); see :mod:`studies.storage.layout`.
     * Grid mode enqueues every cell exactly once as a WAITING trial, whatever the number of
       processes creating the same study at once: the study is created, checked and enqueued
       under :func:`studies.storage.study_lock`, so a racing creator waits, then finds the
@@ -81,17 +79,18 @@ def create_study(
     """
     name = check_study_name(study_name or spec.name)
     if name != spec.name:
-        spec = dataclasses.replace(spec, name=name)
+        spec = spec_from_dict({**spec.to_dict(), "name": name})
     spec_dict = _plain(spec.to_dict())
     train_size = load_data(spec, data_dir=data_dir).train_size
     if storage_exists(storage):
         view = open_storage(storage, read_only=True, create=False)
         study_id = study_id_of(view, name)
         if study_id is not None:
-            attrs = view.get_study_user_attrs(study_id)
+            stored = StoredStudy(storage, view, study_id, name,
+                                 view.get_study_user_attrs(study_id))
             # A spec-less study that a racing creator is making is checked under the lock.
-            if L.SPEC in attrs or not being_created(storage, view, name):
-                _check_same_spec(attrs, spec, spec_dict, url=storage)
+            if L.SPEC in stored.attrs or not being_created(storage, view, name):
+                _check_same_spec(stored, spec_dict)
     st = open_storage(storage)
 
     def waiting() -> None:
@@ -109,61 +108,46 @@ def create_study(
             _resume(st, st.get_study_id_from_name(name), spec, spec_dict, url=storage,
                     stop=stop)
             return name
+        mode = study_mode(spec)
         # The spec first: readers wait for it while the lock is held (load_spec).
         attrs: dict[str, Any] = {
             L.SPEC: spec_dict,
             L.SCHEMA: SCHEMA_VERSION,
             L.CREATED: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            L.MODE: spec.mode,
+            L.MODE: mode.name,
             L.TRAIN_SIZE: train_size,
+            **mode.created_attrs(),
         }
-        if spec.mode == "grid":
-            attrs[L.CELLS_TOTAL] = spec.n_cells
-        else:
-            attrs[L.N_TRIALS] = spec.tune.n_trials  # type: ignore[union-attr]
         for key, value in attrs.items():
             study.set_user_attr(key, value)
-        if spec.mode == "grid":
-            _enqueue(study, spec, spec.cells(), existing=set(), stop=stop)
+        cells = mode.cells()  # tune: none, the sampler proposes the trials
+        if cells:
+            _enqueue(study, spec, cells, existing=set(), stop=stop)
             study.set_user_attr(L.CELLS_ENQUEUED, True)
     return name
 
 
-def _check_same_spec(attrs: dict[str, Any], spec: StudySpec, spec_dict: dict[str, Any], *,
-                     url: str) -> None:
-    stored = attrs.get(L.SPEC)
-    if not isinstance(stored, dict):
-        raise StorageError(
-            "study",
-            f"{spec.name!r} already exists in {redact(url)} and was not made from a spec; "
-            "use --study NEWNAME",
-        )
-    if _plain(_decoded(stored)) != spec_dict:
-        raise StorageError(
-            "study",
-            f"{spec.name!r} already exists in {redact(url)} with a different spec; run the same "
-            "spec to resume it, or use --study NEWNAME for a new study",
-        )
-
-
-def _decoded(stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored spec as this version writes it: a spec stored by an older version lacks
-    fields added since (their defaults fill them in), so the raw dicts would differ for the
-    same study. One that no longer validates is compared as stored (and so differs)."""
-    try:
-        return spec_from_dict(stored).to_dict()
-    except SpecError:
-        return stored
+def _check_same_spec(stored: StoredStudy, spec_dict: dict[str, Any]) -> None:
+    """A spec stored by an older version lacks fields added since, so the spec is compared
+    as this version decodes it (a stored spec that no longer validates, as stored)."""
+    raw = stored.attrs.get(L.SPEC)
+    where = f"{stored.name!r} already exists in {redact(stored.url)}"
+    if not isinstance(raw, dict):
+        raise StorageError("study", f"{where} and was not made from a spec; use --study NEWNAME")
+    if _plain(stored.spec.to_dict() if stored.spec else raw) != spec_dict:
+        raise StorageError("study", f"{where} with a different spec; run the same spec to "
+                           "resume it, or use --study NEWNAME for a new study")
 
 
 def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], *, url: str,
             stop: threading.Event | None) -> None:
     """Under the study lock: check the spec, enqueue the cells an interrupted creation left."""
-    attrs = st.get_study_user_attrs(study_id)
-    _check_same_spec(attrs, spec, spec_dict, url=url)
-    if spec.mode == "grid" and not attrs.get(L.CELLS_ENQUEUED):
+    stored = StoredStudy(url, st, study_id, spec.name, st.get_study_user_attrs(study_id))
+    _check_same_spec(stored, spec_dict)
+    cells = stored.mode.cells()
+    if cells and not stored.attrs.get(L.CELLS_ENQUEUED):
         study = optuna.load_study(study_name=spec.name, storage=st)
-        _enqueue(study, spec, spec.cells(), existing=_existing_keys(st, study_id), stop=stop)
+        _enqueue(study, spec, cells, existing=_existing_keys(stored), stop=stop)
         study.set_user_attr(L.CELLS_ENQUEUED, True)
 
 
@@ -192,34 +176,9 @@ def _distributions(spec: StudySpec, cell: Cell) -> dict[str, BaseDistribution]:
 
 
 def _cell_trial(spec: StudySpec, cell: Cell) -> optuna.trial.FrozenTrial:
-    params = {
-        "optimizer": cell.optimizer,
-        "lr": float(cell.lr),
-        "weight_decay": float(cell.weight_decay),
-        "seed": int(cell.seed),
-        "schedule": cell.schedule,
-    }
-    return optuna.trial.create_trial(
-        state=TrialState.WAITING,
-        params=params,
-        distributions=_distributions(spec, cell),
-        user_attrs={
-            L.CELL: _key(cell),
-            L.SEED: int(cell.seed),
-            L.SCHEDULE: cell.schedule,
-            L.WD_CONVENTION: cell.convention,
-        },
-    )
-
-
-def _key(cell: Cell) -> str:
-    return cell_key(
-        optimizer=cell.optimizer,
-        lr=cell.lr,
-        weight_decay=cell.weight_decay,
-        seed=cell.seed,
-        schedule=cell.schedule,
-    )
+    return optuna.trial.create_trial(state=TrialState.WAITING, params=L.cell_params(cell),
+                                     distributions=_distributions(spec, cell),
+                                     user_attrs=L.cell_attrs(cell))
 
 
 def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, existing: set[str],
@@ -229,7 +188,7 @@ def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, exi
     for cell in cells:
         if stop is not None and stop.is_set():
             raise Stopped
-        key = _key(cell)
+        key = L.key_of(cell)
         if key in existing:
             continue
         study.add_trial(_cell_trial(spec, cell))
@@ -238,9 +197,9 @@ def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, exi
     return added
 
 
-def _existing_keys(st: Any, study_id: int) -> set[str]:
+def _existing_keys(stored: StoredStudy) -> set[str]:
     keys = set()
-    for record in read_trials(st, study_id):
+    for record in stored.trials(attr_keys=(L.CELL, L.REMOVED)):
         key = record.user_attrs.get(L.CELL)
         if isinstance(key, str) and not record.user_attrs.get(L.REMOVED):  # removed: re-addable
             keys.add(key)
@@ -248,13 +207,6 @@ def _existing_keys(st: Any, study_id: int) -> set[str]:
 
 
 # --- extending -----------------------------------------------------------------------------
-
-
-def _stored_spec(st: Any, study_id: int, name: str) -> StudySpec:
-    raw = st.get_study_user_attrs(study_id).get(L.SPEC)
-    if not isinstance(raw, dict):
-        raise StorageError("study", f"{name!r} has no stored spec (it was not created by studies)")
-    return spec_from_dict(raw)
 
 
 def _check_cell(spec: StudySpec, cell: Cell, path: str) -> None:
@@ -284,16 +236,14 @@ def extend_study(*, storage: str, study_name: str, cells: Iterable[Cell]) -> int
     new. Cells already in the study, in any state, are skipped. Workers still running on the
     study pick the new cells up; otherwise start one (``python -m studies worker``).
     """
-    st, study_id = require_study(storage, study_name, read_only=False)
-    spec = _stored_spec(st, study_id, study_name)
-    if spec.mode != "grid":
-        raise StorageError("study", f"{study_name!r} is a tune study: use add_trials instead")
+    stored = StoredStudy.open(storage, study_name, read_only=False)
+    spec = stored.need_mode("grid", "use add_trials instead")
     cells = list(cells)
     for i, cell in enumerate(cells):
         _check_cell(spec, cell, f"cells[{i}]")
-    with study_lock(storage, st, study_name):  # no other extender or creator enqueues now
-        existing = _existing_keys(st, study_id)
-        study = optuna.load_study(study_name=study_name, storage=st)
+    with study_lock(storage, stored.storage, study_name):  # no other extender enqueues now
+        existing = _existing_keys(stored)
+        study = optuna.load_study(study_name=study_name, storage=stored.storage)
         added = _enqueue(study, spec, cells, existing=existing)
         if added:
             study.set_user_attr(L.CELLS_TOTAL, len(existing))
@@ -304,38 +254,18 @@ def add_trials(storage: str, study_name: str, n: int) -> int:
     """Raise a tune study's trial budget by ``n``; returns the new budget."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SpecError("n", f"must be an integer >= 1, got {n!r}")
-    st, study_id = require_study(storage, study_name, read_only=False)
-    spec = _stored_spec(st, study_id, study_name)
-    if spec.mode != "tune":
-        raise StorageError("study", f"{study_name!r} is a grid study: use extend_study instead")
-    with study_lock(storage, st, study_name):  # two raises at once must not lose one
-        attrs = st.get_study_user_attrs(study_id)
-        budget = int(attrs.get(L.N_TRIALS) or spec.tune.n_trials)  # type: ignore[union-attr]
-        study = optuna.load_study(study_name=study_name, storage=st)
-        study.set_user_attr(L.N_TRIALS, budget + n)
-    return budget + n
+    stored = StoredStudy.open(storage, study_name, read_only=False)
+    stored.need_mode("tune", "use extend_study instead")
+    with study_lock(storage, stored.storage, study_name):  # two raises must not lose one
+        stored.refresh()
+        budget = stored.mode.total(stored.attrs) + n
+        stored.storage.set_study_user_attr(stored.study_id, L.N_TRIALS, budget)
+    return budget
 
 
 def stored_cells(storage: str, study_name: str) -> list[Cell]:
     """The distinct grid cells of a study (from the spec and every extension), by trial."""
-    st, study_id = require_study(storage, study_name)
-    spec = _stored_spec(st, study_id, study_name)
-    out: dict[str, Cell] = {}
-    for record in read_trials(st, study_id):
-        p = record.params
-        try:
-            cell = Cell(
-                optimizer=p["optimizer"],
-                lr=float(p["lr"]),
-                weight_decay=float(p["weight_decay"]),
-                seed=int(p["seed"]),
-                schedule=p["schedule"],
-                convention=spec.convention,
-            )
-        except (KeyError, TypeError, ValueError):
-            continue
-        out.setdefault(_key(cell), cell)
-    return list(out.values())
+    return StoredStudy.open(storage, study_name).cells()
 
 
 def _range(name: str, pair: Sequence[float]) -> tuple[float, float]:
@@ -403,9 +333,8 @@ def more_seeds_cells(
     points: dict[tuple[str, str, float, float], Cell] = {}
     for c in base:
         points.setdefault((c.schedule, c.optimizer, c.lr, c.weight_decay), c)
-    return [
-        dataclasses.replace(c, seed=int(s)) for s in seeds for c in points.values()
-    ]
+    return [Cell(**{**L.cell_params(c), "seed": int(s)}, convention=c.convention)
+            for s in seeds for c in points.values()]
 
 
 def _subset(name: str, chosen: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:

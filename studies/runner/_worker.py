@@ -33,6 +33,7 @@ Any number of workers, on any number of machines, can work one study:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -50,44 +51,27 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from core.train import EpochMetrics, RunResult, resolve_device, train_population
-from studies.eta import EtaEstimator, format_duration
+from studies.eta import EtaEstimator
 from studies.runner._convert import core_model, family, train_config
 from studies.runner._data import load_data
-from studies.spec import SpecError, StudySpec, spec_from_dict
+from studies.spec import Cell, SpecError, StudySpec
 from studies.storage import (
     MAX_RETRY,
-    StorageError,
+    Progress,
+    StoredStudy,
     StudyDeletedError,
-    count_states,
-    read_trials,
+    TrialRecord,
+    TuneMode,
     requeue,
-    require_study,
+    study_id_of,
 )
-from studies.storage import _layout as L
-from studies.storage._read import TrialRecord, study_id_of
+from studies.storage import layout as L
 
 log = logging.getLogger("studies.runner")
 
 DEFAULT_MAX_MEMBERS = 128  # cells claimed per population (core chunks them to fit memory)
 CURVES_FLUSH_S = 10.0  # how often running curves are written for live plots
 IDLE_POLL_S = 2.0  # how often an idle worker looks for re-enqueued cells
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a study stands, as a worker sees it (for progress bars and the dashboard)."""
-
-    cells_done: int  # finished cells of the study, all workers (tune: COMPLETE + PRUNED)
-    cells_total: int  # cells of the study (tune: the trial budget)
-    running: int  # RUNNING trials of the study at the last count, all workers
-    eta_seconds: float | None  # remaining time at the measured throughput; None if unknown
-    message: str  # what this worker is doing, one line
-    partial: float = 0.0  # cells_done plus the finished fraction of this worker's population
-
-    @property
-    def fraction(self) -> float:
-        """``partial / cells_total`` in [0, 1]."""
-        return min(1.0, self.partial / self.cells_total) if self.cells_total else 1.0
 
 
 @dataclass
@@ -110,13 +94,11 @@ class WorkerSummary:
 
 @dataclass
 class _Member:
+    """A claimed trial: its cell, and the epochs it trained so far."""
+
     trial_id: int
     number: int
-    optimizer: str
-    lr: float
-    weight_decay: float
-    seed: int
-    schedule: str
+    cell: Cell
     trial: optuna.Trial | None = None  # tune mode: for report / should_prune
     history: list[EpochMetrics] = field(default_factory=list)
 
@@ -169,51 +151,29 @@ class _Heartbeat:
 
 
 class _Tracker:
-    """Study-wide counts and the ETA from the throughput measured since the worker started."""
+    """Study-wide progress, and the ETA from the throughput measured since the worker
+    started (:mod:`studies.eta`: the start-up before the first finished epoch never counts)."""
 
-    def __init__(self, storage: Any, study_id: int, mode: str, total: Callable[[], int],
-                 progress: Callable[[Progress], None] | None) -> None:
-        self.storage, self.study_id, self.mode = storage, study_id, mode
-        self.total_of = total
-        self.callback = progress
-        self.start = time.perf_counter()
-        self.counts = count_states(storage, study_id)
-        self.done0 = self.done
-        self.total = total()
+    def __init__(self, study: StoredStudy, callback: Callable[[Progress], None] | None
+                 ) -> None:
+        self.study, self.callback = study, callback
         self.inflight = 0.0  # finished fraction of this worker's current population, in cells
         self.estimator = EtaEstimator()
-
-    @property
-    def done(self) -> int:
-        extra = self.counts["PRUNED"] if self.mode == "tune" else 0
-        return self.counts["COMPLETE"] + extra
+        self.last = study.progress(inflight=0.0)
 
     def refresh(self) -> None:
-        self.counts = count_states(self.storage, self.study_id)
-        self.total = self.total_of()
-
-    def eta(self) -> float | None:
-        """Seconds left, from the rate between progress steps (:mod:`studies.eta`): the
-        start-up (data, compile) before the first finished epoch never counts."""
-        return self.estimator.seconds(self.total)
+        self.study.refresh()  # the total grows with extensions and add_trials
+        self.last = self.study.progress(inflight=0.0)
 
     def report(self, message: str) -> Progress:
-        self.estimator.add(time.perf_counter(), min(float(self.total), self.done + self.inflight))
-        p = Progress(
-            cells_done=self.done,
-            cells_total=self.total,
-            running=self.counts["RUNNING"],
-            eta_seconds=self.eta(),
-            message=message,
-            partial=min(float(self.total), self.done + self.inflight),
-        )
+        p = self.last
+        partial = min(float(p.total), p.done + self.inflight)
+        self.estimator.add(time.perf_counter(), partial)
+        p = dataclasses.replace(p, partial=partial, message=message,
+                                eta_seconds=self.estimator.seconds(p.total))
         if self.callback is not None:
             self.callback(p)
         return p
-
-
-def _fmt_eta(seconds: float | None) -> str:
-    return "?" if seconds is None else format_duration(seconds)
 
 
 def _worker_id() -> str:
@@ -244,63 +204,45 @@ def run_worker(
     stop = stop or threading.Event()
     if max_members is not None and (isinstance(max_members, bool) or max_members < 1):
         raise SpecError("max_members", f"must be an integer >= 1, got {max_members!r}")
-    st, study_id = require_study(storage, study_name, read_only=False)
-    attrs = st.get_study_user_attrs(study_id)
-    raw = attrs.get(L.SPEC)
-    if not isinstance(raw, dict):
-        raise StorageError("study", f"{study_name!r} has no stored spec (not created by studies)")
-    spec = spec_from_dict(raw)
+    stored = StoredStudy.open(storage, study_name, read_only=False)
+    spec, st = stored.need_spec(), stored.storage
     try:
         dev = resolve_device(device or spec.device)
     except ValueError as error:
         raise SpecError("device", str(error)) from None
     data = load_data(spec, data_dir=data_dir)
-    expected = attrs.get(L.TRAIN_SIZE)
-    if expected is not None and int(expected) != data.train_size:
+    if stored.train_size is not None and stored.train_size != data.train_size:
         raise SpecError(
             "data",
             f"this machine's {spec.data.dataset} gives {data.train_size} training points but "
-            f"study {study_name!r} was created with {expected}; use the same data files",
+            f"study {study_name!r} was created with {stored.train_size}; use the same data files",
         )
     data = data.to(dev)
     with warnings.catch_warnings():
         # Optuna flags heartbeats, fail_stale_trials and ask() under heartbeats as experimental.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
-        study = optuna.load_study(
-            study_name=study_name,
-            storage=st,
-            sampler=_sampler(spec, st, study_id),
-            pruner=_pruner(spec),
-        )
+        tracker = _Tracker(stored, progress)
+        study = stored.optuna_study(sampler=stored.mode.sampler(sum(stored.counts().values())),
+                                    pruner=stored.mode.pruner())
         summary = WorkerSummary(study=study_name)
-
-        def total() -> int:
-            a = st.get_study_user_attrs(study_id)
-            if spec.mode == "tune":
-                return int(a.get(L.N_TRIALS) or spec.tune.n_trials)  # type: ignore[union-attr]
-            return int(a.get(L.CELLS_TOTAL) or spec.n_cells)
-
-        tracker = _Tracker(st, study_id, spec.mode, total, progress)
         hb = _Heartbeat(st, st.get_heartbeat_interval() if hasattr(st, "get_heartbeat_interval")
                         else None)
-        job = _Job(spec=spec, study=study, storage=st, study_id=study_id, data=data, device=dev,
-                   heartbeat=hb, tracker=tracker, stop=stop, summary=summary,
+        job = _Job(stored=stored, spec=spec, study=study, data=data, device=dev, heartbeat=hb,
+                   tracker=tracker, stop=stop, summary=summary,
                    limit=max_members or DEFAULT_MAX_MEMBERS)
-        log.info(
-            "worker %s on study %s (%s, device %s): cells %d/%d done",
-            _worker_id(), study_name, spec.mode, dev, tracker.done, tracker.total,
-        )
+        log.info("worker %s on study %s (%s, device %s): cells %d/%d done", _worker_id(),
+                 study_name, stored.mode.name, dev, tracker.last.done, tracker.last.total)
         tracker.report("starting")
         try:
             job.loop()
             tracker.refresh()
         except Exception as error:
-            _raise_if_deleted(st, study_name, study_id, error)
+            _raise_if_deleted(st, study_name, stored.study_id, error)
             raise
         finally:
             hb.close()
-        summary.cells_done, summary.cells_total = tracker.done, tracker.total
+        summary.cells_done, summary.cells_total = tracker.last.done, tracker.last.total
         summary.elapsed_s = time.perf_counter() - started
         summary.stopped = stop.is_set()
         tracker.report("stopped" if summary.stopped else "finished")
@@ -325,32 +267,11 @@ def _raise_if_deleted(st: Any, name: str, study_id: int, error: Exception) -> No
         raise StudyDeletedError(name) from error
 
 
-def _sampler(spec: StudySpec, st: Any, study_id: int) -> optuna.samplers.BaseSampler:
-    if spec.mode != "tune":
-        return optuna.samplers.RandomSampler(seed=0)  # never samples: cells carry their params
-    # Seeded from the spec; the number of trials already there keeps a resumed or a second
-    # worker from replaying the first one's proposals.
-    n = sum(count_states(st, study_id).values())
-    seed = (spec.seeds[0] * 1_000_003 + n) % (2**32)
-    if spec.tune.sampler == "random":  # type: ignore[union-attr]
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-
-
-def _pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
-    if spec.mode != "tune" or spec.tune.pruner == "none":  # type: ignore[union-attr]
-        return optuna.pruners.NopPruner()
-    if spec.tune.pruner == "hyperband":  # type: ignore[union-attr]
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.epochs)
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=max(1, spec.epochs // 5))
-
-
 @dataclass
 class _Job:
+    stored: StoredStudy
     spec: StudySpec
     study: optuna.Study
-    storage: Any
-    study_id: int
     data: Any
     device: Any
     heartbeat: _Heartbeat
@@ -359,11 +280,16 @@ class _Job:
     summary: WorkerSummary
     limit: int
 
+    @property
+    def storage(self) -> Any:
+        return self.stored.storage
+
     # --- the loop ------------------------------------------------------------------------
     def loop(self) -> None:
+        tune = isinstance(self.stored.mode, TuneMode)
         while not self.stop.is_set():
             optuna.storages.fail_stale_trials(self.study)
-            members = self._take_grid() if self.spec.mode == "grid" else self._take_tune()
+            members = self._take_tune() if tune else self._take_grid()
             if not members:
                 if self._others_running():
                     self.tracker.refresh()
@@ -373,7 +299,7 @@ class _Job:
                 return
             groups: dict[tuple[str, str], list[_Member]] = {}
             for m in members:
-                groups.setdefault((family(m.optimizer), m.schedule), []).append(m)
+                groups.setdefault(_group(m.cell), []).append(m)
             pending = list(groups.values())
             try:
                 while pending and not self.stop.is_set():
@@ -389,32 +315,29 @@ class _Job:
         return float(min(interval, IDLE_POLL_S * 2.5))
 
     def _others_running(self) -> bool:
-        """Whether to wait: only heartbeats can turn a dead worker's RUNNING trial into a
-        re-enqueued cell, so without them there is nothing to wait for."""
+        """Whether to wait for trials of other workers (RUNNING, or WAITING ones another
+        worker is about to take): only heartbeats can turn a dead worker's RUNNING trial
+        into a re-enqueued cell, so without them there is nothing to wait for."""
         if not self.heartbeat.enabled:
             return False
-        counts = count_states(self.storage, self.study_id)
-        if self.spec.mode == "tune" and self._budget_left(counts) <= 0 and not counts["WAITING"]:
-            return counts["RUNNING"] > 0
+        counts = self.stored.counts()
         return counts["RUNNING"] > 0 or counts["WAITING"] > 0
 
     # --- taking work ----------------------------------------------------------------------
     def _take_grid(self) -> list[_Member]:
-        waiting = read_trials(self.storage, self.study_id, states=("WAITING",))
-        cells = [(r, _cell_params(r)) for r in waiting]
-        usable = [(r, p) for r, p in cells if p is not None]
-        for r, p in cells:
-            if p is None:  # not a cell of ours (foreign enqueue): fail it once, visibly
+        convention = self.spec.convention
+        usable = []
+        for r in self.stored.trials(states=("WAITING",), attr_keys=()):
+            cell = L.cell_of(r.params, convention)
+            if cell is None:  # not a cell of ours (foreign enqueue): fail it once, visibly
                 self._fail_foreign(r)
-        if not usable:
-            return []
-        first = usable[0][1]
-        group = (family(first["optimizer"]), first["schedule"])
-        members = []
-        for record, p in usable:
+            else:
+                usable.append((r, cell))
+        members: list[_Member] = []
+        for record, cell in usable:
             if len(members) >= self.limit or self.stop.is_set():
                 break
-            if (family(p["optimizer"]), p["schedule"]) != group:
+            if _group(cell) != _group(usable[0][1]):
                 continue
             self.heartbeat.beat(record.trial_id)  # before the claim: see the module docstring
             try:
@@ -426,7 +349,7 @@ class _Job:
             if not claimed:
                 continue
             self.heartbeat.hold(record.trial_id)
-            members.append(_Member(trial_id=record.trial_id, number=record.number, **p))
+            members.append(_Member(trial_id=record.trial_id, number=record.number, cell=cell))
         return members
 
     def _fail_foreign(self, record: TrialRecord) -> None:
@@ -439,36 +362,22 @@ class _Job:
         except UpdateFinishedTrialError:
             pass
 
-    def _budget_left(self, counts: dict[str, int]) -> int:
-        used = counts["COMPLETE"] + counts["PRUNED"] + counts["RUNNING"] + counts["WAITING"]
-        return self.tracker.total_of() - used
-
     def _take_tune(self) -> list[_Member]:
-        tune = self.spec.tune
-        assert tune is not None
-        counts = count_states(self.storage, self.study_id)
+        mode = self.stored.mode
+        assert isinstance(mode, TuneMode)
+        self.stored.refresh()  # the budget grows with add_trials
+        counts = self.stored.counts()
+        used = sum(counts[s] for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
         # Re-enqueued trials (WAITING) are popped by ask() first and are already counted.
-        n = min(tune.trials_per_batch, self._budget_left(counts) + counts["WAITING"])
+        n = min(mode.tune.trials_per_batch, mode.total(self.stored.attrs) - used
+                + counts["WAITING"])
         members = []
         for _ in range(max(0, n)):
             trial = self.study.ask()
             self.heartbeat.beat(trial._trial_id)
             self.heartbeat.hold(trial._trial_id)
-            optimizer = trial.suggest_categorical("optimizer", list(self.spec.optimizers))
-            lr = trial.suggest_float("lr", tune.lr.min, tune.lr.max, log=True)
-            wd = trial.suggest_float(
-                "weight_decay", tune.weight_decay.min, tune.weight_decay.max, log=True
-            )
-            schedule = trial.suggest_categorical("schedule", list(self.spec.schedule_names))
-            seed = self.spec.seeds[trial.number % len(self.spec.seeds)]
-            trial.set_user_attr(L.SEED, seed)
-            trial.set_user_attr(L.SCHEDULE, schedule)
-            trial.set_user_attr(L.WD_CONVENTION, self.spec.convention)
-            members.append(
-                _Member(trial_id=trial._trial_id, number=trial.number, optimizer=str(optimizer),
-                        lr=float(lr), weight_decay=float(wd), seed=int(seed),
-                        schedule=str(schedule), trial=trial)
-            )
+            members.append(_Member(trial_id=trial._trial_id, number=trial.number,
+                                   cell=mode.suggest(trial), trial=trial))
         return members
 
     # --- training -------------------------------------------------------------------------
@@ -477,16 +386,15 @@ class _Job:
         configs, ok = [], []
         for m in members:
             try:
-                configs.append(train_config(spec, optimizer=m.optimizer, lr=m.lr,
-                                            weight_decay=m.weight_decay, seed=m.seed,
-                                            schedule=m.schedule))
+                configs.append(train_config(spec, m.cell))
                 ok.append(m)
             except (ValueError, KeyError) as error:  # a cell core refuses: visible, not retried
                 self._fail(m, f"invalid cell: {error}", retry=False)
         members = ok
         if not members:
             return
-        label = f"{'/'.join(sorted({m.optimizer for m in members}))} · {members[0].schedule}"
+        label = (f"{'/'.join(sorted({m.cell.optimizer for m in members}))} · "
+                 f"{members[0].cell.schedule}")
         n = len(members)
         pruned: set[int] = set()
         interrupted: set[int] = set()
@@ -548,8 +456,8 @@ class _Job:
         p = self.tracker.report(f"{label}: {n} cells done")
         log.info(
             "population done: %d cells (%s) in %.1f s; cells %d/%d done, %d running, ETA %s",
-            n, label, time.perf_counter() - start, p.cells_done, p.cells_total, p.running,
-            _fmt_eta(p.eta_seconds),
+            n, label, time.perf_counter() - start, p.done, p.total, p.running,
+            p.eta_text,
         )
 
     # --- results --------------------------------------------------------------------------
@@ -569,7 +477,7 @@ class _Job:
             return
         else:
             final = history[-1]
-            value = final.test_error if self.spec.mode == "grid" else final.val_error
+            value = getattr(final, self.stored.mode.objective)
         try:
             st.set_trial_user_attr(m.trial_id, L.CURVES, _curves(history))
             st.set_trial_user_attr(m.trial_id, L.METRICS, metrics)
@@ -623,7 +531,7 @@ class _Job:
         if not self._mark_failed(m, L.INTERRUPTED, interrupted):
             return
         self.summary.interrupted += 1
-        if self.spec.mode == "grid":
+        if not isinstance(self.stored.mode, TuneMode):  # tune: the sampler asks anew
             requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=None)
 
 
@@ -641,18 +549,9 @@ def _store_curves(storage: Any, curves: list[tuple[int, dict[str, list[float]]]]
             storage.set_trial_user_attr(trial_id, L.CURVES, series)
 
 
-def _cell_params(record: TrialRecord) -> dict[str, Any] | None:
-    p = record.params
-    try:
-        return {
-            "optimizer": str(p["optimizer"]),
-            "lr": float(p["lr"]),
-            "weight_decay": float(p["weight_decay"]),
-            "seed": int(p["seed"]),
-            "schedule": str(p["schedule"]),
-        }
-    except (KeyError, TypeError, ValueError):
-        return None
+def _group(cell: Cell) -> tuple[str, str]:
+    """Cells that can share a population: one optimizer family, one schedule."""
+    return family(cell.optimizer), cell.schedule
 
 
 def _curves(history: Sequence[EpochMetrics]) -> dict[str, list[float]]:

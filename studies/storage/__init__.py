@@ -4,19 +4,23 @@
   (default ``~/.local/share/wdlab``).
 * :func:`open_storage` — an Optuna storage tuned for live dashboards and many workers (WAL,
   busy timeout, atomic trial claims, heartbeats that re-run a dead worker's cells).
-* :func:`list_studies` / :class:`StudyInfo`, :func:`load_spec`, :func:`delete_study`,
-  :func:`rename_study`; :class:`StudyNotFoundError`, :class:`StorageError`.
+* :class:`StoredStudy` — one study read as this project laid it out: its decoded spec, its
+  mode (:class:`GridMode` / :class:`TuneMode`: total, done count, cells) and its
+  :class:`Progress`; :func:`list_studies` / :class:`StudyInfo`, :func:`load_spec`.
+* :func:`delete_study`, :func:`rename_study`; :class:`StudyNotFoundError`, :class:`StorageError`.
 * :func:`redact` — a URL with its credentials hidden; use it wherever a URL is shown;
   :func:`scrub` — the same for any text that may quote one (a driver's error message).
 * :func:`study_lock` — the lock a creator or extender of a study holds (exactly-once enqueue);
   :func:`storage_failure` — a full disk or a read-only storage under an exception, in words.
 
 The studies are plain Optuna studies (``optuna.load_study`` and optuna-dashboard open them);
-:mod:`studies.storage._layout` documents the attributes this project stores in them.
+:mod:`studies.storage.layout` documents the attributes this project stores in them and maps
+a grid cell to a trial's params (:func:`~studies.storage.layout.cell_params`,
+:func:`~studies.storage.layout.cell_of`).
 """
 
+from studies.storage import layout
 from studies.storage._failures import storage_failure
-from studies.storage._layout import SCHEMA_VERSION, cell_key
 from studies.storage._lock import Stopped, being_created, study_lock
 from studies.storage._open import (
     MAX_RETRY,
@@ -26,17 +30,25 @@ from studies.storage._open import (
     open_storage,
     storage_exists,
 )
-from studies.storage._read import TrialRecord, count_states, read_trials, study_id_of
+from studies.storage._read import TrialRecord, count_states, rdb_of, read_trials, study_id_of
 from studies.storage._retry import RequeueStale, requeue
-from studies.storage._studies import (
+from studies.storage._stored import (
     STATES,
-    StudyDeletedError,
+    GridMode,
+    Mode,
+    Progress,
+    StoredStudy,
     StudyInfo,
+    TuneMode,
+    list_studies,
+    load_spec,
+    study_mode,
+)
+from studies.storage._studies import (
+    StudyDeletedError,
     StudyNotFoundError,
     check_study_name,
     delete_study,
-    list_studies,
-    load_spec,
     rename_study,
     require_study,
     study_names,
@@ -48,19 +60,25 @@ from studies.storage._urls import (
     redact,
     scrub,
 )
+from studies.storage.layout import SCHEMA_VERSION, cell_key
 
 __all__ = [
     "MAX_RETRY",
     "SCHEMA_VERSION",
     "STATES",
     "EmptyStorage",
+    "GridMode",
+    "Mode",
+    "Progress",
     "RequeueStale",
     "Stopped",
     "StorageError",
+    "StoredStudy",
     "StudyDeletedError",
     "StudyInfo",
     "StudyNotFoundError",
     "TrialRecord",
+    "TuneMode",
     "being_created",
     "cell_key",
     "check_study_name",
@@ -70,9 +88,11 @@ __all__ = [
     "delete_study",
     "forget_storages",
     "heartbeat_settings",
+    "layout",
     "list_studies",
     "load_spec",
     "open_storage",
+    "rdb_of",
     "read_trials",
     "redact",
     "rename_study",
@@ -83,5 +103,6 @@ __all__ = [
     "storage_failure",
     "study_id_of",
     "study_lock",
+    "study_mode",
     "study_names",
 ]

@@ -20,7 +20,7 @@ from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
-from studies.storage import _layout as L
+from studies.storage import layout as L
 
 
 @dataclass(slots=True)

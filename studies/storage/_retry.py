@@ -15,7 +15,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from studies.storage import _layout as L
+from studies.storage import layout as L
 from studies.storage._journal import HEARTBEAT_ATTR
 
 _KEEP = (L.CELL, L.SEED, L.SCHEDULE, L.WD_CONVENTION)

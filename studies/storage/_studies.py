@@ -1,25 +1,16 @@
-"""The studies in a storage: list them with their progress, load their spec, delete, rename."""
+"""The studies in a storage by name: find one, delete, rename; the errors that name one."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 
-from studies.spec import SpecError, StudySpec, spec_from_dict
-from studies.storage import _layout as L
-from studies.storage._lock import being_created
+from studies.storage import layout as L
 from studies.storage._open import open_storage, storage_exists
-from studies.storage._read import read_trials, study_id_of
+from studies.storage._read import study_id_of
 from studies.storage._urls import StorageError, redact
-
-STATES: tuple[str, ...] = ("empty", "running", "finished", "partial")
-CREATION_WAIT_S = 30.0  # longest wait for the spec of a study being created (see load_spec)
 
 # The rule of StudySpec.name, for names given on their own (--study NAME, rename).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -45,134 +36,6 @@ class StudyDeletedError(StorageError):
         self.name = name
 
 
-@dataclass(frozen=True)
-class StudyInfo:
-    """One study as the list shows it. Counts are trials; a "cell" is a grid point or, in
-    tune mode, one trial of the budget."""
-
-    name: str  # Optuna study name
-    mode: str | None  # "grid" | "tune"; None for a study this tool did not create
-    optimizers: tuple[str, ...]  # from the spec, in display order
-    cells_total: int  # grid: cells enqueued (spec + extensions); tune: the trial budget
-    cells_done: int  # grid: COMPLETE trials (diverged included); tune: COMPLETE + PRUNED
-    running: int  # RUNNING trials (being trained by some worker now)
-    waiting: int  # WAITING trials (enqueued, not taken yet)
-    failed: int  # FAIL trials (a killed worker's trial; its cell was re-enqueued)
-    pruned: int  # PRUNED trials (tune mode)
-    diverged: int  # COMPLETE trials that diverged
-    created: dt.datetime | None  # UTC; from the spec attribute, else the first trial
-    state: str  # "empty" | "running" | "finished" | "partial" (see list_studies)
-    best: dict[str, float] = field(default_factory=dict)  # optimizer → best final test error
-    has_spec: bool = False  # the spec is stored, so the study can be resumed / extended
-    description: str = ""  # the spec's description
-    dataset: str | None = None  # the spec's data set
-
-    @property
-    def progress(self) -> float:
-        """cells_done / cells_total in [0, 1] (1 for an empty total)."""
-        return min(1.0, self.cells_done / self.cells_total) if self.cells_total else 1.0
-
-
-def _spec_of(user_attrs: dict[str, Any]) -> StudySpec | None:
-    raw = user_attrs.get(L.SPEC)
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return spec_from_dict(raw)
-    except SpecError:
-        return None
-
-
-def _created(user_attrs: dict[str, Any]) -> dt.datetime | None:
-    raw = user_attrs.get(L.CREATED)
-    if isinstance(raw, str):
-        try:
-            value = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return None
-
-
-def list_studies(url: str) -> list[StudyInfo]:
-    """Every study in the storage at ``url``, in creation order; [] for a missing SQLite file.
-
-    ``state``: "empty" (no trials), "running" (some trial RUNNING), "finished" (every cell
-    done, nothing waiting) or "partial" (stopped before the end: resume it with
-    ``python -m studies run`` or ``worker``). Reads each study with one query per table, so
-    a study of 10,000 trials lists in well under a second.
-    """
-    if not storage_exists(url):
-        return []
-    storage = open_storage(url, read_only=True, create=False)
-    out = []
-    for frozen in storage.get_all_studies():
-        out.append(_info(storage, frozen))
-    return out
-
-
-def _info(storage: Any, frozen: Any) -> StudyInfo:
-    attrs = frozen.user_attrs
-    spec = _spec_of(attrs)
-    mode = attrs.get(L.MODE) or (spec.mode if spec is not None else None)
-    records = read_trials(storage, frozen._study_id, attr_keys=(L.DIVERGED, L.METRICS))
-    counts = {s: 0 for s in ("COMPLETE", "RUNNING", "WAITING", "FAIL", "PRUNED")}
-    best: dict[str, float] = {}
-    diverged = 0
-    for r in records:
-        counts[r.state] = counts.get(r.state, 0) + 1
-        if r.state != "COMPLETE":
-            continue
-        if r.user_attrs.get(L.DIVERGED):
-            diverged += 1
-            continue
-        optimizer = r.params.get("optimizer")
-        metrics = r.user_attrs.get(L.METRICS) or {}
-        error = metrics.get("final_test_error")
-        if error is None and mode == "grid":
-            error = r.value
-        if optimizer is None or not isinstance(error, int | float) or not math.isfinite(error):
-            continue
-        best[optimizer] = min(best.get(optimizer, math.inf), float(error))
-    if mode == "tune":
-        done = counts["COMPLETE"] + counts["PRUNED"]
-        total = int(attrs.get(L.N_TRIALS) or (spec.tune.n_trials if spec and spec.tune else 0))
-    else:
-        done = counts["COMPLETE"]
-        total = int(attrs.get(L.CELLS_TOTAL) or (spec.n_cells if spec else len(records)))
-    if not records:
-        state = "empty"
-    elif counts["RUNNING"]:
-        state = "running"
-    elif done >= total and not counts["WAITING"]:
-        state = "finished"
-    else:
-        state = "partial"
-    created = _created(attrs)
-    if created is None and records:
-        starts = [r.datetime_start for r in records if r.datetime_start is not None]
-        created = min(starts) if starts else None
-    optimizers = tuple(spec.optimizers) if spec else tuple(sorted(best))
-    return StudyInfo(
-        name=frozen.study_name,
-        mode=mode,
-        optimizers=optimizers,
-        cells_total=total,
-        cells_done=done,
-        running=counts["RUNNING"],
-        waiting=counts["WAITING"],
-        failed=counts["FAIL"],
-        pruned=counts["PRUNED"],
-        diverged=diverged,
-        created=created,
-        state=state,
-        best={o: best[o] for o in optimizers if o in best},
-        has_spec=spec is not None,
-        description=spec.description if spec else "",
-        dataset=spec.data.dataset if spec else None,
-    )
-
-
 def study_names(url: str) -> list[str]:
     """Names of the studies in the storage ([] for a missing SQLite file)."""
     if not storage_exists(url):
@@ -190,35 +53,6 @@ def require_study(url: str, name: str, *, read_only: bool = True) -> tuple[Any, 
     if study_id is None:
         raise StudyNotFoundError(url, name, [s.study_name for s in storage.get_all_studies()])
     return storage, study_id
-
-
-def load_spec(url: str, name: str) -> StudySpec:
-    """The spec stored with study ``name``.
-
-    A study that another process is creating right now (it exists, its spec is not stored
-    yet, and its creator holds the study lock) is waited for, up to
-    :data:`CREATION_WAIT_S`: Optuna creates a study before its attributes can be set, and a
-    reader polling at that moment must not be told the study was "not created by studies".
-    Raises :class:`StudyNotFoundError`, or :class:`StorageError` when the study has no spec
-    (an Optuna study made by other code) or its spec no longer validates.
-    """
-    storage, study_id = require_study(url, name)
-    raw = storage.get_study_user_attrs(study_id).get(L.SPEC)
-    deadline = time.monotonic() + CREATION_WAIT_S
-    while not isinstance(raw, dict) and being_created(url, storage, name) \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
-        raw = storage.get_study_user_attrs(study_id).get(L.SPEC)
-    if not isinstance(raw, dict):
-        # Read again: the creator may have stored the spec and let go since the first read.
-        raw = storage.get_study_user_attrs(study_id).get(L.SPEC)
-    if not isinstance(raw, dict):
-        raise StorageError("study", f"{name!r} has no stored spec (it was not created by studies)")
-    try:
-        return spec_from_dict(raw)
-    except SpecError as error:
-        raise StorageError("study", f"{name!r} has a stored spec that does not validate: {error}"
-                           ) from None
 
 
 def delete_study(url: str, name: str) -> None:

@@ -1,4 +1,5 @@
-"""How a study is laid out in Optuna's storage: the attribute names every module agrees on.
+"""How a study is laid out in Optuna's storage: the attribute names every module agrees on,
+and the one mapping between a grid cell (:class:`studies.spec.Cell`) and a trial's params.
 
 Study user attributes
 ---------------------
@@ -31,7 +32,10 @@ sampled optimizer, lr, weight_decay and schedule (seed is a user attribute).
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
+
+from studies.spec import Cell
 
 SCHEMA_VERSION: Final[int] = 1
 
@@ -97,3 +101,33 @@ def cell_key(*, optimizer: str, lr: float, weight_decay: float, seed: int, sched
         f"{optimizer}|{schedule}|seed={int(seed)}"
         f"|lr={float(lr):.{_KEY_DIGITS}g}|wd={float(weight_decay):.{_KEY_DIGITS}g}"
     )
+
+
+def cell_params(cell: Cell) -> dict[str, Any]:
+    """A cell as Optuna trial params: optimizer, lr (α), weight_decay (in the cell's
+    convention, never converted), seed, schedule."""
+    return {"optimizer": cell.optimizer, "lr": float(cell.lr),
+            "weight_decay": float(cell.weight_decay), "seed": int(cell.seed),
+            "schedule": cell.schedule}
+
+
+def key_of(cell: Cell) -> str:
+    """:func:`cell_key` of ``cell``."""
+    return cell_key(**cell_params(cell))
+
+
+def cell_attrs(cell: Cell) -> dict[str, Any]:
+    """The user attributes a cell's trial carries from the start (see the module docstring)."""
+    return {CELL: key_of(cell), SEED: int(cell.seed), SCHEDULE: cell.schedule,
+            WD_CONVENTION: cell.convention}
+
+
+def cell_of(params: Mapping[str, Any], convention: str) -> Cell | None:
+    """The cell of a trial's params (the inverse of :func:`cell_params`); None for params
+    that are not a cell's (a trial enqueued by other code)."""
+    try:
+        return Cell(optimizer=str(params["optimizer"]), lr=float(params["lr"]),
+                    weight_decay=float(params["weight_decay"]), seed=int(params["seed"]),
+                    schedule=str(params["schedule"]), convention=convention)
+    except (KeyError, TypeError, ValueError):
+        return None
