@@ -1,23 +1,26 @@
 """The study form, drawn from the spec's field descriptions (studies.dashboard.forms), and
-the launcher around it: preset, form or YAML, inline problems, Launch."""
+the launcher around it: preset, form or YAML, inline problems, Launch.
+
+A widget's key is ``"form:"`` + its field's path in the spec, so a problem is shown under the
+widget (or block) its path names."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import streamlit as st
+import yaml
 
 from studies import dashboard as dash
 from studies.dashboard import forms
-from studies.spec import SpecError, list_presets, load_preset, spec_from_yaml
+from studies.spec import SpecError, list_presets, load_preset, spec_from_dict, spec_from_yaml
 from views import _components as ui
 
-PRESET = "run_preset"
-SOURCE = "run_source"
-YAML = "run_yaml"
+PRESET, SOURCE, YAML, FORM = "run_preset", "run_source", "run_yaml", "form:"
 RIGHT = frozenset({"Data and model", "Schedules and training", "Hardware"})  # form column
-
-FORM = "form:"
+_AUTO = "_run_auto_description"  # the description last written by _follow_optimizers
+_SHADOW = "_run_form_shadow"  # (form values, YAML made from them) when switching to YAML
+_NOTE = "_run_switch_note"
 
 
 def form_values(prefix: str = FORM) -> dict[str, Any]:
@@ -35,13 +38,11 @@ def load_form(values: dict[str, Any]) -> None:
 
 def widget(item: forms.Item, prefix: str = FORM) -> None:
     """Draw one form item; its value is ``st.session_state[prefix + item.key]``."""
-    key = prefix + item.key
-    state = st.session_state
-    if key not in state or item.widget == "fixed":  # fixed: not drawn, its value is given
+    key, state, w = prefix + item.key, st.session_state, item.widget
+    if key not in state or w == "fixed":  # fixed: not drawn, its value is given
         state[key] = item.default
-    label, w = item.label + (" *" if item.required else ""), item.widget
-    common = {"key": key, "help": item.help}
-    if w in ("text", "float", "floats", "ints"):
+    label, common = item.label + (" *" if item.required else ""), {"key": key, "help": item.help}
+    if w in ("text", "float", "floats", "ints"):  # numbers as typed: 2^-10, 1e-3, "1, 2"
         if state[key] is not None and not isinstance(state[key], str):
             state[key] = str(state[key])
         st.text_input(label, placeholder=item.placeholder or None, **common)
@@ -70,13 +71,13 @@ def widget(item: forms.Item, prefix: str = FORM) -> None:
 
 
 def _draw(block: forms.Block, slots: dict[str, Any], depth: int = 0) -> None:
-    """Draw a block's members; every block and item leaves a slot for its errors."""
+    """Draw a block's members; each leaves an empty slot below it for its problems."""
     if depth:  # groups (depth 0) have their heading already
         st.markdown(f"**{block.title}**", help=block.help or None)
     targets = st.columns(block.columns) if block.columns > 1 else None
     for k, x in enumerate(block.items):
         with targets[k % len(targets)] if targets else st.container():
-            if isinstance(x, forms.Block):
+            if isinstance(x, forms.Block):  # a list item (and what it holds) has a border
                 with st.container(border=any(isinstance(p, int) for p in x.at)):
                     _draw(x, slots, depth + 1)
             else:
@@ -86,7 +87,7 @@ def _draw(block: forms.Block, slots: dict[str, Any], depth: int = 0) -> None:
 
 def spec_form() -> tuple[Any, list[SpecError]]:
     """Draw the spec form; returns (the validated spec or None, the problems found). Each
-    problem is also shown under the field it names (a widget's key is its spec path)."""
+    problem is also shown, as a sentence, under the widget or block its path names."""
     values = form_values()
     if (moved := forms.renumber(values)) != values:  # schedules re-picked: fields follow
         load_form(moved)
@@ -96,33 +97,28 @@ def spec_form() -> tuple[Any, list[SpecError]]:
         with right if block.title in RIGHT else left, st.container(border=True):
             st.markdown(f"#### {block.title}")
             _draw(block, slots)
-            slots[block.key] = st.empty()
-    spec, problems = _read_form(form_values())
+    spec, problems, _ = _read_form(form_values())
     shown_at: dict[str, list[str]] = {}
     for error in problems:
-        key = forms.nearest_key(error.path, set(slots))
-        if key is not None:
+        if (key := forms.nearest_key(error.path, set(slots))) is not None:
             shown_at.setdefault(key, []).append(forms.sentence(error))
     for key, messages in shown_at.items():
         slots[key].error("\n\n".join(messages), icon=":material/error:")
     return spec, problems
 
 
-def _read_form(values: dict[str, Any]) -> tuple[Any, list[SpecError]]:
-    """(spec or None, problems) of form values, validated as the CLI validates a file."""
-    from studies.spec import spec_from_dict
-
-    assembled = forms.assemble(values)
-    problems = list(assembled.errors)
-    spec = None
-    if not problems:
-        try:
-            spec = spec_from_dict(assembled.data)
-            dash.check_data(spec)
-        except SpecError as error:
-            spec = None
-            problems.append(error)
-    return spec, problems
+def _read_form(values: dict[str, Any]) -> tuple[Any, list[SpecError], dict[str, Any]]:
+    """(spec or None, problems, spec mapping) of form values, validated as the CLI
+    validates a file."""
+    data, errors = forms.assemble(values)
+    if errors:
+        return None, list(errors), data
+    try:
+        spec = spec_from_dict(data)
+        dash.check_data(spec)
+    except SpecError as error:
+        return None, [error], data
+    return spec, [], data
 
 
 def launcher(ctx: ui.Context) -> None:
@@ -137,7 +133,7 @@ def launcher(ctx: ui.Context) -> None:
                      help="Fills the form with a bundled preset (studies/presets/).")
     top[1].radio("Edit as", ["Form", "YAML"], horizontal=True, key=SOURCE,
                  on_change=_switch_source)
-    for message in st.session_state.pop(_SWITCH_NOTE, []):
+    for message in st.session_state.pop(_NOTE, []):
         st.warning(message, icon=":material/sync_problem:")
     if st.session_state[SOURCE] == "Form":
         _follow_optimizers()
@@ -145,11 +141,6 @@ def launcher(ctx: ui.Context) -> None:
     else:
         spec, problems = _yaml_editor()
     _launch_bar(ctx, spec, problems)
-
-
-_AUTO = "_run_auto_description"  # the description last written by _follow_optimizers
-_SHADOW = "_run_form_shadow"  # (form values, YAML made from them) when switching to YAML
-_SWITCH_NOTE = "_run_switch_note"
 
 
 def _preset() -> Any:
@@ -167,55 +158,42 @@ def _follow_optimizers() -> None:
     """Keep the description true to the optimizers chosen: while it is the text the form
     wrote itself (the preset's, or a generated one), it follows them; once edited, it is
     the user's."""
-    key = FORM + "description"
-    auto = forms.describe(form_values(), _preset())
+    key, auto = FORM + "description", forms.describe(form_values(), _preset())
     current = st.session_state.get(key)
-    if current in (None, "", st.session_state.get(_AUTO)) and auto and auto != current:
-        st.session_state[key] = auto
     if current in (None, "", st.session_state.get(_AUTO)):
+        if auto and auto != current:
+            st.session_state[key] = auto
         st.session_state[_AUTO] = auto
-
-
-def _to_yaml(values: dict[str, Any]) -> tuple[str, list[SpecError]]:
-    """The YAML of form values: the validated spec's, else what could be read of them."""
-    import yaml
-
-    spec, problems = _read_form(values)
-    if spec is not None:
-        return spec.to_yaml(), []
-    data = forms.assemble(values).data
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True), problems
 
 
 def _switch_source() -> None:
     """Carry the spec across when "Edit as" changes (a callback: it runs before any widget
     is drawn, while the other view's widget values still exist)."""
-    if st.session_state[SOURCE] == "YAML":
+    state = st.session_state
+    if state[SOURCE] == "YAML":  # the validated spec's YAML, else what could be read
         values = form_values()
-        text, problems = _to_yaml(values)
-        st.session_state[YAML] = text
-        st.session_state[_SHADOW] = (values, text)
+        spec, problems, data = _read_form(values)
+        text = spec.to_yaml() if spec is not None else yaml.safe_dump(data, sort_keys=False,
+                                                          allow_unicode=True)
+        state[YAML], state[_SHADOW] = text, (values, text)
         if problems:
-            st.session_state[_SWITCH_NOTE] = [
-                "The form has problems, so the YAML shows only what could be read: "
-                + " ".join(forms.sentence(p) for p in problems[:3])]
+            state[_NOTE] = ["The form has problems, so the YAML shows only what could be "
+                            "read: " + " ".join(forms.sentence(p) for p in problems[:3])]
         return
-    text = st.session_state.get(YAML, "")
-    values, made = st.session_state.pop(_SHADOW, (None, None))
-    if values is not None and text == made:  # unchanged: the form exactly as it was
+    values, made = state.pop(_SHADOW, (None, None))
+    if values is not None and state.get(YAML, "") == made:  # unchanged: the form as it was
         load_form(values)
         return
     try:
-        spec = spec_from_yaml(text)
+        spec = spec_from_yaml(state.get(YAML, ""))
     except SpecError as error:
-        st.session_state[SOURCE] = "YAML"  # stay: the form cannot show a broken spec
-        st.session_state[_SWITCH_NOTE] = [
-            "Fix the YAML before switching to the form: " + forms.sentence(error)]
+        state[SOURCE] = "YAML"  # stay: the form cannot show a broken spec
+        state[_NOTE] = ["Fix the YAML before switching to the form: " + forms.sentence(error)]
         if values is not None:
-            st.session_state[_SHADOW] = (values, made)
+            state[_SHADOW] = (values, made)
         return
     load_form(forms.values_from_spec(spec))
-    st.session_state[_AUTO] = spec.description
+    state[_AUTO] = spec.description
 
 
 def _yaml_editor() -> tuple[object, list[SpecError]]:

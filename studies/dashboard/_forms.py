@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from studies.spec import FIELDS, SECTIONS, FieldInfo, SpecError, StudySpec, spec_from_dict
 
@@ -275,31 +275,30 @@ def parse_int(text: Any, path: str) -> int | None:
 
 
 def parse_list(text: Any, path: str, *, item: str) -> list[Any] | None:
-    """Comma-, semicolon- or space-separated numbers; None for an empty box."""
-    if text is None:
-        return None
-    parts = ([str(t) for t in text] if isinstance(text, list | tuple)
-             else [p for p in re.split(r"[,\s;]+", str(text).strip().strip("[]")) if p])
-    if not parts and not isinstance(text, list | tuple):
+    """Comma-, semicolon- or space-separated numbers (``item``: "int" or "float"); None for
+    an empty box."""
+    if isinstance(text, list | tuple):
+        parts = [str(t) for t in text]
+    elif not (parts := [p for p in re.split(r"[,\s;]+", str(text or "").strip("[] ")) if p]):
         return None
     parse = parse_int if item == "int" else parse_float
     return [v for i, p in enumerate(parts) if (v := parse(p, f"{path}[{i}]")) is not None]
 
 
 def _value(item: Item, values: Mapping[str, Any]) -> Any:
+    """The typed value of an item (None: leave the field out)."""
     raw = item.default if item.widget == "fixed" else values.get(item.key, item.default)
-    if item.widget == "float":
-        return parse_float(raw, item.key)
-    if item.widget == "int":
-        return parse_int(raw, item.key)
+    if item.widget in ("float", "int"):
+        return (parse_float if item.widget == "float" else parse_int)(raw, item.key)
     if item.widget in ("floats", "ints"):
         return parse_list(raw, item.key, item=item.widget[:-1])
-    if item.widget in ("text", "textarea"):
-        return None if raw is None else str(raw)
+    if item.widget in ("text", "textarea") and raw is not None:
+        return None if raw == "" and item.widget == "text" and not item.required else str(raw)
     return list(raw) if item.widget == "multichoice" and raw is not None else raw
 
 
 def _put(tree: dict[str, Any], at: At, value: Any) -> None:
+    """Set ``value`` at its place, making the mappings and list items on the way."""
     node: Any = tree
     for part in at[:-1]:
         if isinstance(part, int):
@@ -310,12 +309,11 @@ def _put(tree: dict[str, Any], at: At, value: Any) -> None:
     node[at[-1]] = value
 
 
-@dataclass(frozen=True)
-class Assembled:
-    """The spec mapping built from the form, and the problems found on the way."""
+class Assembled(NamedTuple):
+    """The spec mapping built from the form, and the boxes that could not be read."""
 
     data: dict[str, Any]
-    errors: tuple[SpecError, ...]  # one per box that could not be read (its key)
+    errors: tuple[SpecError, ...]
 
 
 def assemble(values: Mapping[str, Any]) -> Assembled:
@@ -335,13 +333,12 @@ def assemble(values: Mapping[str, Any]) -> Assembled:
                 value = _value(x, values) if x.at else None
             except SpecError as error:
                 errors.append(error)
-                continue
-            if value is not None and not (x.widget == "text" and value == "" and
-                                          not x.required):
-                _put(data, x.at, value)
+            else:
+                if value is not None:
+                    _put(data, x.at, value)
 
     read(list(layout(values)))
-    return Assembled(data=data, errors=tuple(errors))
+    return Assembled(data, tuple(errors))
 
 
 # --- spec → values -------------------------------------------------------------------------
