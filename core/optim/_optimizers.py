@@ -36,23 +36,24 @@ def _check_number(name: str, value: Any, *, low: float, low_open: bool, high: fl
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
-def _check_group(group: dict[str, Any], checks: dict[str, tuple[float, bool, float | None]]):
-    for key, (low, low_open, high) in checks.items():
-        _check_number(key, group[key], low=low, low_open=low_open, high=high)
-
-
 class _PaperOptimizer(torch.optim.Optimizer):
     """Shared shell: validation of every param group, and the ``decoupled`` switch."""
 
     decoupled: ClassVar[bool]
-    _checks: ClassVar[dict[str, tuple[float, bool, float | None]]]
+    _checks: ClassVar[dict[str, tuple[float, bool, float | None]]]  # (low, low open?, high)
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 defaults: dict[str, Any]) -> None:
+        self._validate(defaults)  # a bad default is refused even where every group overrides it
+        super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         self._validate(self.param_groups[-1])
 
     def _validate(self, group: dict[str, Any]) -> None:
-        _check_group(group, self._checks)
+        for key, (low, low_open, high) in self._checks.items():
+            _check_number(key, group[key], low=low, low_open=low_open, high=high)
 
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
@@ -94,12 +95,8 @@ class _SGDFamily(_PaperOptimizer):
         weight_decay: float = 0.0,
         eta: float = 1.0,
     ) -> None:
-        for name, value in (("lr", lr), ("momentum", momentum),
-                            ("weight_decay", weight_decay), ("eta", eta)):
-            low, low_open, high = self._checks[name]
-            _check_number(name, value, low=low, low_open=low_open, high=high)
-        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eta": eta}
-        super().__init__(params, defaults)
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
+                                  "eta": eta})
 
     def _group_step(self, group: dict[str, Any]) -> None:
         params, grads, buffers = [], [], []
@@ -166,19 +163,17 @@ class _AdamFamily(_PaperOptimizer):
         eta: float = 1.0,
         fused: bool | None = None,
     ) -> None:
-        _check_number("lr", lr, low=0.0, low_open=False)
-        _check_betas(betas)
-        _check_number("eps", eps, low=0.0, low_open=True)
-        _check_number("weight_decay", weight_decay, low=0.0, low_open=False)
-        _check_number("eta", eta, low=0.0, low_open=False)
         self._fused = fused
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps,
-                    "weight_decay": weight_decay, "eta": eta}
-        super().__init__(params, defaults)
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
+                                  "weight_decay": weight_decay, "eta": eta})
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
-        _check_betas(group["betas"])
+        betas = group["betas"]
+        if not (isinstance(betas, tuple | list) and len(betas) == 2):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, beta in enumerate(betas):
+            _check_number(f"betas[{i}]", beta, low=0.0, low_open=False, high=1.0)
 
     def _group_step(self, group: dict[str, Any]) -> None:
         params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
@@ -203,13 +198,6 @@ class _AdamFamily(_PaperOptimizer):
             beta1=beta1, beta2=beta2, eps=group["eps"], decoupled=self.decoupled,
             fused=self._fused,
         )
-
-
-def _check_betas(betas: Any) -> None:
-    if not (isinstance(betas, tuple | list) and len(betas) == 2):
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, beta in enumerate(betas):
-        _check_number(f"betas[{i}]", beta, low=0.0, low_open=False, high=1.0)
 
 
 class Adam(_AdamFamily):

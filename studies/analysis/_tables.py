@@ -16,65 +16,26 @@ from typing import Final
 
 import pandas as pd
 
+#: Trial metrics that can be put on a landscape (all: lower is better).
+TRIAL_METRICS: Final[tuple[str, ...]] = (
+    "final_test_error", "best_test_error", "final_val_error", "best_val_error",
+    "final_train_loss", "final_weight_norm",
+)
 TRIAL_COLUMNS: Final[tuple[str, ...]] = (
-    "study",
-    "trial",
-    "state",
-    "optimizer",
-    "schedule",
-    "lr",
-    "seed",
-    "weight_decay",
-    "wd_convention",
-    "wd_paper",
-    "wd_pytorch",
-    "wd_normalized",
-    "diverged",
-    "diverged_epoch",
-    "final_test_error",
-    "best_test_error",
-    "final_val_error",
-    "best_val_error",
-    "final_train_loss",
-    "final_weight_norm",
-    "duration_s",
-    "epochs_done",
+    "study", "trial", "state", "optimizer", "schedule", "lr", "seed",
+    "weight_decay", "wd_convention", "wd_paper", "wd_pytorch", "wd_normalized",
+    "diverged", "diverged_epoch", *TRIAL_METRICS, "duration_s", "epochs_done",
 )
 
-CURVE_COLUMNS: Final[tuple[str, ...]] = (
-    "trial",
-    "epoch",
-    "train_loss",
-    "train_error",
-    "val_error",
-    "test_error",
-    "eta",
-    "weight_norm",
-    "elapsed_s",
+#: Per-epoch metrics of the curves table.
+CURVE_METRICS: Final[tuple[str, ...]] = (
+    "train_loss", "train_error", "val_error", "test_error", "eta", "weight_norm",
 )
+CURVE_COLUMNS: Final[tuple[str, ...]] = ("trial", "epoch", *CURVE_METRICS, "elapsed_s")
 
 TRIAL_STATES: Final[tuple[str, ...]] = ("COMPLETE", "RUNNING", "WAITING", "PRUNED", "FAIL")
 #: States of a trial that may still produce a result.
 UNFINISHED_STATES: Final[frozenset[str]] = frozenset({"RUNNING", "WAITING"})
-
-#: Trial metrics that can be put on a landscape (all: lower is better).
-TRIAL_METRICS: Final[tuple[str, ...]] = (
-    "final_test_error",
-    "best_test_error",
-    "final_val_error",
-    "best_val_error",
-    "final_train_loss",
-    "final_weight_norm",
-)
-#: Per-epoch metrics of the curves table.
-CURVE_METRICS: Final[tuple[str, ...]] = (
-    "train_loss",
-    "train_error",
-    "val_error",
-    "test_error",
-    "eta",
-    "weight_norm",
-)
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str) -> None:

@@ -108,22 +108,10 @@ def landscape_figure(
     legend_done: set[str] = set()
     for p, (title, land) in enumerate(zip(titles, landscapes.values(), strict=True)):
         row, col = p // ncols + 1, p % ncols + 1
-        _panel(
-            fig,
-            land,
-            row=row,
-            col=col,
-            title=title,
-            metric=label,
-            show_best=show_best,
-            show_iso=show_iso,
-            iso_products=iso_products,
-            show_coupling=show_coupling,
-            show_near_best=show_near_best,
-            kind=kind,
-            log_colour=log_colour,
-            legend_done=legend_done,
-        )
+        _panel(fig, land, row=row, col=col, title=title, metric=label, show_best=show_best,
+               show_iso=show_iso, iso_products=iso_products, show_coupling=show_coupling,
+               show_near_best=show_near_best, kind=kind, log_colour=log_colour,
+               legend_done=legend_done)
         fig.update_xaxes(title_text=x_title, row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
@@ -147,19 +135,16 @@ def landscape_figure(
         hi = cmax if cmax is not None and cmax > 0 else (positive.max() if positive.size else 10)
         cmin, cmax = math.log10(lo), math.log10(max(hi, lo * 1.0001))
         colorbar.update(_log_colorbar_ticks(cmin, cmax))
-    fig.update_layout(
-        coloraxis={
-            "colorscale": colorscale,
-            "reversescale": True,
-            "cmin": cmin,
-            "cmax": cmax,
-            "colorbar": colorbar,
-        },
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2 / nrows, "x": 0.0},
-        height=380 * nrows + 80,
-        margin={"t": 60, "b": 90},
-        plot_bgcolor="white",
-    )
+    fig.update_layout(coloraxis={"colorscale": colorscale, "reversescale": True, "cmin": cmin,
+                                 "cmax": cmax, "colorbar": colorbar})
+    return _finish(fig, height=380 * nrows + 80, legend_y=-0.2 / nrows)
+
+
+def _finish(fig: go.Figure, *, height: int, legend_y: float, **layout) -> go.Figure:
+    """The layout every heatmap figure shares: white background, legend below, plain axes."""
+    fig.update_layout(height=height, margin={"t": 60, "b": 90}, plot_bgcolor="white",
+                      legend={"orientation": "h", "yanchor": "top", "y": legend_y, "x": 0.0},
+                      **layout)
     fig.update_xaxes(showgrid=False, zeroline=False, ticks="outside")
     fig.update_yaxes(showgrid=False, zeroline=False, ticks="outside")
     return fig
@@ -186,18 +171,8 @@ def _panel(
     # The colour axis of a log-coloured metric is log₁₀ of it; hover shows the value itself.
     z = _log10_or_nan(land.value) if log_colour else land.value
     y_step = _step(y[:, 0])
-    custom = np.stack(
-        [
-            land.cell_lr,
-            land.cell_wd,
-            land.value,
-            land.std,
-            land.n_seeds,
-            land.n_diverged,
-            land.n_unfinished,
-        ],
-        axis=-1,
-    )
+    custom = np.stack([land.cell_lr, land.cell_wd, land.value, land.std, land.n_seeds,
+                       land.n_diverged, land.n_unfinished], axis=-1)
     hover = (
         "α = %{customdata[0]:.4g}<br>"
         + CONVENTION_SYMBOLS[land.convention]
@@ -209,44 +184,16 @@ def _panel(
         + f"<extra>{title}</extra>"
     )
     if land.rectangular:
-        fig.add_trace(
-            go.Heatmap(
-                x=x[0],
-                y=y[:, 0],
-                z=z,
-                customdata=custom,
-                hovertemplate=hover,
-                hoverongaps=False,
-                coloraxis="coloraxis",
-                name=title,
-                xgap=1,
-                ygap=1,
-            ),
-            row=row,
-            col=col,
-        )
+        fig.add_trace(go.Heatmap(x=x[0], y=y[:, 0], z=z, customdata=custom, hovertemplate=hover,
+                                 hoverongaps=False, coloraxis="coloraxis", name=title, xgap=1,
+                                 ygap=1), row=row, col=col)
         xticks = log2_ticks(land.wd, zero_at=zero_x, max_ticks=7)
     else:
         ok = np.isfinite(land.value)
-        fig.add_trace(
-            go.Scatter(
-                x=x[ok],
-                y=y[ok],
-                mode="markers",
-                marker={
-                    "symbol": "square",
-                    "size": 14,
-                    "color": z[ok],
-                    "coloraxis": "coloraxis",
-                },
-                customdata=custom[ok],
-                hovertemplate=hover,
-                name=title,
-                showlegend=False,
-            ),
-            row=row,
-            col=col,
-        )
+        marker = {"symbol": "square", "size": 14, "color": z[ok], "coloraxis": "coloraxis"}
+        fig.add_trace(go.Scatter(x=x[ok], y=y[ok], mode="markers", marker=marker,
+                                 customdata=custom[ok], hovertemplate=hover, name=title,
+                                 showlegend=False), row=row, col=col)
         positive = x[np.isfinite(x) & (land.cell_wd > 0)]
         xticks = integer_log2_ticks(positive.min(), positive.max()) if positive.size else ([], [])
         if zero_x is not None:
@@ -257,37 +204,19 @@ def _panel(
         found = near_best(land)
         near = found.mask
         if found.noise.measured:  # with one seed only the best cell would be "near" it
-            _overlay(
-                fig,
-                row,
-                col,
-                legend_done,
-                name=NEAR_BEST_NAME,
-                x=x[near],
-                y=y[near],
-                marker={
-                    "symbol": "square-open",
-                    "size": max(8.0, min(34.0, 260.0 / max(land.shape))),
-                    "color": "#222222",
-                    "line": {"width": 1.5},
-                },
-                legend_text=("not distinguishable from the best "
-                             f"(t-test over seeds, {100 * ALPHA:g} %)"),
-            )
+            size = max(8.0, min(34.0, 260.0 / max(land.shape)))
+            _overlay(fig, row, col, legend_done, name=NEAR_BEST_NAME, x=x[near], y=y[near],
+                     marker={"symbol": "square-open", "size": size, "color": "#222222",
+                             "line": {"width": 1.5}},
+                     legend_text=("not distinguishable from the best "
+                                  f"(t-test over seeds, {100 * ALPHA:g} %)"))
     best = land.best(show_best) if show_best > 0 else []
     if best:
         rows_, cols_ = np.array(best).T
-        _overlay(
-            fig,
-            row,
-            col,
-            legend_done,
-            name=BEST_NAME,
-            x=x[rows_, cols_],
-            y=y[rows_, cols_],
-            marker={"symbol": "circle-open", "size": 17, "color": "black", "line": {"width": 2}},
-            legend_text=f"{show_best} best",
-        )
+        _overlay(fig, row, col, legend_done, name=BEST_NAME, x=x[rows_, cols_],
+                 y=y[rows_, cols_], legend_text=f"{show_best} best",
+                 marker={"symbol": "circle-open", "size": 17, "color": "black",
+                         "line": {"width": 2}})
     for name, mask, symbol in (
         (DIVERGED_NAME, land.diverged, "x"),
         (PARTLY_DIVERGED_NAME, (land.n_diverged > 0) & ~land.diverged, "x-thin-open"),
@@ -295,19 +224,9 @@ def _panel(
         if mask.any():
             frac = land.diverged_fraction[mask]
             _overlay(
-                fig,
-                row,
-                col,
-                legend_done,
-                name=name,
-                x=x[mask],
-                y=y[mask],
-                marker={
-                    "symbol": symbol,
-                    "size": 11,
-                    "color": DIVERGED_COLOR,
-                    "line": {"width": 2, "color": DIVERGED_COLOR},
-                },
+                fig, row, col, legend_done, name=name, x=x[mask], y=y[mask],
+                marker={"symbol": symbol, "size": 11, "color": DIVERGED_COLOR,
+                        "line": {"width": 2, "color": DIVERGED_COLOR}},
                 hovertext=[
                     f"α = {a:.4g}, {CONVENTION_SYMBOLS[land.convention]} = {w:.4g}<br>"
                     f"diverged: {f:.0%} of seeds"
@@ -347,22 +266,10 @@ def _overlay(
     legend_text: str | None = None,
     hovertext: list[str] | None = None,
 ) -> None:
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=y,
-            mode="markers",
-            marker=marker,
-            name=legend_text or name,
-            legendgroup=name,
-            showlegend=name not in legend_done,
-            hoverinfo="text" if hovertext else "skip",
-            hovertext=hovertext,
-            meta={"role": name},
-        ),
-        row=row,
-        col=col,
-    )
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", marker=marker, name=legend_text or name,
+                             legendgroup=name, showlegend=name not in legend_done,
+                             hoverinfo="text" if hovertext else "skip", hovertext=hovertext,
+                             meta={"role": name}), row=row, col=col)
     legend_done.add(name)
 
 
@@ -383,22 +290,12 @@ def _iso_line(
     name = f"α·{symbol} = {pow2_label(c2) if abs(c2 - round(c2)) < 1e-9 else f'{product:.3g}'}"
     if land.convention == "pytorch":
         name += f" (τ = {1 / product:.3g} steps)"
-    fig.add_trace(
-        go.Scatter(
-            x=c2 - y,
-            y=y,
-            mode="lines",
-            line={"color": "grey", "dash": "dash", "width": 1.5},
-            name=name,
-            legendgroup=f"{ISO_GROUP}:{product:.12g}",
-            showlegend=f"{ISO_GROUP}:{product:.12g}" not in legend_done,
-            hoverinfo="name",
-            meta={"role": ISO_GROUP, "product": product},
-        ),
-        row=row,
-        col=col,
-    )
-    legend_done.add(f"{ISO_GROUP}:{product:.12g}")
+    group = f"{ISO_GROUP}:{product:.12g}"
+    fig.add_trace(go.Scatter(x=c2 - y, y=y, mode="lines", name=name, legendgroup=group,
+                             line={"color": "grey", "dash": "dash", "width": 1.5},
+                             showlegend=group not in legend_done, hoverinfo="name",
+                             meta={"role": ISO_GROUP, "product": product}), row=row, col=col)
+    legend_done.add(group)
 
 
 def _coupling_overlay(
@@ -419,37 +316,18 @@ def _coupling_overlay(
     else:
         spread = f"± {fit.stderr:.2f} (fit)"
     label = f"{title}: {COUPLING_NAME}, slope {fit.slope:+.2f} {spread}"
-    fig.add_trace(
-        go.Scatter(
-            x=np.log2(shown),
-            y=np.log2(fit.lr),
-            mode="markers",
-            marker={"symbol": "diamond", "size": 8, "color": "white", "line": {"width": 1}},
-            name=label,
-            hoverinfo="skip",
-            meta={"role": COUPLING_NAME},
-        ),
-        row=row,
-        col=col,
-    )
+    fig.add_trace(go.Scatter(x=np.log2(shown), y=np.log2(fit.lr), mode="markers", name=label,
+                             marker={"symbol": "diamond", "size": 8, "color": "white",
+                                     "line": {"width": 1}},
+                             hoverinfo="skip", meta={"role": COUPLING_NAME}), row=row, col=col)
     if math.isfinite(fit.slope):
         ly = np.linspace(*y_range, 2)
         lam = 2.0 ** (fit.intercept + fit.slope * ly)
         wd = convert_weight_decay(lam, from_convention="paper", to_convention=land.convention,
                                   lr=2.0**ly, factor=land.factor)
-        fig.add_trace(
-            go.Scatter(
-                x=np.log2(wd),
-                y=ly,
-                mode="lines",
-                line={"color": "white", "width": 1.5},
-                showlegend=False,
-                hoverinfo="skip",
-                meta={"role": COUPLING_NAME},
-            ),
-            row=row,
-            col=col,
-        )
+        fig.add_trace(go.Scatter(x=np.log2(wd), y=ly, mode="lines", showlegend=False,
+                                 line={"color": "white", "width": 1.5}, hoverinfo="skip",
+                                 meta={"role": COUPLING_NAME}), row=row, col=col)
 
 
 def _log10_or_nan(values: np.ndarray) -> np.ndarray:
@@ -471,7 +349,13 @@ def _log_colorbar_ticks(lo: float, hi: float) -> dict:
 
 def _coordinates(land: Landscape) -> tuple[np.ndarray, np.ndarray, float | None, float]:
     """log₂ coordinates of every cell, the x of λ = 0 (or None), and the x grid step."""
-    wd = land.cell_wd
+    x, zero_x, step = _log2_decay(land.cell_wd)
+    return x, np.log2(land.cell_lr), zero_x, step
+
+
+def _log2_decay(wd: np.ndarray) -> tuple[np.ndarray, float | None, float]:
+    """log₂ of weight decays, with λ = 0 one grid step left of the smallest positive one;
+    that x (None without a zero), and the grid step."""
     positive = wd > 0
     x = np.full(wd.shape, np.nan)
     x[positive] = np.log2(wd[positive])
@@ -480,8 +364,7 @@ def _coordinates(land: Landscape) -> tuple[np.ndarray, np.ndarray, float | None,
     if (~positive).any():
         zero_x = float(np.min(x[positive]) - step) if positive.any() else 0.0
         x[~positive] = zero_x
-    y = np.log2(land.cell_lr)
-    return x, y, zero_x, step
+    return x, zero_x, step
 
 
 def _step(values: np.ndarray) -> float:
@@ -502,12 +385,9 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
     no noise was measured and the title says so."""
     kind = metric_kind(diff.metric)
     a, b = panel_title(diff.minuend), panel_title(diff.subtrahend)
-    positive = diff.wd_paper > 0
-    if not positive.any():
+    if not (diff.wd_paper > 0).any():
         raise ValueError("a difference map needs weight decays above 0")
-    x = np.where(positive, np.log2(np.where(positive, diff.wd_paper, 1.0)), np.nan)
-    step = _step(x[positive])
-    x = np.where(positive, x, np.nanmin(x) - step)
+    x, zero_x, _ = _log2_decay(diff.wd_paper)
     y = np.log2(diff.lr)
     reach = float(np.nanmax(np.abs(diff.value))) if np.isfinite(diff.value).any() else 1.0
     percent = kind == "error"
@@ -517,57 +397,27 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
         + f"{a} − {b} = %{{z:+{fmt}}}<br>p = %{{customdata[2]:.2g}}<extra></extra>"
     )
     cell_lr, cell_wd = np.meshgrid(diff.lr, diff.wd_paper, indexing="ij")
-    fig = go.Figure(
-        go.Heatmap(
-            x=x,
-            y=y,
-            z=diff.value,
-            zmid=0.0,
-            zmin=-reach,
-            zmax=reach,
-            colorscale="RdBu",
-            reversescale=True,  # negative (minuend better) blue, positive red
-            customdata=np.stack([cell_lr, cell_wd, diff.p], axis=-1),
-            hovertemplate=hover,
-            hoverongaps=False,
-            xgap=1,
-            ygap=1,
-            name=f"{a} − {b}",
-            colorbar={"title": {"text": f"{a} − {b}"}, "tickformat": "+.1%" if percent else ""},
-        )
-    )
+    fig = go.Figure(go.Heatmap(
+        x=x, y=y, z=diff.value, zmid=0.0, zmin=-reach, zmax=reach, colorscale="RdBu",
+        reversescale=True,  # negative (minuend better) blue, positive red
+        customdata=np.stack([cell_lr, cell_wd, diff.p], axis=-1), hovertemplate=hover,
+        hoverongaps=False, xgap=1, ygap=1, name=f"{a} − {b}",
+        colorbar={"title": {"text": f"{a} − {b}"}, "tickformat": "+.1%" if percent else ""}))
     rows, cols = np.nonzero(diff.significant)
     if rows.size:
-        fig.add_trace(
-            go.Scatter(
-                x=x[cols],
-                y=y[rows],
-                mode="markers",
-                marker={"symbol": "circle", "size": 6, "color": "black"},
-                name=f"beyond the seed noise (t-test, {100 * ALPHA:g} %)",
-                hoverinfo="skip",
-                meta={"role": SIGNIFICANT_NAME},
-            )
-        )
+        fig.add_trace(go.Scatter(x=x[cols], y=y[rows], mode="markers",
+                                 marker={"symbol": "circle", "size": 6, "color": "black"},
+                                 name=f"beyond the seed noise (t-test, {100 * ALPHA:g} %)",
+                                 hoverinfo="skip", meta={"role": SIGNIFICANT_NAME}))
     if title is None:
         # Short lines: the map usually sits in a narrow column beside the heatmaps.
         noise = (f"• beyond seed noise: {diff.significant.sum()} of {diff.n_cells} cells"
                  if diff.noise.measured else "one seed: no noise measured")
         title = f"{a} − {b}<br><sup>blue: {a} lower · {noise}</sup>"
-    xticks = log2_ticks(diff.wd_paper, max_ticks=3,
-                        zero_at=float(x[~positive][0]) if (~positive).any() else None)
+    xticks = log2_ticks(diff.wd_paper, max_ticks=3, zero_at=zero_x)
     yticks = log2_ticks(diff.lr, max_ticks=8)
-    fig.update_layout(
-        title={"text": title, "font": {"size": 14}, "x": 0.0, "xanchor": "left"},
-        height=460,
-        margin={"t": 60, "b": 90},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0},
-        showlegend=bool(rows.size),
-    )
     fig.update_xaxes(title_text=CONVENTION_TITLES["paper"], tickvals=xticks[0],
-                     ticktext=xticks[1], tickangle=0, showgrid=False, zeroline=False,
-                     ticks="outside")
-    fig.update_yaxes(title_text=LR_TITLE, tickvals=yticks[0], ticktext=yticks[1],
-                     showgrid=False, zeroline=False, ticks="outside")
-    return fig
+                     ticktext=xticks[1], tickangle=0)
+    fig.update_yaxes(title_text=LR_TITLE, tickvals=yticks[0], ticktext=yticks[1])
+    return _finish(fig, height=460, legend_y=-0.2, showlegend=bool(rows.size),
+                   title={"text": title, "font": {"size": 14}, "x": 0.0, "xanchor": "left"})
