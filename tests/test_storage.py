@@ -1,4 +1,4 @@
-"""Storages: URLs and redaction, SQLite under concurrent processes, list / delete / rename."""
+"""Storages: URLs and redaction, SQLite under concurrent processes, list / delete."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from studies.storage import (
     load_spec,
     open_storage,
     redact,
-    rename_study,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +72,7 @@ def test_bad_urls_are_one_line_errors_with_the_password_hidden(tmp_path):
         load_spec(f"sqlite:///{tmp_path}/absent.db", "x")
 
 
-def test_list_load_rename_delete(tmp_path, tiny_spec):
+def test_list_load_delete(tmp_path, tiny_spec):
     url = f"sqlite:///{tmp_path / 's.db'}"
     assert list_studies(url) == []
     spec = tiny_spec()
@@ -94,22 +93,16 @@ def test_list_load_rename_delete(tmp_path, tiny_spec):
     assert len(study.trials) == 8 and study.user_attrs["spec"]["name"] == "tiny"
     assert study.best_trial.user_attrs["diverged"] is False
 
-    rename_study(url, "tiny", "renamed")
-    assert [s.name for s in list_studies(url)] == ["renamed"]
-    assert load_spec(url, "renamed") == tiny_spec(name="renamed")
-    assert len(trials_frame(url, "renamed")) == 8 and len(curves_frame(url, "renamed")) == 16
-    with pytest.raises(StudyNotFoundError, match=r"studies there: renamed"):
-        load_spec(url, "tiny")
-    create_study(spec, storage=url)
-    with pytest.raises(StorageError, match="already exists"):
-        rename_study(url, "tiny", "renamed")
-    with pytest.raises(StorageError, match="name must be"):
-        rename_study(url, "tiny", "no spaces allowed")
+    assert load_spec(url, "tiny") == spec
+    assert len(trials_frame(url, "tiny")) == 8 and len(curves_frame(url, "tiny")) == 16
+    with pytest.raises(StudyNotFoundError, match=r"studies there: tiny"):
+        load_spec(url, "other")
+    create_study(tiny_spec(name="other"), storage=url)
 
-    delete_study(url, "renamed")
-    assert [s.name for s in list_studies(url)] == ["tiny"]
+    delete_study(url, "tiny")
+    assert [s.name for s in list_studies(url)] == ["other"]
     with pytest.raises(StudyNotFoundError):
-        delete_study(url, "renamed")
+        delete_study(url, "tiny")
 
 
 def test_journal_storage_runs_a_study(tmp_path, tiny_spec):

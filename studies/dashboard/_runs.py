@@ -30,12 +30,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from studies.dashboard._options import require_writable
+from studies.storage import redact
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where ``python -m studies`` imports from
 REGISTRY_DIR = "dashboard"  # under the data directory
@@ -201,7 +202,8 @@ def _probe(record: RunRecord) -> tuple[bool, int | None]:
     return True, None
 
 
-def _status(url: str, study: str, data_dir: Path | None) -> RunStatus | None:
+def run_status(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus | None:
+    """The last process the dashboard started for ``study`` in storage ``url``, if any."""
     with _registry(data_dir) as reg:
         record = _from_json(reg.get(_key(url, study)))
         if record is None:
@@ -213,11 +215,6 @@ def _status(url: str, study: str, data_dir: Path | None) -> RunStatus | None:
     return RunStatus(record=record, alive=alive, exit_code=record.exit_code)
 
 
-def run_status(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus | None:
-    """The last process the dashboard started for ``study`` in storage ``url``, if any."""
-    return _status(url, study, data_dir)
-
-
 def active_runs(url: str, *, data_dir: Path | None = None) -> dict[str, RunStatus]:
     """Study name → status of every process recorded for storage ``url`` that is alive."""
     prefix = storage_key(url) + "/"
@@ -225,22 +222,15 @@ def active_runs(url: str, *, data_dir: Path | None = None) -> dict[str, RunStatu
         studies = [k[len(prefix) :] for k in reg if k.startswith(prefix)]
     out = {}
     for study in studies:
-        status = _status(url, study, data_dir)
+        status = run_status(url, study, data_dir=data_dir)
         if status is not None and status.alive:
             out[study] = status
     return out
 
 
-def _redacted(url: str) -> str:
-    from studies.storage import redact
-
-    return redact(url)
-
-
 def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
              ) -> tuple[list[str], dict[str, str], tuple[str, ...]]:
     """(argv, environment, argv as shown) for the CLI."""
-    from studies.storage import redact
     from studies.storage._urls import STORAGE_ENV
 
     env = dict(os.environ)
@@ -301,7 +291,7 @@ def _start(kind: str, url: str, study: str, *, spec_yaml: str | None, partial: f
     record = RunRecord(
         study=study,
         storage_key=storage_key(url),
-        storage_shown=_redacted(url),
+        storage_shown=redact(url),
         kind=kind,
         pid=child.pid,
         start_ticks=ticks,
@@ -439,10 +429,3 @@ def run_error(status: RunStatus) -> str | None:
     if errors:
         return errors[-1].removeprefix("error:").strip()
     return lines[-1] if lines else f"the process exited with status {status.exit_code}"
-
-
-def command_line(args: Sequence[str]) -> str:
-    """An argument list as one line for display (never executed)."""
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in args)

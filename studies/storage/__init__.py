@@ -7,7 +7,7 @@
 * :class:`StoredStudy` — one study read as this project laid it out: its decoded spec, its
   mode (:class:`GridMode` / :class:`TuneMode`: total, done count, cells) and its
   :class:`Progress`; :func:`list_studies` / :class:`StudyInfo`, :func:`load_spec`.
-* :func:`delete_study`, :func:`rename_study`; :class:`StudyNotFoundError`, :class:`StorageError`.
+* :func:`delete_study`; :class:`StudyNotFoundError`, :class:`StorageError`.
 * :func:`redact` — a URL with its credentials hidden; use it wherever a URL is shown;
   :func:`scrub` — the same for any text that may quote one (a driver's error message).
 * :func:`study_lock` — the lock a creator or extender of a study holds (exactly-once enqueue);
@@ -49,7 +49,6 @@ from studies.storage._studies import (
     StudyNotFoundError,
     check_study_name,
     delete_study,
-    rename_study,
     require_study,
     study_names,
 )
@@ -63,46 +62,11 @@ from studies.storage._urls import (
 from studies.storage.layout import SCHEMA_VERSION, cell_key
 
 __all__ = [
-    "MAX_RETRY",
-    "SCHEMA_VERSION",
-    "STATES",
-    "EmptyStorage",
-    "GridMode",
-    "Mode",
-    "Progress",
-    "RequeueStale",
-    "Stopped",
-    "StorageError",
-    "StoredStudy",
-    "StudyDeletedError",
-    "StudyInfo",
-    "StudyNotFoundError",
-    "TrialRecord",
-    "TuneMode",
-    "being_created",
-    "cell_key",
-    "check_study_name",
-    "count_states",
-    "data_dir",
-    "default_storage_url",
-    "delete_study",
-    "forget_storages",
-    "heartbeat_settings",
-    "layout",
-    "list_studies",
-    "load_spec",
-    "open_storage",
-    "rdb_of",
-    "read_trials",
-    "redact",
-    "rename_study",
-    "requeue",
-    "require_study",
-    "scrub",
-    "storage_exists",
-    "storage_failure",
-    "study_id_of",
-    "study_lock",
-    "study_mode",
-    "study_names",
+    "MAX_RETRY", "SCHEMA_VERSION", "STATES", "EmptyStorage", "GridMode", "Mode", "Progress",
+    "RequeueStale", "Stopped", "StorageError", "StoredStudy", "StudyDeletedError", "StudyInfo",
+    "StudyNotFoundError", "TrialRecord", "TuneMode", "being_created", "cell_key",
+    "check_study_name", "count_states", "data_dir", "default_storage_url", "delete_study",
+    "forget_storages", "heartbeat_settings", "layout", "list_studies", "load_spec", "open_storage",
+    "rdb_of", "read_trials", "redact", "requeue", "require_study", "scrub", "storage_exists",
+    "storage_failure", "study_id_of", "study_lock", "study_mode", "study_names",
 ]

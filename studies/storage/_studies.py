@@ -1,4 +1,4 @@
-"""The studies in a storage by name: find one, delete, rename; the errors that name one."""
+"""The studies in a storage by name: find one, delete one; the errors that name one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import optuna
 
-from studies.storage import layout as L
 from studies.storage._open import open_storage, storage_exists
 from studies.storage._read import study_id_of
 from studies.storage._urls import StorageError, redact
@@ -60,35 +59,6 @@ def delete_study(url: str, name: str) -> None:
     :class:`StudyDeletedError`."""
     storage, _ = require_study(url, name, read_only=False)
     optuna.delete_study(study_name=name, storage=storage)
-
-
-def rename_study(url: str, old: str, new: str) -> None:
-    """Rename a study: Optuna has no rename, so it is copied under ``new``, then deleted.
-
-    Trials keep their numbers, states, params, attributes and intermediate values; the stored
-    spec's name becomes ``new``. Not atomic: if the process dies between the copy and the
-    delete, both studies exist (delete one). Refused while trials are RUNNING, since workers
-    would keep writing to the old study.
-    """
-    storage, study_id = require_study(url, old, read_only=False)
-    check_study_name(new)
-    if study_id_of(storage, new) is not None:
-        raise StorageError("study", f"{new!r} already exists in {redact(url)}; choose another name")
-    running = storage.get_all_trials(
-        study_id, deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
-    )
-    if running:
-        raise StorageError(
-            "study", f"{old!r} has {len(running)} running trial(s); stop its workers first"
-        )
-    optuna.copy_study(
-        from_study_name=old, from_storage=storage, to_storage=storage, to_study_name=new
-    )
-    new_id = storage.get_study_id_from_name(new)
-    raw = storage.get_study_user_attrs(new_id).get(L.SPEC)
-    if isinstance(raw, dict):
-        storage.set_study_user_attr(new_id, L.SPEC, {**raw, "name": new})
-    optuna.delete_study(study_name=old, storage=storage)
 
 
 def check_study_name(name: str) -> str:
