@@ -63,15 +63,9 @@ def coupling_from_score(land: Landscape, score: np.ndarray, *, include_edges: bo
     best, refined = _row_minima(land, score[None], include_edges=include_edges, refine=refine)
     kept = np.isfinite(best[0])
     slope, stderr, intercept = (float(a[0]) for a in _ols(np.log2(land.lr), best))
-    return Coupling(
-        slope=slope,
-        stderr=stderr,
-        intercept=intercept,
-        n_rows=int(kept.sum()),
-        lr=np.asarray(land.lr[kept], dtype=float),
-        best_wd=2.0 ** best[0][kept],
-        refined=refined[0][kept],
-    )
+    return Coupling(slope=slope, stderr=stderr, intercept=intercept, n_rows=int(kept.sum()),
+                    lr=np.asarray(land.lr[kept], dtype=float), best_wd=2.0 ** best[0][kept],
+                    refined=refined[0][kept])
 
 
 def batched_slopes(land: Landscape, scores: np.ndarray) -> np.ndarray:
@@ -93,14 +87,8 @@ def coupling_slope(
     refine: bool = True,
 ) -> Coupling:
     """:func:`coupling` of the landscape built from ``trials`` (any grid convention)."""
-    land = landscape(
-        trials,
-        optimizer=optimizer,
-        metric=metric,
-        convention=None,
-        schedule=schedule,
-        aggregate=aggregate,
-    )
+    land = landscape(trials, optimizer=optimizer, metric=metric, convention=None,
+                     schedule=schedule, aggregate=aggregate)
     return coupling(land, include_edges=include_edges, refine=refine)
 
 

@@ -11,28 +11,14 @@ import pandas as pd
 
 from ._tables import CURVE_METRICS, validate_curves, validate_trials
 
-OPTIMIZER_NAMES: Final[dict[str, str]] = {
-    "sgd": "SGD",
-    "sgdw": "SGDW",
-    "adam": "Adam",
-    "adamw": "AdamW",
-}
+OPTIMIZER_NAMES: Final[dict[str, str]] = {"sgd": "SGD", "sgdw": "SGDW", "adam": "Adam",
+                                          "adamw": "AdamW"}
 
+_CELL_COLUMNS: Final[tuple[str, ...]] = (
+    "label", "optimizer", "schedule", "lr", "wd_paper", "wd_pytorch", "wd_normalized", "trials",
+)
 CURVE_FRAME_COLUMNS: Final[tuple[str, ...]] = (
-    "label",
-    "optimizer",
-    "schedule",
-    "lr",
-    "wd_paper",
-    "wd_pytorch",
-    "wd_normalized",
-    "trials",
-    "epoch",
-    "mean",
-    "std",
-    "min",
-    "max",
-    "n",
+    *_CELL_COLUMNS, "epoch", "mean", "std", "min", "max", "n",
 )
 
 
@@ -106,14 +92,11 @@ def learning_curves(
         label = f"{display_name(cell.optimizer)} α={cell.lr:.3g} λ={cell.wd_paper:.3g}"
         if len(schedules) > 1:
             label += f" ({first['schedule']})"
-        stats.insert(0, "label", label)
-        stats.insert(1, "optimizer", cell.optimizer)
-        stats.insert(2, "schedule", first["schedule"])
-        stats.insert(3, "lr", cell.lr)
-        stats.insert(4, "wd_paper", cell.wd_paper)
-        stats.insert(5, "wd_pytorch", float(first["wd_pytorch"]))
-        stats.insert(6, "wd_normalized", float(first["wd_normalized"]))
-        stats.insert(7, "trials", [tuple(sorted(int(t) for t in g["trial"]))] * len(stats))
+        trial_tuple = tuple(sorted(int(t) for t in g["trial"]))
+        values = (label, cell.optimizer, first["schedule"], cell.lr, cell.wd_paper,
+                  float(first["wd_pytorch"]), float(first["wd_normalized"]), trial_tuple)
+        for position, (name, value) in enumerate(zip(_CELL_COLUMNS, values, strict=True)):
+            stats.insert(position, name, [value] * len(stats) if name == "trials" else value)
         frames.append(stats)
     if not frames:
         return pd.DataFrame(columns=list(CURVE_FRAME_COLUMNS))
@@ -131,14 +114,9 @@ def _groups_from_trials(
     missing = sorted(set(int(n) for n in numbers) - set(sel["trial"].astype(int)))
     if missing:
         raise ValueError(f"trial number(s) not in the trials table: {missing}")
-    key = pd.DataFrame(
-        {
-            "o": sel["optimizer"].astype(str),
-            "s": sel["schedule"].astype(str),
-            "a": sel["lr"].map(lambda x: float(f"{x:.12g}")),
-            "w": sel["wd_paper"].map(lambda x: float(f"{x:.12g}")),
-        }
-    )
+    key = pd.DataFrame({"o": sel["optimizer"].astype(str), "s": sel["schedule"].astype(str),
+                        "a": sel["lr"].map(lambda x: float(f"{x:.12g}")),
+                        "w": sel["wd_paper"].map(lambda x: float(f"{x:.12g}"))})
     groups = []
     position = {int(n): k for k, n in reversed(list(enumerate(numbers)))}
     key = key.iloc[np.argsort([position[int(t)] for t in sel["trial"]], kind="stable")]
@@ -146,12 +124,8 @@ def _groups_from_trials(
     for o, s, a, w in first_seen.itertuples(index=False):
         mask = (key["o"] == o) & (key["s"] == s) & (key["a"] == a) & (key["w"] == w)
         rows = sel.loc[mask[mask].index]
-        cell = Cell(
-            optimizer=o,
-            lr=float(rows["lr"].iloc[0]),
-            wd_paper=float(rows["wd_paper"].iloc[0]),
-            schedule=s,
-        )
+        cell = Cell(optimizer=o, lr=float(rows["lr"].iloc[0]),
+                    wd_paper=float(rows["wd_paper"].iloc[0]), schedule=s)
         groups.append((cell, rows))
     return groups
 

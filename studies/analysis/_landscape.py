@@ -225,28 +225,13 @@ def landscape(
     for arr in [*arrays, *coords.values()]:
         arr.setflags(write=False)
     return Landscape(
-        optimizer=optimizer,
-        metric=metric,
-        convention=shown,
-        grid_convention=grid_convention,
+        optimizer=optimizer, metric=metric, convention=shown, grid_convention=grid_convention,
         schedule=schedule if schedule is not None else (schedules[0] if schedules else None),
-        aggregate=aggregate,
-        factor=factor,
-        lr=lr,
-        grid_wd=grid_wd,
-        wd=cell_wd[0].copy() if rectangular else None,
-        rectangular=rectangular,
-        cell_lr=cell_lr,
-        cell_wd=cell_wd,
-        wd_paper=coords["paper"],
-        wd_pytorch=coords["pytorch"],
-        wd_normalized=coords["normalized"],
-        value=value,
-        std=std,
-        n_seeds=n_seeds,
-        n_diverged=n_div,
-        n_unfinished=n_unf,
-        diverged_fraction=fraction,
+        aggregate=aggregate, factor=factor, lr=lr, grid_wd=grid_wd,
+        wd=cell_wd[0].copy() if rectangular else None, rectangular=rectangular,
+        cell_lr=cell_lr, cell_wd=cell_wd, wd_paper=coords["paper"],
+        wd_pytorch=coords["pytorch"], wd_normalized=coords["normalized"], value=value, std=std,
+        n_seeds=n_seeds, n_diverged=n_div, n_unfinished=n_unf, diverged_fraction=fraction,
         trials=cell_trials,
     )
 
@@ -265,14 +250,8 @@ def best_cells(
     Columns: rank (1-based), lr, wd_paper (λ), wd_pytorch (λ/α), wd_normalized (λ/f), value,
     std, n_seeds, trials.
     """
-    land = landscape(
-        trials,
-        optimizer=optimizer,
-        metric=metric,
-        convention=None,
-        schedule=schedule,
-        aggregate=aggregate,
-    )
+    land = landscape(trials, optimizer=optimizer, metric=metric, convention=None,
+                     schedule=schedule, aggregate=aggregate)
     return cells_frame(land, land.best(k))
 
 

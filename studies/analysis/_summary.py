@@ -94,14 +94,8 @@ def summary(
     rows = []
     for optimizer, schedule in pairs:
         sub = trials[(trials["optimizer"] == optimizer) & (trials["schedule"] == schedule)]
-        land = landscape(
-            sub,
-            optimizer=optimizer,
-            metric=metric,
-            convention=None,
-            schedule=schedule,
-            aggregate=aggregate,
-        )
+        land = landscape(sub, optimizer=optimizer, metric=metric, convention=None,
+                         schedule=schedule, aggregate=aggregate)
         rows.append(_row(land, sub, margin=margin, k=k))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
@@ -138,28 +132,11 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
         "noise_df": noise.df,
         "near_best": near_best(means, noise=noise).count,
     }
-    if top:
-        c = top[0]
-        row.update(
-            best=float(land.value[c]),
-            best_std=float(land.std[c]),
-            best_n_seeds=int(land.n_seeds[c]),
-            best_lr=float(land.cell_lr[c]),
-            best_wd_paper=float(land.wd_paper[c]),
-            best_wd_pytorch=float(land.wd_pytorch[c]),
-            best_wd_normalized=float(land.wd_normalized[c]),
-        )
-    else:
-        nan = float("nan")
-        row.update(
-            best=nan,
-            best_std=nan,
-            best_n_seeds=0,
-            best_lr=nan,
-            best_wd_paper=nan,
-            best_wd_pytorch=nan,
-            best_wd_normalized=nan,
-        )
+    best = {"best": land.value, "best_std": land.std, "best_lr": land.cell_lr,
+            "best_wd_paper": land.wd_paper, "best_wd_pytorch": land.wd_pytorch,
+            "best_wd_normalized": land.wd_normalized}
+    row.update({key: float(a[top[0]]) if top else float("nan") for key, a in best.items()})
+    row["best_n_seeds"] = int(land.n_seeds[top[0]]) if top else 0
     return row
 
 
