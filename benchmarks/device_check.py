@@ -277,7 +277,7 @@ def section_sweep(table: Table, dev: torch.device, quick: bool, data_dir: str | 
               f"{peak / 1e3:.2f} TFLOP/s")
     sizes = (8, 32) if quick else (128, 512, 2048)
     epochs, loop_configs = (1, 2) if quick else (5, 4)
-    cases = (("digits", ModelSpec(name="mlp", widths=(64, 64))),
+    cases = (("digits", ModelSpec(name="mlp", widths=(64, 64), norm=False)),
              ("mnist1d", ModelSpec(name="mlp", widths=(128, 128), norm=True)))
     for name, model in cases:
         data, source = load_benchmark_data(name, dev, data_dir)
@@ -389,11 +389,11 @@ def section_oom(table: Table, dev: torch.device, quick: bool) -> None:
         data = DataSplits(name="oom", train_x=x, train_y=y, val_x=x[:64], val_y=y[:64],
                           test_x=x[:64], test_y=y[:64], num_classes=10, input_shape=(64,),
                           augment=None)
-        model, how = ModelSpec(name="mlp", widths=(width,)), "real allocation failure"
+        model, how = ModelSpec(name="mlp", widths=(width,), norm=False), "real allocation failure"
     else:
         k, batch = 32, 64
         data = load_dataset("digits", split_seed=0, train_size=128)
-        model = ModelSpec(name="mlp", widths=(16,))
+        model = ModelSpec(name="mlp", widths=(16,), norm=False)
         how = f"simulated: chunks above {_CappedPopulation.cap} members fail"
     configs = [TrainConfig(optimizer="adamw", lr=1e-3, weight_decay=1e-2 * (1 + i % 3),
                            epochs=1, batch_size=batch) for i in range(k)]

@@ -12,7 +12,6 @@ stopped.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import os
 import signal
@@ -368,7 +367,7 @@ def _delete_clears_the_url(page: Any, server: str, storage: str) -> None:
     from studies.runner import create_study
     from studies.spec import load_preset
 
-    create_study(dataclasses.replace(load_preset("demo"), name="scratch"), storage=storage)
+    create_study(load_preset("demo").replace(name="scratch"), storage=storage)
     page.goto(f"{server}/studies?study=scratch")
     _settle(page)
     page.get_by_text("Delete this study").click()

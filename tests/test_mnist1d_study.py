@@ -15,9 +15,9 @@ import yaml
 from core.data import DATASETS as CORE_DATASETS
 from core.models import MODELS as CORE_MODELS
 from studies.runner._data import load_data
+from studies.spec import DATASETS as SPEC_DATASETS
+from studies.spec import MODELS as SPEC_MODELS
 from studies.spec import SpecError, spec_from_dict
-from studies.spec._model import DATASETS as SPEC_DATASETS
-from studies.spec._model import MODELS as SPEC_MODELS
 
 
 def test_spec_vocabulary_is_cores():

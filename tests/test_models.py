@@ -14,10 +14,10 @@ from core.models import MODELS, ModelSpec, build_model, count_parameters
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
 SIGNAL_SHAPES = [(1, 40), (3, 17), (2, 3)]  # (channels, length): MNIST-1D's is (1, 40)
-SMALL = {
-    "mlp": ModelSpec("mlp", widths=(32, 16)),
-    "cnn": ModelSpec("cnn", channels=(8, 16)),
-    "cnn1d": ModelSpec("cnn1d", channels=(8, 16)),
+SMALL = {  # plain nets unless a test switches BatchNorm on (norm defaults to on)
+    "mlp": ModelSpec("mlp", widths=(32, 16), norm=False),
+    "cnn": ModelSpec("cnn", channels=(8, 16), norm=False),
+    "cnn1d": ModelSpec("cnn1d", channels=(8, 16), norm=False),
     "resnet": ModelSpec("resnet", depth=8, width=4),
 }
 # An input each model accepts: images for the 2-D models, a signal for the 1-D CNN.
@@ -54,7 +54,8 @@ def test_cnn1d_is_the_mnist1d_papers_convnet():
     """Greydanus 2020's ConvBase: Conv1d(1→25, k5), Conv1d(25→25, k3) twice, stride 2,
     padding 1, then a linear head on the 25·5 = 125 flattened features of a length-40 signal."""
     model = build_model(
-        ModelSpec("cnn1d", channels=(25, 25, 25)), input_shape=(1, 40), num_classes=10, seed=0
+        ModelSpec("cnn1d", channels=(25, 25, 25), norm=False), input_shape=(1, 40),
+        num_classes=10, seed=0,
     )
     convs = [m for m in model.modules() if isinstance(m, nn.Conv1d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size[0]) for c in convs] == [
@@ -69,7 +70,7 @@ def test_cnn1d_is_the_mnist1d_papers_convnet():
 @pytest.mark.parametrize("name", MODELS)
 def test_norm_switch_works_for_every_model(name):
     """norm=True puts BatchNorm in, norm=False takes every BatchNorm out (and gives the layers
-    before it their bias back); None means the model's default: on only for the ResNet."""
+    before it their bias back); the default is on for every model, as a study spec shows it."""
     spec = SMALL[name]
     shape = INPUT[name]
 
@@ -86,15 +87,12 @@ def test_norm_switch_works_for_every_model(name):
 
     assert batchnorms(True) > 0
     assert batchnorms(False) == 0
-    default = ModelSpec(name).norm
-    assert default is (name == "resnet")
-    assert batchnorms(None) == batchnorms(default)
+    assert ModelSpec(name).norm is True
 
 
-def test_default_norm_is_stored_resolved():
-    assert ModelSpec("resnet") == ModelSpec("resnet", norm=True)
-    assert ModelSpec("mlp") == ModelSpec("mlp", norm=False)
-    assert ModelSpec("cnn1d").norm is False
+def test_defaults_are_the_ones_a_study_spec_shows():
+    assert ModelSpec("mlp") == ModelSpec("mlp", widths=(128, 128), norm=True)
+    assert (ModelSpec("cnn").channels, ModelSpec("resnet").depth) == ((32, 64), 20)
 
 
 def test_cnn_with_more_stages_than_pooling_room_still_fits_8x8():
@@ -109,7 +107,8 @@ def test_resnet_works_on_a_single_pixel():
 
 
 def test_parameter_counts():
-    mlp = build_model(ModelSpec("mlp", widths=(16,)), input_shape=(1, 8, 8), num_classes=10, seed=0)
+    mlp = build_model(ModelSpec("mlp", widths=(16,), norm=False), input_shape=(1, 8, 8),
+                      num_classes=10, seed=0)
     assert count_parameters(mlp) == (64 * 16 + 16) + (16 * 10 + 10)
     # With BatchNorm the hidden bias goes (BatchNorm's shift replaces it); scale and shift come.
     mlp_bn = build_model(
@@ -173,7 +172,7 @@ def test_spec_accepts_lists_and_stays_hashable():
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        (dict(name="transformer"), "model name"),
+        (dict(name="transformer"), "name"),
         (dict(name="mlp", widths=()), "widths"),
         (dict(name="mlp", widths=(64, 0)), "widths"),
         (dict(name="mlp", widths=(64.0,)), "widths"),
@@ -196,7 +195,7 @@ def test_unknown_model_error_lists_the_allowed_names():
     with pytest.raises(ValueError) as info:
         ModelSpec("vgg")
     for name in MODELS:
-        assert repr(name) in str(info.value)
+        assert name in str(info.value)
 
 
 def test_depth_error_says_what_is_allowed():
@@ -225,10 +224,10 @@ def test_build_model_validation(spec, kwargs, field):
 # --------------------------------------------------------------------------- population parity
 
 POPULATION = {
-    "mlp": (ModelSpec("mlp", widths=(32, 16)), (1, 8, 8)),
+    "mlp": (ModelSpec("mlp", widths=(32, 16), norm=False), (1, 8, 8)),
     "mlp-bn": (ModelSpec("mlp", widths=(32, 16), norm=True), (1, 8, 8)),
     "cnn-bn": (ModelSpec("cnn", channels=(8, 16), norm=True), (1, 8, 8)),
-    "cnn1d": (ModelSpec("cnn1d", channels=(8, 8, 8)), (1, 40)),
+    "cnn1d": (ModelSpec("cnn1d", channels=(8, 8, 8), norm=False), (1, 40)),
     "cnn1d-bn": (ModelSpec("cnn1d", channels=(8, 8, 8), norm=True), (1, 40)),
     "resnet8": (ModelSpec("resnet", depth=8, width=4), (3, 8, 8)),
     "resnet8-plain": (ModelSpec("resnet", depth=8, width=4, norm=False), (3, 8, 8)),

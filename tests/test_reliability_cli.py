@@ -20,7 +20,7 @@ import yaml
 from _processes import children_of
 
 from studies.cli import main
-from studies.spec._model import MAX_EPOCHS
+from studies.spec import MAX_EPOCHS
 from studies.storage import delete_study, open_storage, redact, scrub
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,7 @@ import pytest
 import yaml
 
 from studies.runner import create_study, extend_study
-from studies.spec import Cell, SpecError, spec_from_dict
-from studies.spec._model import MAX_EPOCHS, MAX_WIDTH
+from studies.spec import MAX_EPOCHS, MAX_WIDTH, Cell, SpecError, spec_from_dict
 
 
 @pytest.mark.parametrize(

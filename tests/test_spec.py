@@ -10,11 +10,11 @@ import math
 import re
 import subprocess
 import sys
-import types
 import typing
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 
 from studies.spec import (
@@ -24,6 +24,7 @@ from studies.spec import (
     SECTIONS,
     Cell,
     LrGrid,
+    ModelSpec,
     ScheduleSpec,
     SpecError,
     StudySpec,
@@ -652,14 +653,15 @@ def test_python_construction_validates_too() -> None:
         ScheduleSpec(name="cosine", t0=5.0)
     spec = spec_from_dict(BASE)
     with pytest.raises(SpecError, match=r"^epochs: must be an integer in \[1, 10000\], got 0"):
-        dataclasses.replace(spec, epochs=0)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.replace(epochs=0)
+    assert spec.replace(epochs=20).epochs == 20 and spec.replace(epochs=20).model == spec.model
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         spec.epochs = 3  # type: ignore[misc]
     rebuilt = StudySpec(
         name="t",
         data=spec.data,
         model=spec.model,
-        optimizers=["adam", "adamw"],  # type: ignore[arg-type]
+        optimizers=["adam", "adamw"],
         lr=LrGrid(min=2.0**-10, max=2.0**-4, count=4),
         weight_decay=WeightDecayGrid(convention="paper", min=2.0**-12, max=2.0**-6, count=4),
         schedules=(ScheduleSpec(name="cosine"),),
@@ -684,28 +686,30 @@ def test_defaults_are_filled_in_and_spelled_out_by_to_dict() -> None:
 # --- field metadata -------------------------------------------------------------------------
 
 
-def _dataclass_in(hint: Any) -> type | None:
-    """The spec dataclass a type hint refers to (``X``, ``X | None``, ``tuple[X, ...]``)."""
-    if dataclasses.is_dataclass(hint):
-        return hint  # type: ignore[return-value]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) in (typing.Union, tuple):
-        for arg in typing.get_args(hint):
-            found = _dataclass_in(arg)
-            if found is not None:
-                return found
+def _section_in(hint: Any) -> type | None:
+    """The spec section a type hint refers to (``X``, ``X | None``, ``tuple[X, ...]``)."""
+    if isinstance(hint, type) and (issubclass(hint, pydantic.BaseModel) or hint is ModelSpec):
+        return hint
+    for arg in typing.get_args(hint):
+        found = _section_in(arg)
+        if found is not None:
+            return found
     return None
 
 
 def _leaf_paths(cls: type, prefix: str = "") -> set[str]:
+    """Leaf paths read from the classes' own type hints, independently of FIELDS."""
     paths: set[str] = set()
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        path = f"{prefix}.{f.name}" if prefix else f.name
-        inner = _dataclass_in(hints[f.name])
+    hints = typing.get_type_hints(cls, include_extras=True)
+    names = [f.name for f in dataclasses.fields(cls)] if cls is ModelSpec else cls.model_fields
+    for name in names:
+        path = f"{prefix}.{name}" if prefix else name
+        inner = _section_in(hints[name])
         if inner is None:
             paths.add(path)
         else:
-            is_list = typing.get_origin(hints[f.name]) is tuple
+            is_list = typing.get_origin(hints[name]) is tuple or any(
+                typing.get_origin(a) is tuple for a in typing.get_args(hints[name]))
             paths |= _leaf_paths(inner, path + ("[]" if is_list else ""))
     return paths
 

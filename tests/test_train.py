@@ -11,10 +11,10 @@ from core.models import ModelSpec
 from core.schedules import Cosine, WarmRestarts
 from core.train import TrainConfig, check_population, train_population, train_single
 
-MLP = ModelSpec(name="mlp", widths=(32, 32))
+MLP = ModelSpec(name="mlp", widths=(32, 32), norm=False)
 MLP_NORM = ModelSpec(name="mlp", widths=(32,), norm=True)
 CNN = ModelSpec(name="cnn", channels=(8, 8), norm=True)
-CNN1D = ModelSpec(name="cnn1d", channels=(8, 8, 8))
+CNN1D = ModelSpec(name="cnn1d", channels=(8, 8, 8), norm=False)
 CNN1D_NORM = ModelSpec(name="cnn1d", channels=(8, 8, 8), norm=True)
 
 

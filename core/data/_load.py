@@ -17,8 +17,7 @@ from core.data._mnist1d import DEFAULT_SAMPLES, check_num_samples, read_mnist1d
 from core.data._raw import RawImages
 from core.data._splits import DataSplits
 from core.data._stratify import stratified_take
-
-DATASETS: tuple[str, ...] = ("digits", "mnist1d", "fashion_mnist", "cifar10")
+from core.spec import DATASETS
 
 # Digits has no official test split; this fixed share of it is held out as test, so the test
 # set depends on split_seed but never on val_fraction or train_size.

@@ -9,6 +9,6 @@ learning-rate x weight-decay cells at once.
 from __future__ import annotations
 
 from core.models._build import build_model, count_parameters
-from core.models._spec import MODELS, ModelSpec
+from core.spec import MODELS, ModelSpec
 
 __all__ = ["MODELS", "ModelSpec", "build_model", "count_parameters"]

@@ -9,7 +9,7 @@ from core.models._cnn import SmallCNN
 from core.models._cnn1d import Conv1dNet
 from core.models._mlp import MLP
 from core.models._resnet import CifarResNet
-from core.models._spec import ModelSpec
+from core.spec import ModelSpec
 
 
 def _initialize(model: nn.Module) -> None:

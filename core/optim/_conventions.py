@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-WD_CONVENTIONS: tuple[str, ...] = ("paper", "pytorch", "normalized")
+from core.spec import CONVENTIONS as WD_CONVENTIONS
 
 WD_LABELS: dict[str, str] = {
     "paper": "λ (paper)",

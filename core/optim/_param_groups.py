@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from core.spec import DECAY_RULES
+
 if TYPE_CHECKING:  # importing DECAY_RULES needs no torch
     from torch import nn
-
-DECAY_RULES: tuple[str, ...] = ("matrices", "all")
 
 
 def param_groups(

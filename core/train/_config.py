@@ -9,11 +9,12 @@ import torch
 
 from core.optim import DECAY_RULES, OPTIMIZERS
 from core.schedules import Constant, Schedule
+from core.spec import DTYPES as DTYPE_NAMES
 
 ADAM_FAMILY = frozenset({"adam", "adamw"})
 SGD_FAMILY = frozenset({"sgd", "sgdw"})
 DECOUPLED = frozenset({"sgdw", "adamw"})
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}  # torch.float32, torch.float64
 
 
 @dataclass(frozen=True)

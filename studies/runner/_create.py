@@ -26,8 +26,7 @@ from optuna.distributions import (
 from optuna.trial import TrialState
 
 from studies.runner._data import load_data
-from studies.spec import MAX_SEED, Cell, SpecError, StudySpec, log_grid, spec_from_dict
-from studies.spec._model import MIN_LR
+from studies.spec import MAX_SEED, MIN_LR, Cell, SpecError, StudySpec, log_grid, spec_from_dict
 from studies.storage import (
     SCHEMA_VERSION,
     Stopped,

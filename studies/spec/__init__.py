@@ -1,14 +1,29 @@
 """One validated description of a study: :class:`StudySpec`, its YAML form and the presets.
 
-A spec is a frozen tree of dataclasses checked on construction; every problem raises
+A spec is a frozen tree of pydantic models checked on construction; every problem raises
 :class:`SpecError` whose message starts with the dotted path of the field
 (``lr.count: must be an integer in [1, 20000], got 0``). :data:`FIELDS` and :data:`SECTIONS`
 describe every field (label, help, kind, bounds, default) for the dashboard's forms and the
-search spaces. Imports only the standard library and PyYAML.
+search spaces; :func:`json_schema` is the same description for editors. The name lists and
+the model are core's (``core.spec``); reading a spec never imports torch.
 """
 
-from studies.spec._errors import SpecError
-from studies.spec._fields import FieldInfo, SectionInfo
+from typing import Any
+
+from core.spec import (
+    CONVENTIONS,
+    DATASETS,
+    DECAY_RULES,
+    DTYPES,
+    MAX_WIDTH,
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULES,
+    ModelSpec,
+    SpecError,
+)
+from studies.spec._base import schema_of
+from studies.spec._describe import FIELDS, SECTIONS, FieldInfo, SectionInfo, field_info
 from studies.spec._io import (
     PRESETS_DIR,
     list_presets,
@@ -18,34 +33,36 @@ from studies.spec._io import (
     spec_from_yaml,
 )
 from studies.spec._model import (
-    CONVENTIONS,
-    DATASETS,
-    DECAY_RULES,
-    DEVICES,
-    DTYPES,
-    FIELDS,
     MAX_CELLS,
+    MAX_EPOCHS,
     MAX_SEED,
-    MODELS,
-    MODES,
-    OPTIMIZERS,
-    PRUNERS,
-    SAMPLERS,
-    SCHEDULES,
-    SECTIONS,
+    MIN_LR,
     Cell,
     DataSpec,
+    Device,
     LogRange,
     LrGrid,
-    ModelSpec,
+    Mode,
     OverrideSpec,
+    Pruner,
+    Sampler,
     ScheduleSpec,
     StudySpec,
     TuneSpec,
     WeightDecayGrid,
-    field_info,
     log_grid,
 )
+
+DEVICES: tuple[str, ...] = Device.__args__
+MODES: tuple[str, ...] = Mode.__args__
+PRUNERS: tuple[str, ...] = Pruner.__args__
+SAMPLERS: tuple[str, ...] = Sampler.__args__
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a study spec file (``python -m studies schema``), for editors."""
+    return schema_of(StudySpec)
+
 
 __all__ = [
     "CONVENTIONS",
@@ -55,7 +72,10 @@ __all__ = [
     "DTYPES",
     "FIELDS",
     "MAX_CELLS",
+    "MAX_EPOCHS",
     "MAX_SEED",
+    "MAX_WIDTH",
+    "MIN_LR",
     "MODELS",
     "MODES",
     "OPTIMIZERS",
@@ -78,6 +98,7 @@ __all__ = [
     "TuneSpec",
     "WeightDecayGrid",
     "field_info",
+    "json_schema",
     "list_presets",
     "load_preset",
     "load_spec",

@@ -10,8 +10,7 @@ from typing import Any
 
 import yaml
 
-from studies.spec._errors import SpecError
-from studies.spec._fields import from_mapping
+from core.spec import SpecError
 from studies.spec._model import StudySpec
 
 PRESETS_DIR: Path = Path(__file__).resolve().parent.parent / "presets"
@@ -69,7 +68,7 @@ def spec_from_dict(data: Mapping[str, Any]) -> StudySpec:
 
     Raises :class:`SpecError` on the first problem, naming its dotted field path.
     """
-    return from_mapping(StudySpec, data, "")
+    return StudySpec.parse(data)
 
 
 def spec_from_yaml(text: str) -> StudySpec:
