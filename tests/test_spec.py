@@ -30,6 +30,7 @@ from studies.spec import (
     StudySpec,
     WeightDecayGrid,
     field_info,
+    json_schema,
     list_presets,
     load_preset,
     load_spec,
@@ -813,3 +814,78 @@ def test_spec_module_stays_light() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- JSON Schema ----------------------------------------------------------------------------
+
+
+def test_every_preset_file_validates_against_the_json_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+    for name in list_presets():
+        document = yaml.safe_load((PRESETS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+        assert not list(validator.iter_errors(document)), name
+        assert not list(validator.iter_errors(load_preset(name).to_dict())), name
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        [("epochs", 0)],  # not 10.0: JSON Schema counts it as an integer, the spec does not
+        [("optimiser", ["adam"])],
+        [("model.widths", [64, 0])],
+        [("model.depth", "20")],
+        [("lr.count", True)],
+        [("optimizers", ["adam", "adam"])],
+        [("schedules[0].name", "linear")],
+    ],
+    ids=lambda c: c[0][0],
+)
+def test_a_bad_file_fails_the_json_schema_as_it_fails_the_spec(changes: list) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert not list(validator.iter_errors(BASE))
+    bad = changed(BASE, *changes)
+    assert list(validator.iter_errors(bad))
+    error_of(bad)
+
+
+def test_schema_command_prints_the_json_schema() -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-m", "studies", "schema"], cwd=root,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json_schema()
+
+
+def test_spec_names_are_cores() -> None:
+    import core.models as core_models
+    import studies.spec as spec
+    from core.data import DATASETS
+    from core.models import MODELS
+    from core.optim import DECAY_RULES, OPTIMIZERS, WD_CONVENTIONS
+    from core.train._config import DTYPES
+
+    assert (spec.DATASETS, spec.MODELS, spec.DECAY_RULES) == (DATASETS, MODELS, DECAY_RULES)
+    assert tuple(OPTIMIZERS) == spec.OPTIMIZERS and tuple(DTYPES) == spec.DTYPES
+    assert spec.CONVENTIONS == WD_CONVENTIONS and spec.ModelSpec is core_models.ModelSpec
+
+
+def test_scalars_are_strict_and_lists_become_tuples() -> None:
+    assert error_of(changed(BASE, ("batch_size", "32"))).startswith("batch_size: must be an int")
+    assert error_of(changed(BASE, ("momentum", True))).startswith("momentum: must be a number")
+    assert error_of(changed(BASE, ("seeds", [0, 1.0]))).startswith("seeds[1]: must be an integer")
+    assert error_of(changed(BASE, ("model.widths", [64, True]))).startswith("model.widths[1]")
+    spec = spec_from_dict(changed(BASE, ("momentum", 1 - 1), ("betas", [0, 0.5])))
+    assert spec.momentum == 0.0 and type(spec.momentum) is float and spec.betas == (0.0, 0.5)
+    assert isinstance(spec.optimizers, tuple) and isinstance(spec.model.widths, tuple)
+    assert hash(spec) == hash(spec_from_dict(spec.to_dict()))
+
+
+def test_tuning_is_the_typed_tune_section() -> None:
+    assert spec_from_dict(TUNE_BASE).tuning.n_trials == 20
+    with pytest.raises(ValueError, match="grid study"):
+        spec_from_dict(BASE).tuning  # noqa: B018

@@ -423,12 +423,22 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(_args: argparse.Namespace) -> int:
+    import json
+
+    from studies.spec import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "worker": cmd_worker,
     "list": cmd_list,
     "export": cmd_export,
     "delete": cmd_delete,
+    "schema": cmd_schema,
 }
 
 

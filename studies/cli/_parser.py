@@ -182,4 +182,11 @@ def build_parser() -> Parser:
     delete.add_argument("--study", metavar="NAME", required=True, help="study name")
     _storage(delete)
     delete.add_argument("--yes", action="store_true", help="really delete it")
+
+    commands.add_parser(
+        "schema",
+        help="print the JSON Schema of a spec file",
+        description="Print the JSON Schema of a study spec (YAML) file, for editors that "
+        "validate and complete YAML against a schema.",
+    )
     return parser

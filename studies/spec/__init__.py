@@ -60,8 +60,12 @@ SAMPLERS: tuple[str, ...] = Sampler.__args__
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a study spec file (``python -m studies schema``), for editors."""
-    return schema_of(StudySpec)
+    """The JSON Schema of a study spec file (``python -m studies schema``), for editors.
+
+    It checks each field on its own (types, bounds, choices, unknown keys); the rules across
+    fields (mode, grids, overrides, which fields a model or schedule takes) are the spec's.
+    """
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema_of(StudySpec)}
 
 
 __all__ = [
