@@ -22,6 +22,7 @@ a grid cell to a trial's params (:func:`~studies.storage.layout.cell_params`,
 from studies.storage import layout
 from studies.storage._failures import storage_failure
 from studies.storage._lock import Stopped, being_created, study_lock
+from studies.storage._modes import GridMode, Mode, TuneMode, study_mode
 from studies.storage._open import (
     MAX_RETRY,
     EmptyStorage,
@@ -34,15 +35,11 @@ from studies.storage._read import TrialRecord, count_states, rdb_of, read_trials
 from studies.storage._retry import RequeueStale, requeue
 from studies.storage._stored import (
     STATES,
-    GridMode,
-    Mode,
     Progress,
     StoredStudy,
     StudyInfo,
-    TuneMode,
     list_studies,
     load_spec,
-    study_mode,
 )
 from studies.storage._studies import (
     StudyDeletedError,
