@@ -8,6 +8,7 @@ search spaces; :func:`json_schema` is the same description for editors. The name
 the model are core's (``core.spec``); reading a spec never imports torch.
 """
 
+import typing
 from typing import Any
 
 from core.spec import (
@@ -53,10 +54,10 @@ from studies.spec._model import (
     log_grid,
 )
 
-DEVICES: tuple[str, ...] = Device.__args__
-MODES: tuple[str, ...] = Mode.__args__
-PRUNERS: tuple[str, ...] = Pruner.__args__
-SAMPLERS: tuple[str, ...] = Sampler.__args__
+DEVICES: tuple[str, ...] = typing.get_args(Device)
+MODES: tuple[str, ...] = typing.get_args(Mode)
+PRUNERS: tuple[str, ...] = typing.get_args(Pruner)
+SAMPLERS: tuple[str, ...] = typing.get_args(Sampler)
 
 
 def json_schema() -> dict[str, Any]:
@@ -69,44 +70,11 @@ def json_schema() -> dict[str, Any]:
 
 
 __all__ = [
-    "CONVENTIONS",
-    "DATASETS",
-    "DECAY_RULES",
-    "DEVICES",
-    "DTYPES",
-    "FIELDS",
-    "MAX_CELLS",
-    "MAX_EPOCHS",
-    "MAX_SEED",
-    "MAX_WIDTH",
-    "MIN_LR",
-    "MODELS",
-    "MODES",
-    "OPTIMIZERS",
-    "PRESETS_DIR",
-    "PRUNERS",
-    "SAMPLERS",
-    "SCHEDULES",
-    "SECTIONS",
-    "Cell",
-    "DataSpec",
-    "FieldInfo",
-    "LogRange",
-    "LrGrid",
-    "ModelSpec",
-    "OverrideSpec",
-    "ScheduleSpec",
-    "SectionInfo",
-    "SpecError",
-    "StudySpec",
-    "TuneSpec",
-    "WeightDecayGrid",
-    "field_info",
-    "json_schema",
-    "list_presets",
-    "load_preset",
-    "load_spec",
-    "log_grid",
-    "spec_from_dict",
+    "CONVENTIONS", "DATASETS", "DECAY_RULES", "DEVICES", "DTYPES", "FIELDS", "MAX_CELLS",
+    "MAX_EPOCHS", "MAX_SEED", "MAX_WIDTH", "MIN_LR", "MODELS", "MODES", "OPTIMIZERS",
+    "PRESETS_DIR", "PRUNERS", "SAMPLERS", "SCHEDULES", "SECTIONS", "Cell", "DataSpec",
+    "FieldInfo", "LogRange", "LrGrid", "ModelSpec", "OverrideSpec", "ScheduleSpec",
+    "SectionInfo", "SpecError", "StudySpec", "TuneSpec", "WeightDecayGrid", "field_info",
+    "json_schema", "list_presets", "load_preset", "load_spec", "log_grid", "spec_from_dict",
     "spec_from_yaml",
-]
+]  # fmt: skip

@@ -9,14 +9,14 @@ a string, inf or nan, and strings are never read as numbers. Tuple fields say
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.spec import SpecError, show
+from core.spec import MODEL_FIELDS, ModelSpec, SpecError, show
 
 _EXTRA = ("log", "when", "applies_when", "form", "pattern_text", "uniqueItems")
 
@@ -84,12 +84,27 @@ class Section(BaseModel):
         """A validated copy with ``changes`` (what ``dataclasses.replace`` does for dataclasses)."""
         return type(self)(**{**{n: getattr(self, n) for n in type(self).model_fields}, **changes})
 
+    @classmethod
+    def _extras(cls) -> dict[str, dict[str, Any]]:
+        return {n: f.json_schema_extra or {} for n, f in cls.model_fields.items()}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse(cls, data: Any) -> Any:
+        # Before the values are read: "t0: not allowed for schedule 'cosine'" says more than
+        # what is wrong with the value of a field that should not be there at all.
+        extras = cls._extras()
+        keys = {k for e in extras.values() for k in e.get("when", ())}
+        if isinstance(data, dict) and all(
+            data.get(k) in typing.get_args(cls.model_fields[k].annotation) for k in keys
+        ):
+            given = [n for n in extras if data.get(n) is not None]
+            refuse_inapplicable(cls.noun, data, given, extras)
+        return data
+
     @model_validator(mode="after")
     def _validate(self) -> Self:
-        extras = {n: f.json_schema_extra or {} for n, f in type(self).model_fields.items()}
-        given = [n for n in extras if n in self.model_fields_set and getattr(self, n) is not None]
-        refuse_inapplicable(self.noun, self.__dict__, given, extras)  # type: ignore[arg-type]
-        for name, extra in extras.items():
+        for name, extra in self._extras().items():
             if "when" in extra:
                 key = next(iter(extra["when"]))
                 if getattr(self, key) not in extra["when"][key]:
@@ -114,9 +129,8 @@ def plain(obj: Any) -> Any:
     """A section (or value) as JSON-ready dicts and lists: None and inapplicable fields left out."""
     if isinstance(obj, BaseModel):
         return {n: plain(v) for n in type(obj).model_fields if (v := getattr(obj, n)) is not None}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # core's ModelSpec
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if obj.applies(f.name)}  # type: ignore[attr-defined]
+    if isinstance(obj, ModelSpec):
+        return {n: plain(getattr(obj, n)) for n in MODEL_FIELDS if obj.applies(n)}
     return [plain(v) for v in obj] if isinstance(obj, tuple | list) else obj
 
 
@@ -175,8 +189,10 @@ def count_text(node: Mapping[str, Any]) -> str:
 
 def spec_error(error: ValidationError, cls: type[BaseModel]) -> SpecError:
     """The first of pydantic's errors as a :class:`SpecError` with a dotted path and a reason
-    in words (``lr.count: must be an integer in [1, 20000], got 0``)."""
-    first = error.errors(include_url=False)[0]
+    in words (``lr.count: must be an integer in [1, 20000], got 0``). An unknown key comes
+    first: it is often a misspelled field, which pydantic would call missing."""
+    errors = error.errors(include_url=False)
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc, kind, value = first["loc"], first["type"], first.get("input")
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     cause = first.get("ctx", {}).get("error")

@@ -88,7 +88,7 @@ def _describe() -> tuple[tuple[FieldInfo, ...], tuple[SectionInfo, ...]]:
                 path += "[]" if repeated else ""
                 sections.append(SectionInfo(path=path, kind=node.get("form", "section"),
                                             repeated=repeated, **common))
-                walk(items if repeated else node, path, conditions)  # type: ignore[arg-type]
+                walk(node if not repeated else items or {}, path, conditions)
                 continue
             item = items or (node.get("prefixItems") or [node])[0]
             low = item.get("minimum", item.get("exclusiveMinimum"))

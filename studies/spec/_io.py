@@ -32,34 +32,25 @@ class _Loader(yaml.SafeLoader):
             key = (key_node.tag, key_node.value)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                )
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _yaml_error(error: yaml.YAMLError, source: str) -> SpecError:
-    where = f"{source}: " if source else ""
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return SpecError(
-            "yaml", f"{where}line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
-        )
-    return SpecError("yaml", f"{where}{' '.join(str(error).split())}")
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+    r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def _parse_yaml(text: str, source: str) -> StudySpec:
     try:
         document = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise _yaml_error(error, source) from None
+        where = f"{source}: " if source else ""
+        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", "")
+        if mark is not None:
+            where += f"line {mark.line + 1}, column {mark.column + 1}: "
+            raise SpecError("yaml", f"{where}{problem}") from None
+        raise SpecError("yaml", f"{where}{' '.join(str(error).split())}") from None
     return spec_from_dict(document)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field, PlainValidator, PrivateAttr
@@ -92,16 +92,23 @@ class _Grid(Section):
     _points: tuple[float, ...] = PrivateAttr(default=())
     range_only: ClassVar[tuple[str, ...]] = ()  # range fields beyond min, max, count, base
     may_be_empty: ClassVar[bool] = False  # mode tune gives only a weight decay's convention
+    if TYPE_CHECKING:  # the fields both grids declare, each with its own descriptions
+        values: tuple[float, ...] | None
+        min: float | None
+        max: float | None
+        count: int | None
+        base: float | None
 
     def check(self) -> None:
         ranged = ("min", "max", "count", "base", *self.range_only)
         given = [n for n in ranged if n in self.model_fields_set and getattr(self, n) is not None]
-        if self.values is not None:  # type: ignore[attr-defined]
+        if self.values is not None:
             if given:
-                raise SpecError(given[0], f"not allowed together with values ({_GRID})")
+                raise SpecError(given[0], "not allowed together with values (give values, or "
+                                "min, max and count)")
             for name in ranged:
                 object.__setattr__(self, name, None)  # the defaults of a range do not apply
-            self._points = self.values  # type: ignore[attr-defined]
+            self._points = self.values
             return
         if not given:
             if self.may_be_empty:
@@ -109,7 +116,10 @@ class _Grid(Section):
                     object.__setattr__(self, name, None)
                 return
             raise SpecError("", "give values, or min, max and count")
-        lo, hi, count = self.min, self.max, self.count  # type: ignore[attr-defined]
+        for name in ranged:  # null in a range: the default (base 2, no zero)
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, type(self).model_fields[name].default)
+        lo, hi, count = self.min, self.max, self.count
         for name, value in (("min", lo), ("max", hi), ("count", count)):
             if value is None:
                 raise SpecError(name, "required for a log range (or give values instead)")
@@ -119,7 +129,7 @@ class _Grid(Section):
             raise SpecError("count", f"must be 1 when min == max, got {count}")
         if hi > lo and count == 1:
             raise SpecError("count", "must be >= 2 when min < max, got 1")
-        points = log_grid(lo, hi, count, self.base)  # type: ignore[attr-defined]
+        points = log_grid(lo, hi, count, self.base)
         if any(b <= a for a, b in itertools.pairwise(points)):
             raise SpecError("count", f"too many values between min and max: {count} collide")
         self._points = points
@@ -246,6 +256,7 @@ def _model_spec(value: Any) -> ModelSpec:
     for key in value:
         if key not in MODEL_FIELDS:
             raise SpecError(str(key), f"unknown key (allowed: {', '.join(MODEL_FIELDS)})")
+    value = {k: v for k, v in value.items() if v is not None or k == "name"}  # null: default
     if "name" not in value:
         raise SpecError("name", "required")
     ModelSpec(name=value["name"])  # a bad name is refused first, naming the choices
@@ -546,7 +557,7 @@ class StudySpec(Section):
 
         ``spec_from_dict(spec.to_dict()) == spec`` holds for every valid spec.
         """
-        return plain(self)  # type: ignore[no-any-return]
+        return plain(self)
 
     def to_yaml(self) -> str:
         """:meth:`to_dict` as YAML (what a preset file looks like, defaults spelled out)."""
