@@ -95,9 +95,12 @@ class ModelSpec:
     spec stays hashable.
 
     Each field's ``metadata`` is a plain dict whose keys are pydantic ``Field`` arguments
-    (title, description, ge, json_schema_extra). pydantic reads them from stdlib dataclasses,
-    so ``studies.spec`` reuses this class in its JSON Schema and forms, while core itself never
-    imports pydantic: ``__post_init__`` validates, and raises :class:`SpecError` naming the field.
+    (title, description, ge, json_schema_extra), which pydantic reads from stdlib dataclasses:
+    ``studies.spec`` reuses this class, and its JSON Schema and forms show these descriptions,
+    while core never imports pydantic (a GPU machine runs core without it). Validation is
+    ``__post_init__``'s, for every caller alike: stdlib metadata cannot make pydantic refuse
+    ``true`` or ``2.0`` as an item of ``widths``, nor bound the items. It raises
+    :class:`SpecError` naming the field (``widths[1]: must be an integer in [1, 16384], got 0``).
     """
 
     name: Model = dataclasses.field(metadata=_about(
