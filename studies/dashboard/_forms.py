@@ -106,14 +106,6 @@ def applies(info: Any, values: Mapping[str, Any], index: int | None = None) -> b
 # --- layout --------------------------------------------------------------------------------
 
 
-def _widget(info: FieldInfo) -> str:
-    if info.kind == "str":
-        return "textarea" if info.path == "description" else "text"
-    if info.kind == "list":
-        return {"choice": "multichoice", "int": "ints"}.get(info.item_kind or "", "floats")
-    return info.kind  # int | float | choice | bool
-
-
 def _shown(widget: str, value: Any) -> Any:
     """A spec value as its widget holds it; floats by repr, exact, so a preset round-trips."""
     if widget in ("floats", "ints") and isinstance(value, list | tuple):
@@ -124,7 +116,10 @@ def _shown(widget: str, value: Any) -> Any:
 
 
 def _leaf(info: FieldInfo, at: At) -> Item:
-    widget = _widget(info)
+    """The widget of a leaf field: numbers and lists of numbers are typed as text."""
+    widget = {"str": "textarea" if info.path == "description" else "text",
+              "list": {"choice": "multichoice", "int": "ints"}.get(info.item_kind or "", "floats")
+              }.get(info.kind, info.kind)  # int | float | choice | bool as they are
     placeholder = ("comma-separated, e.g. 0.001, 0.01" if widget in ("floats", "ints") else
                    "empty: null (see the help)" if info.nullable and not info.required else "")
     return Item(at, key_of(at), widget, info.label, info.help, tuple(info.choices or ()),
@@ -369,7 +364,7 @@ def values_from_spec(spec: StudySpec | Mapping[str, Any]) -> dict[str, Any]:
                     values[key + ".@form"] = VALUES if "values" in value else RANGE
                 walk(value, p, here)
             elif p in _FIELDS:
-                values[key] = _shown(_widget(_FIELDS[p]), value)
+                values[key] = _shown(_leaf(_FIELDS[p], here).widget, value)
 
     walk(spec.to_dict() if isinstance(spec, StudySpec) else spec, "", ())
     return values
