@@ -10,7 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, stack_module_state, vmap
 
-from core.models import MODELS, ModelSpec, build_model, count_parameters
+from core.models import MODELS, ModelSpec, build_model
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
 SIGNAL_SHAPES = [(1, 40), (3, 17), (2, 3)]  # (channels, length): MNIST-1D's is (1, 40)

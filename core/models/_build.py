@@ -5,10 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.models._cnn import SmallCNN
-from core.models._cnn1d import Conv1dNet
-from core.models._mlp import MLP
 from core.models._resnet import CifarResNet
+from core.models._small import cnn, cnn1d, mlp
 from core.spec import ModelSpec
 
 
@@ -81,30 +79,13 @@ def build_model(
         # fork_rng(devices=[]) does not restore.
         torch.default_generator.manual_seed(seed)
         model: nn.Module
-        if spec.name == "mlp":
-            model = MLP(
-                input_shape=shape, widths=spec.widths, num_classes=num_classes, norm=spec.norm
-            )
-        elif spec.name == "cnn":
-            model = SmallCNN(
-                input_shape=shape, channels=spec.channels, num_classes=num_classes, norm=spec.norm
-            )
-        elif spec.name == "cnn1d":
-            model = Conv1dNet(
-                input_shape=shape, channels=spec.channels, num_classes=num_classes, norm=spec.norm
-            )
+        if spec.name == "resnet":
+            model = CifarResNet(shape, spec.blocks_per_stage, spec.width, num_classes, spec.norm)
+        elif spec.name == "mlp":
+            model = mlp(shape, spec.widths, num_classes, spec.norm)
         else:
-            model = CifarResNet(
-                input_shape=shape,
-                blocks_per_stage=spec.blocks_per_stage,
-                width=spec.width,
-                num_classes=num_classes,
-                norm=spec.norm,
-            )
+            build = cnn if spec.name == "cnn" else cnn1d
+            model = build(shape, spec.channels, num_classes, spec.norm)
         _initialize(model)
     return model
 
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of scalar parameters (buffers such as BatchNorm running statistics excluded)."""
-    return sum(p.numel() for p in model.parameters())

@@ -75,19 +75,11 @@ class BasicBlock(nn.Module):
 class CifarResNet(nn.Module):
     """ResNet-(6n+2) for small images; any input size works thanks to global pooling."""
 
-    def __init__(
-        self,
-        *,
-        input_shape: tuple[int, ...],
-        blocks_per_stage: int,
-        width: int,
-        num_classes: int,
-        norm: bool = True,
-    ) -> None:
+    def __init__(self, input_shape: tuple[int, ...], blocks_per_stage: int, width: int,
+                 num_classes: int, norm: bool) -> None:
         super().__init__()
-        in_channels = input_shape[0]
         self.stem = nn.Sequential(
-            _conv3x3(in_channels, width, 1, norm), _norm(width, norm), nn.ReLU(inplace=False)
+            _conv3x3(input_shape[0], width, 1, norm), _norm(width, norm), nn.ReLU(inplace=False)
         )
         blocks: list[nn.Module] = []
         channels = width
