@@ -227,7 +227,6 @@ def test_single_value_grid_and_include_zero() -> None:
     assert LrGrid(min=0.01, max=0.01, count=1).expand() == (0.01,)
     wd = WeightDecayGrid(convention="paper", min=0.25, max=1.0, count=3, include_zero=True)
     assert wd.expand() == (0.0, 0.25, 0.5, 1.0)
-    assert wd.size == 4
 
 
 def test_explicit_values_keep_their_order_and_allow_zero_decay() -> None:
@@ -883,9 +882,3 @@ def test_scalars_are_strict_and_lists_become_tuples() -> None:
     assert spec.momentum == 0.0 and type(spec.momentum) is float and spec.betas == (0.0, 0.5)
     assert isinstance(spec.optimizers, tuple) and isinstance(spec.model.widths, tuple)
     assert hash(spec) == hash(spec_from_dict(spec.to_dict()))
-
-
-def test_tuning_is_the_typed_tune_section() -> None:
-    assert spec_from_dict(TUNE_BASE).tuning.n_trials == 20
-    with pytest.raises(ValueError, match="grid study"):
-        spec_from_dict(BASE).tuning  # noqa: B018

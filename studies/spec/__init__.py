@@ -3,8 +3,8 @@
 A spec is a frozen tree of pydantic models checked on construction; every problem raises
 :class:`SpecError` whose message starts with the dotted path of the field
 (``lr.count: must be an integer in [1, 20000], got 0``). :data:`FIELDS` and :data:`SECTIONS`
-describe every field (label, help, kind, bounds, default) for the dashboard's forms and the
-search spaces; :func:`json_schema` is the same description for editors. The name lists and
+describe every field (label, help, kind, choices, default) for the dashboard's forms;
+:func:`json_schema` is the same description for editors. The name lists and
 the model are core's (``core.spec``); reading a spec never imports torch.
 """
 
@@ -43,10 +43,7 @@ from studies.spec._model import (
     Device,
     LogRange,
     LrGrid,
-    Mode,
     OverrideSpec,
-    Pruner,
-    Sampler,
     ScheduleSpec,
     StudySpec,
     TuneSpec,
@@ -55,9 +52,6 @@ from studies.spec._model import (
 )
 
 DEVICES: tuple[str, ...] = typing.get_args(Device)
-MODES: tuple[str, ...] = typing.get_args(Mode)
-PRUNERS: tuple[str, ...] = typing.get_args(Pruner)
-SAMPLERS: tuple[str, ...] = typing.get_args(Sampler)
 
 
 def json_schema() -> dict[str, Any]:
@@ -71,10 +65,9 @@ def json_schema() -> dict[str, Any]:
 
 __all__ = [
     "CONVENTIONS", "DATASETS", "DECAY_RULES", "DEVICES", "DTYPES", "FIELDS", "MAX_CELLS",
-    "MAX_EPOCHS", "MAX_SEED", "MAX_WIDTH", "MIN_LR", "MODELS", "MODES", "OPTIMIZERS",
-    "PRESETS_DIR", "PRUNERS", "SAMPLERS", "SCHEDULES", "SECTIONS", "Cell", "DataSpec",
-    "FieldInfo", "LogRange", "LrGrid", "ModelSpec", "OverrideSpec", "ScheduleSpec",
-    "SectionInfo", "SpecError", "StudySpec", "TuneSpec", "WeightDecayGrid", "field_info",
-    "json_schema", "list_presets", "load_preset", "load_spec", "log_grid", "spec_from_dict",
-    "spec_from_yaml",
+    "MAX_EPOCHS", "MAX_SEED", "MAX_WIDTH", "MIN_LR", "MODELS", "OPTIMIZERS", "PRESETS_DIR",
+    "SCHEDULES", "SECTIONS", "Cell", "DataSpec", "FieldInfo", "LogRange", "LrGrid", "ModelSpec",
+    "OverrideSpec", "ScheduleSpec", "SectionInfo", "SpecError", "StudySpec", "TuneSpec",
+    "WeightDecayGrid", "field_info", "json_schema", "list_presets", "load_preset", "load_spec",
+    "log_grid", "spec_from_dict", "spec_from_yaml",
 ]  # fmt: skip

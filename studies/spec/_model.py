@@ -102,19 +102,15 @@ class _Grid(Section):
     def check(self) -> None:
         ranged = ("min", "max", "count", "base", *self.range_only)
         given = [n for n in ranged if n in self.model_fields_set and getattr(self, n) is not None]
-        if self.values is not None:
-            if given:
-                raise SpecError(given[0], "not allowed together with values (give values, or "
-                                "min, max and count)")
+        if self.values is not None and given:
+            raise SpecError(given[0], "not allowed together with values (give values, or min, "
+                            "max and count)")
+        if self.values is not None or (not given and self.may_be_empty):
             for name in ranged:
                 object.__setattr__(self, name, None)  # the defaults of a range do not apply
-            self._points = self.values
+            self._points = self.values or ()
             return
         if not given:
-            if self.may_be_empty:
-                for name in ranged:
-                    object.__setattr__(self, name, None)
-                return
             raise SpecError("", "give values, or min, max and count")
         for name in ranged:  # null in a range: the default (base 2, no zero)
             if getattr(self, name) is None:
@@ -137,11 +133,6 @@ class _Grid(Section):
     def expand(self) -> tuple[float, ...]:
         """The values of the grid, in order."""
         return self._points
-
-    @property
-    def size(self) -> int:
-        """Number of values in the grid."""
-        return len(self._points)
 
 
 class LrGrid(_Grid):
@@ -496,13 +487,6 @@ class StudySpec(Section):
     def convention(self) -> str:
         """The weight-decay convention of every weight decay in the spec."""
         return self.weight_decay.convention
-
-    @property
-    def tuning(self) -> TuneSpec:
-        """The ``tune`` section, typed; a ValueError in mode "grid", which has none."""
-        if self.tune is None:
-            raise ValueError(f"study {self.name!r} is a grid study: it has no tune section")
-        return self.tune
 
     def lr_values(self, optimizer: str | None = None) -> tuple[float, ...]:
         """Learning rates α of ``optimizer``'s grid (its override, else ``lr``); () in mode tune."""
