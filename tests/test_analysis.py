@@ -17,11 +17,8 @@ from studies.analysis import (
     TRIAL_COLUMNS,
     Cell,
     basin_size,
-    best_cells,
     coupling,
-    coupling_slope,
     default_margin,
-    iso_product_lines,
     landscape,
     learning_curves,
     summary,
@@ -109,6 +106,21 @@ LR_GRID = np.arange(-12.0, -5.9, 0.5)  # α = 2^-12 … 2^-6 in half steps
 WD_GRID = np.arange(-16.0, -1.0, 1.0)  # λ = 2^-16 … 2^-2
 
 
+def best_cells(trials: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """AdamW's k best cells, best first, with a 1-based rank."""
+    land = landscape(trials, optimizer="adamw")
+    rows, cols = np.array(land.best(k), dtype=int).reshape(-1, 2).T
+    cell = {"lr": land.cell_lr, "wd_paper": land.wd_paper, "wd_pytorch": land.wd_pytorch,
+            "value": land.value}
+    return pd.DataFrame({"rank": np.arange(1, len(rows) + 1)}
+                        | {name: a[rows, cols] for name, a in cell.items()})
+
+
+def coupling_slope(trials: pd.DataFrame, **options: bool):
+    """Coupling fit of AdamW's landscape in its own grid convention."""
+    return coupling(landscape(trials, optimizer="adamw", convention=None), **options)
+
+
 # --- tables and conventions -------------------------------------------------------------
 
 
@@ -121,17 +133,6 @@ def test_validation_names_missing_columns() -> None:
     assert validate_curves(curves) is curves
     with pytest.raises(ValueError, match="eta, weight_norm"):
         validate_curves(curves.drop(columns=["eta", "weight_norm"]))
-
-
-def test_iso_product_lines() -> None:
-    lines = iso_product_lines([2**-6, 2**-10, 2**-8], [2**-14, 2**-12])
-    assert [line.product for line in lines] == [2**-14, 2**-12]
-    for line in lines:
-        np.testing.assert_array_equal(line.lr, [2**-10, 2**-8, 2**-6])
-        np.testing.assert_allclose(line.lr * line.wd, line.product)
-        assert line.timescale == pytest.approx(1 / line.product)
-    with pytest.raises(ValueError):
-        iso_product_lines([1e-3], [0.0])
 
 
 # --- landscapes ---------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_seed_noise_gives_std_matrix_and_default_margin() -> None:
 
 def test_diverged_cells_are_flagged_and_never_best() -> None:
     trials = make_trials(separable, log2_lr=[-10, -8, -6], log2_wd=[-12, -8, -4], seeds=(0, 1))
-    best_before = best_cells(trials, optimizer="adamw", k=1).iloc[0]
+    best_before = best_cells(trials, k=1).iloc[0]
     # Diverge every seed of the best cell; its error columns even claim a good result:
     # `diverged` is the truth.
     hit = (trials["lr"] == best_before["lr"]) & (trials["wd_paper"] == best_before["wd_paper"])
@@ -211,7 +212,7 @@ def test_diverged_cells_are_flagged_and_never_best() -> None:
     assert land.diverged_fraction[0, 0] == 0.5 and land.n_seeds[0, 0] == 1
     assert land.value[0, 0] == pytest.approx(separable(2.0**-10, 2.0**-12))
 
-    top = best_cells(trials, optimizer="adamw", k=20)
+    top = best_cells(trials, k=20)
     assert len(top) == 9 - 2  # neither the diverged nor the half-diverged cell ranks
     assert not (
         (top["lr"] == best_before["lr"]) & (top["wd_paper"] == best_before["wd_paper"])
@@ -223,7 +224,7 @@ def test_diverged_cells_are_flagged_and_never_best() -> None:
 
 def test_best_cells_are_exactly_the_k_smallest() -> None:
     trials = make_trials(diagonal, log2_lr=LR_GRID, log2_wd=WD_GRID)
-    top = best_cells(trials, optimizer="adamw", k=10)
+    top = best_cells(trials, k=10)
     expected = trials.nsmallest(10, "final_test_error")
     assert list(top["value"]) == pytest.approx(list(expected["final_test_error"]))
     assert set(zip(top["lr"], top["wd_paper"], strict=True)) == set(
@@ -300,7 +301,7 @@ def test_bad_arguments() -> None:
 
 def test_separable_landscape_has_zero_slope() -> None:
     trials = make_trials(separable, log2_lr=LR_GRID, log2_wd=WD_GRID, zero_wd=True)
-    fit = coupling_slope(trials, optimizer="adamw")
+    fit = coupling_slope(trials)
     assert fit.n_rows == len(LR_GRID)
     assert abs(fit.slope) < 0.1
     assert np.log2(fit.best_wd) == pytest.approx([LAMBDA_STAR] * fit.n_rows, abs=0.1)
@@ -308,7 +309,7 @@ def test_separable_landscape_has_zero_slope() -> None:
 
 def test_diagonal_valley_has_slope_minus_one() -> None:
     trials = make_trials(diagonal, log2_lr=LR_GRID, log2_wd=WD_GRID, zero_wd=True)
-    fit = coupling_slope(trials, optimizer="adamw")
+    fit = coupling_slope(trials)
     assert fit.n_rows >= 10
     assert fit.slope == pytest.approx(-1.0, abs=0.1)
     assert 0.0 < fit.stderr < 0.05
@@ -332,8 +333,8 @@ def test_refinement_finds_off_grid_optimum() -> None:
 def test_edge_rows_are_skipped_unless_asked() -> None:
     # The valley's best λ = 2^-17.3/α leaves the λ grid [2^-12, 2^-6] for most rows.
     trials = make_trials(diagonal, log2_lr=LR_GRID, log2_wd=np.arange(-12.0, -5.0))
-    fit = coupling_slope(trials, optimizer="adamw")
-    wide = coupling_slope(trials, optimizer="adamw", include_edges=True)
+    fit = coupling_slope(trials)
+    wide = coupling_slope(trials, include_edges=True)
     inside = [a for a in LR_GRID if -12 < np.round(-17.3 - a) < -6]  # grid argmin inside
     assert fit.n_rows == len(inside) < wide.n_rows == len(LR_GRID)
     assert fit.slope == pytest.approx(-1.0, abs=0.1)
@@ -348,7 +349,7 @@ def test_diverged_neighbour_brackets_and_unknown_does_not() -> None:
     # Row α = 2^-9: that cell has not run yet -> the minimum is not bracketed, row skipped.
     pending = (trials["lr"] == 2.0**-9) & (trials["wd_paper"] == 2.0**-6)
     trials.loc[pending, ["state", "final_test_error"]] = ["RUNNING", math.nan]
-    fit = coupling_slope(trials, optimizer="adamw")
+    fit = coupling_slope(trials)
     assert list(fit.lr) == [2**-10, 2**-8, 2**-7]
     assert list(fit.refined) == [False, True, True]
     assert fit.best_wd[0] == 2**-7
@@ -356,7 +357,7 @@ def test_diverged_neighbour_brackets_and_unknown_does_not() -> None:
 
 def test_too_few_rows_give_nan() -> None:
     trials = make_trials(separable, log2_lr=[-10, -8], log2_wd=WD_GRID)
-    fit = coupling_slope(trials, optimizer="adamw")
+    fit = coupling_slope(trials)
     assert fit.n_rows == 2 and math.isnan(fit.slope) and math.isnan(fit.stderr)
 
 
@@ -366,7 +367,7 @@ def test_coupling_on_a_sheared_pytorch_grid_uses_paper_lambda() -> None:
     trials = make_trials(
         separable, log2_lr=LR_GRID, log2_wd=np.arange(-6.0, 10.0), convention="pytorch"
     )
-    fit = coupling_slope(trials, optimizer="adamw")
+    fit = coupling_slope(trials)
     assert fit.n_rows >= 10 and abs(fit.slope) < 0.1
 
 

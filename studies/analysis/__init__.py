@@ -5,12 +5,12 @@ Input is the runner's two tidy tables (``trials``, ``curves``; see :data:`TRIAL_
 shrink η_t·λ), PyTorch's wd = λ/α, or the normalized λ_norm with λ = λ_norm·√(b/(B·T)).
 
 * :func:`landscape` — one optimizer's (α × weight decay) matrix of a metric over seeds.
-* :func:`coupling` / :func:`coupling_slope` — slope of log₂(best λ) against log₂ α across
-  learning-rate rows: ≈ 0 separable (decoupled decay), ≈ −1 diagonal valley (L2 under SGD).
+* :func:`coupling` — slope of log₂(best λ) against log₂ α across learning-rate rows:
+  ≈ 0 separable (decoupled decay), ≈ −1 diagonal valley (L2 under SGD).
 * :func:`summary` — one row per (optimizer, schedule): best cell, basin, coupling.
 * :func:`seed_noise`, :func:`near_best`, :func:`difference`, :func:`compare_best`,
   :func:`coupling_interval` — what is beyond the seed noise the study measured.
-* :func:`best_cells`, :func:`learning_curves`, :func:`iso_product_lines`.
+* :func:`learning_curves` — per-epoch mean and spread over the seeds of chosen cells.
 
 The conversions between conventions are :mod:`core.optim`'s (``convert_weight_decay``,
 ``normalized_decay_factor``), which work on numpy arrays as well as floats.
@@ -18,16 +18,9 @@ The conversions between conventions are :mod:`core.optim`'s (``convert_weight_de
 
 from __future__ import annotations
 
-from ._conventions import IsoLine, iso_product_lines
-from ._coupling import Coupling, coupling, coupling_from_score, coupling_slope
-from ._curves import (
-    CURVE_FRAME_COLUMNS,
-    OPTIMIZER_NAMES,
-    Cell,
-    display_name,
-    learning_curves,
-)
-from ._landscape import AGGREGATES, Landscape, best_cells, cells_frame, landscape
+from ._coupling import Coupling, coupling, coupling_from_score
+from ._curves import CURVE_FRAME_COLUMNS, OPTIMIZER_NAMES, Cell, display_name, learning_curves
+from ._landscape import AGGREGATES, Landscape, landscape
 from ._significance import (
     ALPHA,
     BestComparison,
@@ -63,47 +56,12 @@ from ._tables import (
 )
 
 __all__ = [
-    "AGGREGATES",
-    "ALPHA",
-    "CURVE_COLUMNS",
-    "CURVE_FRAME_COLUMNS",
-    "CURVE_METRICS",
-    "OPTIMIZER_NAMES",
-    "OPTIMIZER_ORDER",
-    "SINGLE_SEED_MARGIN",
-    "SUMMARY_COLUMNS",
-    "TRIAL_COLUMNS",
-    "TRIAL_METRICS",
-    "TRIAL_STATES",
-    "UNFINISHED_STATES",
-    "BestComparison",
-    "Cell",
-    "Coupling",
-    "Difference",
-    "IsoLine",
-    "Landscape",
-    "NearBest",
-    "SeedNoise",
-    "SlopeInterval",
-    "basin_size",
-    "best_cells",
-    "cells_frame",
-    "compare_best",
-    "coupling",
-    "coupling_from_score",
-    "coupling_interval",
-    "coupling_slope",
-    "default_margin",
-    "difference",
-    "display_name",
-    "intervals_apart",
-    "iso_product_lines",
-    "landscape",
-    "learning_curves",
-    "near_best",
-    "require_columns",
-    "seed_noise",
-    "summary",
-    "validate_curves",
-    "validate_trials",
+    "AGGREGATES", "ALPHA", "CURVE_COLUMNS", "CURVE_FRAME_COLUMNS", "CURVE_METRICS",
+    "OPTIMIZER_NAMES", "OPTIMIZER_ORDER", "SINGLE_SEED_MARGIN", "SUMMARY_COLUMNS",
+    "TRIAL_COLUMNS", "TRIAL_METRICS", "TRIAL_STATES", "UNFINISHED_STATES", "BestComparison",
+    "Cell", "Coupling", "Difference", "Landscape", "NearBest", "SeedNoise", "SlopeInterval",
+    "basin_size", "compare_best", "coupling", "coupling_from_score", "coupling_interval",
+    "default_margin", "difference", "display_name", "intervals_apart", "landscape",
+    "learning_curves", "near_best", "require_columns", "seed_noise", "summary",
+    "validate_curves", "validate_trials",
 ]

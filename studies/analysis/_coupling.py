@@ -33,9 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from ._landscape import Landscape, landscape
+from ._landscape import Landscape
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,22 +73,6 @@ def batched_slopes(land: Landscape, scores: np.ndarray) -> np.ndarray:
     replicates. NaN where fewer than three rows are kept."""
     return _ols(np.log2(land.lr), _row_minima(land, scores, include_edges=False,
                                               refine=True)[0])[0]
-
-
-def coupling_slope(
-    trials: pd.DataFrame,
-    *,
-    optimizer: str,
-    metric: str = "final_test_error",
-    schedule: str | None = None,
-    aggregate: str = "mean",
-    include_edges: bool = False,
-    refine: bool = True,
-) -> Coupling:
-    """:func:`coupling` of the landscape built from ``trials`` (any grid convention)."""
-    land = landscape(trials, optimizer=optimizer, metric=metric, convention=None,
-                     schedule=schedule, aggregate=aggregate)
-    return coupling(land, include_edges=include_edges, refine=refine)
 
 
 def _row_minima(land: Landscape, scores: np.ndarray, *, include_edges: bool, refine: bool

@@ -9,17 +9,15 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from ._landscape import grid_key
 from ._tables import CURVE_METRICS, validate_curves, validate_trials
 
 OPTIMIZER_NAMES: Final[dict[str, str]] = {"sgd": "SGD", "sgdw": "SGDW", "adam": "Adam",
                                           "adamw": "AdamW"}
-
-_CELL_COLUMNS: Final[tuple[str, ...]] = (
-    "label", "optimizer", "schedule", "lr", "wd_paper", "wd_pytorch", "wd_normalized", "trials",
-)
-CURVE_FRAME_COLUMNS: Final[tuple[str, ...]] = (
-    *_CELL_COLUMNS, "epoch", "mean", "std", "min", "max", "n",
-)
+_CELL_COLUMNS: Final[tuple[str, ...]] = ("label", "optimizer", "schedule", "lr", "wd_paper",
+                                         "wd_pytorch", "wd_normalized", "trials")
+CURVE_FRAME_COLUMNS: Final[tuple[str, ...]] = (*_CELL_COLUMNS, "epoch", "mean", "std", "min",
+                                               "max", "n")
 
 
 @dataclass(frozen=True)
@@ -37,14 +35,10 @@ def display_name(optimizer: str) -> str:
     return OPTIMIZER_NAMES.get(optimizer, optimizer)
 
 
-def learning_curves(
-    curves: pd.DataFrame,
-    trials: pd.DataFrame,
-    *,
-    trial_numbers: Sequence[int] | None = None,
-    cells: Sequence[Cell] | None = None,
-    metric: str = "test_error",
-) -> pd.DataFrame:
+def learning_curves(curves: pd.DataFrame, trials: pd.DataFrame, *,
+                    trial_numbers: Sequence[int] | None = None,
+                    cells: Sequence[Cell] | None = None, metric: str = "test_error"
+                    ) -> pd.DataFrame:
     """Per-epoch ``metric`` of the selected cells: mean, std (ddof = 1), min, max over seeds.
 
     Select either ``trial_numbers`` (grouped into cells by optimizer, schedule, α and λ) or
@@ -62,18 +56,14 @@ def learning_curves(
     if (trial_numbers is None) == (cells is None):
         raise ValueError("pass exactly one of trial_numbers= or cells=")
 
-    groups = (
-        _groups_from_trials(trials, trial_numbers)
-        if trial_numbers is not None
-        else _groups_from_cells(trials, cells)
-    )
+    groups = (_groups_from_trials(trials, trial_numbers) if trial_numbers is not None
+              else _groups_from_cells(trials, cells))
     by_study = "study" in curves.columns
     if not by_study:
         chosen = {int(t) for _, g in groups for t in g["trial"]}
         if trials.loc[trials["trial"].isin(chosen), "trial"].duplicated().any():
-            raise ValueError(
-                "trial numbers are ambiguous across studies; give the curves a study column"
-            )
+            raise ValueError("trial numbers are ambiguous across studies; give the curves a "
+                             "study column")
     schedules = {str(g["schedule"].iloc[0]) for _, g in groups}
     frames = []
     for cell, g in groups:
@@ -81,13 +71,9 @@ def learning_curves(
         rows = curves.merge(g[keys].drop_duplicates(), on=keys, how="inner")
         values = pd.to_numeric(rows[metric], errors="coerce")
         values = values.where(np.isfinite(values))
-        stats = (
-            pd.DataFrame({"epoch": rows["epoch"].astype(int), "v": values})
-            .groupby("epoch")["v"]
-            .agg(["mean", "std", "min", "max", "count"])
-            .rename(columns={"count": "n"})
-            .reset_index()
-        )
+        stats = (pd.DataFrame({"epoch": rows["epoch"].astype(int), "v": values})
+                 .groupby("epoch")["v"].agg(["mean", "std", "min", "max", "count"])
+                 .rename(columns={"count": "n"}).reset_index())
         first = g.iloc[0]
         label = f"{display_name(cell.optimizer)} α={cell.lr:.3g} λ={cell.wd_paper:.3g}"
         if len(schedules) > 1:
@@ -105,9 +91,8 @@ def learning_curves(
     return out[list(CURVE_FRAME_COLUMNS)]
 
 
-def _groups_from_trials(
-    trials: pd.DataFrame, numbers: Sequence[int]
-) -> list[tuple[Cell, pd.DataFrame]]:
+def _groups_from_trials(trials: pd.DataFrame, numbers: Sequence[int]
+                        ) -> list[tuple[Cell, pd.DataFrame]]:
     sel = trials[trials["trial"].isin([int(n) for n in numbers])]
     if sel["trial"].duplicated().any():
         raise ValueError("trial numbers are ambiguous across studies; filter trials by study")
@@ -115,8 +100,7 @@ def _groups_from_trials(
     if missing:
         raise ValueError(f"trial number(s) not in the trials table: {missing}")
     key = pd.DataFrame({"o": sel["optimizer"].astype(str), "s": sel["schedule"].astype(str),
-                        "a": sel["lr"].map(lambda x: float(f"{x:.12g}")),
-                        "w": sel["wd_paper"].map(lambda x: float(f"{x:.12g}"))})
+                        "a": sel["lr"].map(grid_key), "w": sel["wd_paper"].map(grid_key)})
     groups = []
     position = {int(n): k for k, n in reversed(list(enumerate(numbers)))}
     key = key.iloc[np.argsort([position[int(t)] for t in sel["trial"]], kind="stable")]
@@ -130,18 +114,15 @@ def _groups_from_trials(
     return groups
 
 
-def _groups_from_cells(
-    trials: pd.DataFrame, cells: Sequence[Cell]
-) -> list[tuple[Cell, pd.DataFrame]]:
+def _groups_from_cells(trials: pd.DataFrame, cells: Sequence[Cell]
+                       ) -> list[tuple[Cell, pd.DataFrame]]:
     groups = []
     lr = trials["lr"].to_numpy(dtype=float)
     wd = trials["wd_paper"].to_numpy(dtype=float)
     for cell in cells:
-        mask = (
-            (trials["optimizer"].to_numpy() == cell.optimizer)
-            & np.isclose(lr, cell.lr, rtol=1e-9, atol=0.0)
-            & np.isclose(wd, cell.wd_paper, rtol=1e-9, atol=0.0)
-        )
+        mask = ((trials["optimizer"].to_numpy() == cell.optimizer)
+                & np.isclose(lr, cell.lr, rtol=1e-9, atol=0.0)
+                & np.isclose(wd, cell.wd_paper, rtol=1e-9, atol=0.0))
         if cell.schedule is not None:
             mask &= trials["schedule"].to_numpy() == cell.schedule
         sel = trials[mask]

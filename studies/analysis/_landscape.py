@@ -98,37 +98,10 @@ class Landscape:
         order = np.lexsort((self.wd_paper[rows, cols], self.cell_lr[rows, cols], score[rows, cols]))
         return [(int(rows[o]), int(cols[o])) for o in order[: max(k, 0)]]
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per cell: row, col, lr, wd (in ``convention``), each convention, stats."""
-        rows, cols = np.indices(self.shape)
-        data = {
-            "row": rows.ravel(),
-            "col": cols.ravel(),
-            "lr": self.cell_lr.ravel(),
-            "wd": self.cell_wd.ravel(),
-            "wd_paper": self.wd_paper.ravel(),
-            "wd_pytorch": self.wd_pytorch.ravel(),
-            "wd_normalized": self.wd_normalized.ravel(),
-            "value": self.value.ravel(),
-            "std": self.std.ravel(),
-            "n_seeds": self.n_seeds.ravel(),
-            "n_diverged": self.n_diverged.ravel(),
-            "diverged_fraction": self.diverged_fraction.ravel(),
-            "n_unfinished": self.n_unfinished.ravel(),
-            "trials": list(self.trials.ravel()),
-        }
-        return pd.DataFrame(data)
 
-
-def landscape(
-    trials: pd.DataFrame,
-    *,
-    optimizer: str,
-    metric: str = "final_test_error",
-    convention: str | None = "paper",
-    schedule: str | None = None,
-    aggregate: str = "mean",
-) -> Landscape:
+def landscape(trials: pd.DataFrame, *, optimizer: str, metric: str = "final_test_error",
+              convention: str | None = "paper", schedule: str | None = None,
+              aggregate: str = "mean") -> Landscape:
     """Aggregate ``metric`` over seeds on the (α × weight decay) grid of one optimizer.
 
     ``convention`` is the weight-decay convention of the columns (``None``: the grid's own).
@@ -153,9 +126,8 @@ def landscape(
     schedules = sorted(sub["schedule"].dropna().astype(str).unique())
     if schedule is None:
         if len(schedules) > 1:
-            raise ValueError(
-                f"optimizer {optimizer!r} has trials for schedules {schedules}; pass schedule="
-            )
+            raise ValueError(f"optimizer {optimizer!r} has trials for schedules {schedules}; "
+                             "pass schedule=")
     else:
         sub = sub[sub["schedule"] == schedule]
         if sub.empty:
@@ -163,8 +135,7 @@ def landscape(
 
     grid_conventions = sub["wd_convention"].dropna().unique()
     if len(grid_conventions) == 1 and grid_conventions[0] in WD_CONVENTIONS:
-        grid_convention = str(grid_conventions[0])
-        wd_column = "weight_decay"
+        grid_convention, wd_column = str(grid_conventions[0]), "weight_decay"
     else:
         grid_convention, wd_column = "paper", "wd_paper"
     shown = grid_convention if convention is None else convention
@@ -178,16 +149,12 @@ def landscape(
     factor = _factor(sub)
     cell_lr = np.broadcast_to(lr[:, None], shape).copy()
     cell_grid_wd = np.broadcast_to(grid_wd[None, :], shape).copy()
-    coords = {
-        name: _convert_or_nan(cell_grid_wd, grid_convention, name, cell_lr, factor)
-        for name in WD_CONVENTIONS
-    }
+    coords = {name: _convert_or_nan(cell_grid_wd, grid_convention, name, cell_lr, factor)
+              for name in WD_CONVENTIONS}
     cell_wd = coords[shown]
     if not np.isfinite(cell_wd).all():
-        raise ValueError(
-            f"cannot show a grid in the {grid_convention} convention in the {shown} one: "
-            "the normalization factor of these trials is unknown or not unique"
-        )
+        raise ValueError(f"cannot show a grid in the {grid_convention} convention in the {shown}"
+                         " one: the normalization factor of these trials is unknown or not unique")
     rectangular = bool(np.allclose(cell_wd, cell_wd[:1], rtol=_REL_TOL, atol=0.0))
 
     diverged = sub["diverged"].fillna(False).astype(bool).to_numpy()
@@ -196,14 +163,10 @@ def landscape(
     seed_ok = (states == "COMPLETE") & ~diverged & np.isfinite(metric_values)
     unfinished = np.isin(states, list(UNFINISHED_STATES)) & ~diverged
 
-    value = np.full(shape, np.nan)
-    std = np.full(shape, np.nan)
-    n_seeds = np.zeros(shape, dtype=int)
-    n_div = np.zeros(shape, dtype=int)
-    n_unf = np.zeros(shape, dtype=int)
+    value, std = np.full(shape, np.nan), np.full(shape, np.nan)
+    n_seeds, n_div, n_unf = (np.zeros(shape, dtype=int) for _ in range(3))
     cell_trials = np.empty(shape, dtype=object)
-    for index in np.ndindex(shape):
-        cell_trials[index] = ()
+    cell_trials.fill(())
     numbers = sub["trial"].to_numpy()
     reducer = {"mean": np.mean, "median": np.median, "min": np.min}[aggregate]
     for (i, j), idx in pd.Series(np.arange(len(sub))).groupby([row_of, col_of]).groups.items():
@@ -236,43 +199,19 @@ def landscape(
     )
 
 
-def best_cells(
-    trials: pd.DataFrame,
-    *,
-    optimizer: str,
-    metric: str = "final_test_error",
-    k: int = 10,
-    schedule: str | None = None,
-    aggregate: str = "mean",
-) -> pd.DataFrame:
-    """The ``k`` best cells of one optimizer, best first (see :meth:`Landscape.best`).
-
-    Columns: rank (1-based), lr, wd_paper (λ), wd_pytorch (λ/α), wd_normalized (λ/f), value,
-    std, n_seeds, trials.
-    """
-    land = landscape(trials, optimizer=optimizer, metric=metric, convention=None,
-                     schedule=schedule, aggregate=aggregate)
-    return cells_frame(land, land.best(k))
-
-
-def cells_frame(land: Landscape, cells: list[tuple[int, int]]) -> pd.DataFrame:
-    """Rows of ``land.to_frame()`` for ``cells`` in the given order, with a 1-based rank."""
-    columns = ["lr", "wd_paper", "wd_pytorch", "wd_normalized", "value", "std", "n_seeds", "trials"]
-    frame = land.to_frame()
-    n_wd = land.shape[1]
-    out = frame.iloc[[i * n_wd + j for i, j in cells]][columns].reset_index(drop=True)
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
-
-
 def _axis(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values (as stored, keyed to 12 digits) and each row's index into them."""
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(arr).all():
         raise ValueError(f"column {values.name!r} has missing or non-finite values")
-    keys = np.array([float(f"{x:.{_KEY_DIGITS}g}") for x in arr])
+    keys = np.array([grid_key(x) for x in arr])
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     return arr[first], inverse
+
+
+def grid_key(x: float) -> float:
+    """``x`` rounded to the 12 significant digits that identify a grid value."""
+    return float(f"{float(x):.{_KEY_DIGITS}g}")
 
 
 def _factor(trials: pd.DataFrame) -> float:
@@ -287,9 +226,8 @@ def _factor(trials: pd.DataFrame) -> float:
     return f if np.allclose(ratios, f, rtol=1e-6) else float("nan")
 
 
-def _convert_or_nan(
-    wd: np.ndarray, from_: str, to: str, lr: np.ndarray, factor: float
-) -> np.ndarray:
+def _convert_or_nan(wd: np.ndarray, from_: str, to: str, lr: np.ndarray, factor: float
+                    ) -> np.ndarray:
     needs_factor = from_ != to and "normalized" in (from_, to)
     if needs_factor and not (np.isfinite(factor) and factor > 0):
         return np.full(wd.shape, np.nan)

@@ -47,14 +47,13 @@ import numpy as np
 from scipy import stats
 
 from ._coupling import batched_slopes, coupling_from_score
-from ._landscape import Landscape
+from ._landscape import Landscape, grid_key
 
 #: Significance level of every test here (and 1 − the coverage of the slope intervals).
 ALPHA: Final[float] = 0.05
 #: Bootstrap replicates of the coupling slope; the interval's ends move by well under the
 #: slope's own spread between runs at this size, and it costs ~50 ms on an 8×8 grid.
 BOOTSTRAP_REPLICATES: Final[int] = 400
-_KEY_DIGITS: Final[int] = 12
 
 
 @dataclass(frozen=True)
@@ -90,10 +89,9 @@ def seed_noise(*landscapes: Landscape) -> SeedNoise:
 
 
 def _standard_error(noise: SeedNoise, n_a: np.ndarray | int, n_b: np.ndarray | int) -> np.ndarray:
-    n_a = np.asarray(n_a, dtype=float)
-    n_b = np.asarray(n_b, dtype=float)
+    """s_p·√(1/n_a + 1/n_b): the standard error of a difference of two cell means."""
     with np.errstate(divide="ignore"):
-        return noise.std * np.sqrt(1.0 / n_a + 1.0 / n_b)
+        return noise.std * np.sqrt(1.0 / np.asarray(n_a, float) + 1.0 / np.asarray(n_b, float))
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,18 +166,10 @@ def difference(minuend: Landscape, subtrahend: Landscape, *, alpha: float = ALPH
     wd_keys = sorted(set(a_cols) & set(b_cols))
     if not lr_keys or not wd_keys:
         raise ValueError("the two landscapes share no (α, λ) cell")
-    ia = [a_rows[k] for k in lr_keys]
-    ib = [b_rows[k] for k in lr_keys]
-    ja = [a_cols[k] for k in wd_keys]
-    jb = [b_cols[k] for k in wd_keys]
-
-    def take(land: Landscape, arr: np.ndarray, rows: list[int], cols: list[int]) -> np.ndarray:
-        return arr[np.ix_(rows, cols)]
-
-    sa = take(minuend, minuend.score, ia, ja)
-    sb = take(subtrahend, subtrahend.score, ib, jb)
-    na = take(minuend, minuend.n_seeds, ia, ja)
-    nb = take(subtrahend, subtrahend.n_seeds, ib, jb)
+    ia, ja = [a_rows[k] for k in lr_keys], [a_cols[k] for k in wd_keys]
+    ib, jb = [b_rows[k] for k in lr_keys], [b_cols[k] for k in wd_keys]
+    sa, na = (x[np.ix_(ia, ja)] for x in (minuend.score, minuend.n_seeds))
+    sb, nb = (x[np.ix_(ib, jb)] for x in (subtrahend.score, subtrahend.n_seeds))
     both = np.isfinite(sa) & np.isfinite(sb)
     with np.errstate(invalid="ignore"):  # inf − inf where both diverged: masked out anyway
         value = np.where(both, sa - sb, np.nan)
@@ -189,38 +179,22 @@ def difference(minuend: Landscape, subtrahend: Landscape, *, alpha: float = ALPH
             t = value / _standard_error(noise, na, nb)
         p = np.where(both, 2.0 * stats.t.sf(np.abs(np.nan_to_num(t)), noise.df), np.nan)
     else:
-        t = np.full(value.shape, np.nan)
-        p = np.full(value.shape, np.nan)
-    significant = both & np.isfinite(p) & (p < alpha)
-    return Difference(
-        minuend=minuend.optimizer,
-        subtrahend=subtrahend.optimizer,
-        metric=minuend.metric,
-        lr=np.array([minuend.lr[i] for i in ia]),
-        wd_paper=np.array([minuend.wd_paper[ia[0], j] for j in ja]),
-        value=value,
-        t=t,
-        p=p,
-        significant=significant,
-        noise=noise,
-    )
+        t, p = np.full(value.shape, np.nan), np.full(value.shape, np.nan)
+    return Difference(minuend=minuend.optimizer, subtrahend=subtrahend.optimizer,
+                      metric=minuend.metric, lr=np.array([minuend.lr[i] for i in ia]),
+                      wd_paper=np.array([minuend.wd_paper[ia[0], j] for j in ja]), value=value,
+                      t=t, p=p, significant=both & np.isfinite(p) & (p < alpha), noise=noise)
 
 
 def _paper_axes(land: Landscape) -> tuple[dict[float, int], dict[float, int]]:
     """Row index by α and column index by paper λ (keyed to 12 digits); the columns must
     have one λ each, i.e. the landscape must be rectangular in the paper's convention."""
     if not np.allclose(land.wd_paper, land.wd_paper[:1], rtol=1e-9, atol=0.0):
-        raise ValueError(
-            f"{land.optimizer}'s grid is not rectangular in the paper's λ, so cells cannot "
-            "be matched with another optimizer's"
-        )
-    rows = {_key(a): i for i, a in enumerate(land.lr)}
-    cols = {_key(w): j for j, w in enumerate(land.wd_paper[0])}
+        raise ValueError(f"{land.optimizer}'s grid is not rectangular in the paper's λ, so "
+                         "cells cannot be matched with another optimizer's")
+    rows = {grid_key(a): i for i, a in enumerate(land.lr)}
+    cols = {grid_key(w): j for j, w in enumerate(land.wd_paper[0])}
     return rows, cols
-
-
-def _key(x: float) -> float:
-    return float(f"{float(x):.{_KEY_DIGITS}g}")
 
 
 @dataclass(frozen=True)

@@ -26,27 +26,19 @@ OPTIMIZER_ORDER: Final[tuple[str, ...]] = ("sgd", "sgdw", "adam", "adamw")
 SINGLE_SEED_MARGIN: Final[float] = 0.005
 
 SUMMARY_COLUMNS: Final[tuple[str, ...]] = (
-    "optimizer",
-    "schedule",
-    "metric",
+    "optimizer", "schedule", "metric",
     "cells_done",  # cells present with no RUNNING/WAITING trial
     "cells_total",  # cells present in the trials table, any state
-    "trials_complete",
-    "trials_total",
+    "trials_complete", "trials_total",
     "n_diverged",  # diverged trials
     "best",  # best aggregated metric (lower is better)
     "best_std",  # its standard deviation across seeds
-    "best_n_seeds",
-    "best_lr",
+    "best_n_seeds", "best_lr",
     "best_wd_paper",  # λ
     "best_wd_pytorch",  # λ/α
     "best_wd_normalized",  # λ/f
     "top_cells",  # list of (lr, λ paper) of the k best cells, best first
-    "margin",
-    "basin_size",
-    "coupling_slope",
-    "coupling_stderr",
-    "coupling_rows",
+    "margin", "basin_size", "coupling_slope", "coupling_stderr", "coupling_rows",
     "coupling_low",  # 95 % interval of the slope from the seed noise (NaN: not measured)
     "coupling_high",
     "seed_noise",  # pooled std over seeds (NaN with one seed per cell)
@@ -63,21 +55,12 @@ def default_margin(land: Landscape) -> float:
 
 def basin_size(land: Landscape, *, margin: float) -> int:
     """Number of cells with score ≤ best + margin (0 if no cell has a result)."""
-    score = land.score
-    finite = score[np.isfinite(score)]
-    if not finite.size:
-        return 0
-    return int(np.sum(finite <= finite.min() + margin + 1e-12))
+    finite = land.score[np.isfinite(land.score)]
+    return int(np.sum(finite <= finite.min() + margin + 1e-12)) if finite.size else 0
 
 
-def summary(
-    trials: pd.DataFrame,
-    *,
-    metric: str = "final_test_error",
-    margin: float | None = None,
-    k: int = 10,
-    aggregate: str = "mean",
-) -> pd.DataFrame:
+def summary(trials: pd.DataFrame, *, metric: str = "final_test_error",
+            margin: float | None = None, k: int = 10, aggregate: str = "mean") -> pd.DataFrame:
     """Summarize every (optimizer, schedule) of ``trials``; columns :data:`SUMMARY_COLUMNS`.
 
     ``margin`` (metric units) defines the basin, ``None`` for the default of
@@ -86,11 +69,10 @@ def summary(
     validate_trials(trials)
     if margin is not None and not margin >= 0:
         raise ValueError("margin must be non-negative")
-    pairs = trials[["optimizer", "schedule"]].drop_duplicates()
-    pairs = sorted(
-        ((str(o), str(s)) for o, s in pairs.itertuples(index=False)),
-        key=lambda p: (_order(p[0]), p[0], p[1]),
-    )
+    rank = {o: k for k, o in enumerate(OPTIMIZER_ORDER)}  # unknown optimizers last
+    pairs = sorted(((str(o), str(s)) for o, s in trials[["optimizer", "schedule"]]
+                    .drop_duplicates().itertuples(index=False)),
+                   key=lambda p: (rank.get(p[0], len(rank)), p[0], p[1]))
     rows = []
     for optimizer, schedule in pairs:
         sub = trials[(trials["optimizer"] == optimizer) & (trials["schedule"] == schedule)]
@@ -112,9 +94,7 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
     noise = seed_noise(means)
     interval = coupling_interval(means, noise=noise)
     row = {
-        "optimizer": land.optimizer,
-        "schedule": land.schedule,
-        "metric": land.metric,
+        "optimizer": land.optimizer, "schedule": land.schedule, "metric": land.metric,
         "cells_done": int(np.sum(present & (land.n_unfinished == 0))),
         "cells_total": int(present.sum()),
         "trials_complete": int((sub["state"] == "COMPLETE").sum()),
@@ -123,13 +103,9 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
         "top_cells": [(float(land.cell_lr[c]), float(land.wd_paper[c])) for c in top],
         "margin": used_margin,
         "basin_size": basin_size(land, margin=used_margin),
-        "coupling_slope": fit.slope,
-        "coupling_stderr": fit.stderr,
-        "coupling_rows": fit.n_rows,
-        "coupling_low": interval.low,
-        "coupling_high": interval.high,
-        "seed_noise": noise.std,
-        "noise_df": noise.df,
+        "coupling_slope": fit.slope, "coupling_stderr": fit.stderr, "coupling_rows": fit.n_rows,
+        "coupling_low": interval.low, "coupling_high": interval.high,
+        "seed_noise": noise.std, "noise_df": noise.df,
         "near_best": near_best(means, noise=noise).count,
     }
     best = {"best": land.value, "best_std": land.std, "best_lr": land.cell_lr,
@@ -139,7 +115,3 @@ def _row(land: Landscape, sub: pd.DataFrame, *, margin: float | None, k: int) ->
     row["best_n_seeds"] = int(land.n_seeds[top[0]]) if top else 0
     return row
 
-
-def _order(optimizer: str) -> int:
-    known = optimizer in OPTIMIZER_ORDER
-    return OPTIMIZER_ORDER.index(optimizer) if known else len(OPTIMIZER_ORDER)
