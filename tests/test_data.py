@@ -181,11 +181,10 @@ def test_split_seed_is_validated():
 
 def test_to_moves_every_tensor():
     d = load_dataset("digits", device="meta")
-    assert d.device == torch.device("meta")
     for value in (d.train_x, d.train_y, d.val_x, d.val_y, d.test_x, d.test_y, d.mean, d.std):
         assert value.device.type == "meta"
     back = load_dataset("digits").to("cpu")
-    assert back.device == torch.device("cpu")
+    assert back.train_x.device == torch.device("cpu")
 
 
 def test_data_splits_rejects_inconsistent_tensors():

@@ -17,12 +17,5 @@ from core.data._load import DATASETS, load_dataset
 from core.data._mnist1d import DEFAULT_SAMPLES as MNIST1D_DEFAULT_SAMPLES
 from core.data._splits import DataSplits
 
-__all__ = [
-    "DATASETS",
-    "MNIST1D_DEFAULT_SAMPLES",
-    "DataSplits",
-    "DatasetUnavailableError",
-    "augment_cifar_batch",
-    "default_data_dir",
-    "load_dataset",
-]
+__all__ = ["DATASETS", "MNIST1D_DEFAULT_SAMPLES", "DataSplits", "DatasetUnavailableError",
+           "augment_cifar_batch", "default_data_dir", "load_dataset"]

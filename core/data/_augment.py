@@ -23,29 +23,18 @@ def augment_cifar_batch(x: Tensor, *, generator: torch.Generator) -> Tensor:
     ``generator`` only (row offsets, then column offsets, then flips, each of length N), so the
     result is a deterministic function of ``x`` and the generator's state. The generator may
     live on ``x``'s device or on the CPU; a CPU generator gives the same augmentations
-    whatever device ``x`` is on.
-
-    Args:
-        x: images shaped (N, C, H, W).
-        generator: source of randomness; advanced by the call.
-
-    Returns:
-        A new tensor shaped like ``x``.
+    whatever device ``x`` is on. ``x`` is (N, C, H, W); the result is a new tensor like it.
     """
     if x.dim() != 4:
         raise ValueError(f"x must be a batch shaped (N, C, H, W), got shape {tuple(x.shape)}")
     n, c, h, w = x.shape
-    draw_device = generator.device
-    dy = torch.randint(0, 2 * PAD + 1, (n,), generator=generator, device=draw_device)
-    dx = torch.randint(0, 2 * PAD + 1, (n,), generator=generator, device=draw_device)
-    flip = torch.randint(0, 2, (n,), generator=generator, device=draw_device).bool()
-    dy, dx, flip = dy.to(x.device), dx.to(x.device), flip.to(x.device)
-
+    dy, dx, flip = (torch.randint(0, high, (n,), generator=generator, device=generator.device)
+                    .to(x.device) for high in (2 * PAD + 1, 2 * PAD + 1, 2))
     padded = F.pad(x, (PAD, PAD, PAD, PAD))
     rows = dy[:, None] + torch.arange(h, device=x.device)  # (N, H) rows of the padded image
     cols = torch.arange(w, device=x.device).expand(n, w)
     # A flip reads the crop's columns right to left; doing it in the index costs nothing extra.
-    cols = dx[:, None] + torch.where(flip[:, None], (w - 1) - cols, cols)  # (N, W)
+    cols = dx[:, None] + torch.where(flip[:, None].bool(), (w - 1) - cols, cols)  # (N, W)
     batch = torch.arange(n, device=x.device)[:, None, None, None]
     channel = torch.arange(c, device=x.device)[None, :, None, None]
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]

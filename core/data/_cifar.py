@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data._files import DatasetUnavailableError, ensure_files, unavailable_message
+from core.data._files import ensure_files, unavailable
 from core.data._raw import RawImages
 
 FOLDER = "cifar-10-batches-py"
@@ -23,13 +23,6 @@ EXPECTED = tuple(f"{FOLDER}/{name}" for name in (*TRAIN_FILES, TEST_FILE))
 CLASS_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )  # fmt: skip
-
-
-def _fetch(root: Path) -> None:
-    # Imported lazily: torchvision is slow to import and only needed the first time.
-    from torchvision import datasets
-
-    datasets.CIFAR10(root=str(root), train=True, download=True)
 
 
 def _read_batch(path: Path, root: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -45,30 +38,20 @@ def _read_batch(path: Path, root: Path) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"data of shape {data.shape} with {len(labels)} labels")
     except Exception as exc:
         reason = f"{path.name} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})"
-        raise DatasetUnavailableError(
-            unavailable_message("cifar10", root, EXPECTED, reason)
-        ) from exc
+        raise unavailable("cifar10", root, EXPECTED, reason) from exc
     return data.reshape(-1, 3, 32, 32), labels
 
 
 def read_cifar10(root: Path, *, download: bool) -> RawImages:
     """Read (downloading first if allowed and needed) the 50,000 + 10,000 CIFAR-10 images."""
-    folder = root / FOLDER
-    ensure_files(
-        "cifar10",
-        root,
-        expected=EXPECTED,
-        find_missing=lambda: [e for e in EXPECTED if not (root / e).is_file()],
-        download=download,
-        fetch=_fetch,
-    )
-    parts = [_read_batch(folder / name, root) for name in TRAIN_FILES]
-    test_x, test_y = _read_batch(folder / TEST_FILE, root)
+    ensure_files("cifar10", root, expected=EXPECTED, download=download, torchvision_name="CIFAR10",
+                 find_missing=lambda: [e for e in EXPECTED if not (root / e).is_file()])
+    parts = [_read_batch(root / FOLDER / name, root) for name in (*TRAIN_FILES, TEST_FILE)]
     return RawImages(
-        train_x=np.concatenate([x for x, _ in parts]),
-        train_y=np.concatenate([y for _, y in parts]),
-        test_x=test_x,
-        test_y=test_y,
+        train_x=np.concatenate([x for x, _ in parts[:-1]]),
+        train_y=np.concatenate([y for _, y in parts[:-1]]),
+        test_x=parts[-1][0],
+        test_y=parts[-1][1],
         max_value=255.0,
         class_names=CLASS_NAMES,
     )

@@ -12,17 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data._files import DatasetUnavailableError, ensure_files, unavailable_message
+from core.data._files import ensure_files, unavailable
 from core.data._raw import RawImages
 
 FOLDER = "FashionMNIST/raw"
-FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
+FILES = {  # part: (images, labels)
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-EXPECTED = tuple(f"{FOLDER}/{name}[.gz]" for name in FILES.values())
+EXPECTED = tuple(f"{FOLDER}/{name}[.gz]" for pair in FILES.values() for name in pair)
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -32,25 +30,16 @@ IMAGES_MAGIC = 0x00000803  # 2051
 LABELS_MAGIC = 0x00000801  # 2049
 
 
-def _fetch(root: Path) -> None:
-    from torchvision import datasets  # lazily: slow to import, only needed once
-
-    datasets.FashionMNIST(root=str(root), train=True, download=True)
-
-
-def _locate(folder: Path, name: str) -> Path | None:
-    """The extracted file if present, else its gzip archive, else None."""
-    for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
+def _locate(folder: Path, name: str) -> Path:
+    """The extracted file if present, else its gzip archive (which may be missing too)."""
+    path = folder / name
+    return path if path.is_file() else folder / f"{name}.gz"
 
 
 def _read_idx(path: Path, *, magic: int, root: Path) -> np.ndarray:
     """Parse an IDX file: big-endian int32 magic, one big-endian int32 per dim, uint8 data."""
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
             blob = f.read()
         found = int.from_bytes(blob[:4], "big")
         if found != magic:
@@ -62,9 +51,7 @@ def _read_idx(path: Path, *, magic: int, root: Path) -> np.ndarray:
             raise ValueError(f"header says {dims} but holds {data.size} values")
     except Exception as exc:
         reason = f"{path.name} is not a readable IDX file ({type(exc).__name__}: {exc})"
-        raise DatasetUnavailableError(
-            unavailable_message("fashion_mnist", root, EXPECTED, reason)
-        ) from exc
+        raise unavailable("fashion_mnist", root, EXPECTED, reason) from exc
     # A copy, because frombuffer views the immutable bytes and torch wants writable memory.
     return data.reshape(dims).copy()
 
@@ -73,36 +60,17 @@ def read_fashion_mnist(root: Path, *, download: bool) -> RawImages:
     """Read (downloading first if allowed and needed) the 60,000 + 10,000 28x28 images."""
     folder = root / FOLDER
     ensure_files(
-        "fashion_mnist",
-        root,
-        expected=EXPECTED,
-        find_missing=lambda: [
-            f"{FOLDER}/{name}" for name in FILES.values() if _locate(folder, name) is None
-        ],
-        download=download,
-        fetch=_fetch,
-    )
-
-    def read(key: str, magic: int) -> np.ndarray:
-        path = _locate(folder, FILES[key])
-        assert path is not None  # ensure_files guarantees it
-        return _read_idx(path, magic=magic, root=root)
-
+        "fashion_mnist", root, expected=EXPECTED, download=download,
+        torchvision_name="FashionMNIST",
+        find_missing=lambda: [f"{FOLDER}/{name}" for pair in FILES.values() for name in pair
+                              if not _locate(folder, name).is_file()],
+    )  # fmt: skip
     arrays = {}
-    for part in ("train", "test"):
-        images = read(f"{part}_images", IMAGES_MAGIC)
-        labels = read(f"{part}_labels", LABELS_MAGIC).astype(np.int64)
+    for part, (images_file, labels_file) in FILES.items():
+        images = _read_idx(_locate(folder, images_file), magic=IMAGES_MAGIC, root=root)
+        labels = _read_idx(_locate(folder, labels_file), magic=LABELS_MAGIC, root=root)
         if images.ndim != 3 or len(images) != len(labels):
             reason = f"{part} images of shape {images.shape} do not match {len(labels)} labels"
-            raise DatasetUnavailableError(
-                unavailable_message("fashion_mnist", root, EXPECTED, reason)
-            )
-        arrays[part] = (images[:, None], labels)  # add the channel axis: (N, 1, 28, 28)
-    return RawImages(
-        train_x=arrays["train"][0],
-        train_y=arrays["train"][1],
-        test_x=arrays["test"][0],
-        test_y=arrays["test"][1],
-        max_value=255.0,
-        class_names=CLASS_NAMES,
-    )
+            raise unavailable("fashion_mnist", root, EXPECTED, reason)
+        arrays[part] = (images[:, None], labels.astype(np.int64))  # images (N, 1, 28, 28)
+    return RawImages(*arrays["train"], *arrays["test"], max_value=255.0, class_names=CLASS_NAMES)

@@ -27,12 +27,13 @@ def default_data_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "wdlab" / "data"
 
 
-def unavailable_message(dataset: str, root: Path, expected: Sequence[str], reason: str) -> str:
-    """The full explanation carried by :class:`DatasetUnavailableError`."""
-    files = ", ".join(expected)
-    return (
+def unavailable(
+    dataset: str, root: Path, expected: Sequence[str], reason: str
+) -> DatasetUnavailableError:
+    """The error to raise, naming what is missing, where, and the two ways to get it."""
+    return DatasetUnavailableError(
         f"data set {dataset!r} is not available: {reason}. "
-        f"Looked in {root} for: {files}. "
+        f"Looked in {root} for: {', '.join(expected)}. "
         f"To get it, call load_dataset({dataset!r}, download=True) on a machine with network "
         f"access, or copy those files into {root}. "
         f"The directory is the data_dir argument, else ${DATA_DIR_ENV}, "
@@ -41,15 +42,11 @@ def unavailable_message(dataset: str, root: Path, expected: Sequence[str], reaso
 
 
 def ensure_files(
-    dataset: str,
-    root: Path,
-    *,
-    expected: Sequence[str],
-    find_missing: Callable[[], list[str]],
-    download: bool,
-    fetch: Callable[[Path], None],
+    dataset: str, root: Path, *, expected: Sequence[str], find_missing: Callable[[], list[str]],
+    download: bool, torchvision_name: str,
 ) -> None:
-    """Make sure every expected file is under ``root``, downloading with ``fetch`` if allowed.
+    """Make sure every expected file is under ``root``, downloading it through
+    ``torchvision.datasets.<torchvision_name>`` if allowed.
 
     ``find_missing`` is asked again after the download because a fetch can "succeed" and still
     leave files out (an interrupted extraction); the user hears about that, not a KeyError.
@@ -63,15 +60,16 @@ def ensure_files(
             if len(missing) == len(expected)
             else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
         )
-        reason = f"{what} and download=False"
-        raise DatasetUnavailableError(unavailable_message(dataset, root, expected, reason))
+        raise unavailable(dataset, root, expected, f"{what} and download=False")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fetch(root)
+        # Imported lazily: torchvision is slow to import and only needed the first time.
+        from torchvision import datasets
+
+        getattr(datasets, torchvision_name)(root=str(root), train=True, download=True)
     except Exception as exc:  # urllib, socket, tarfile and torchvision all raise differently
         reason = f"the download failed ({type(exc).__name__}: {exc})"
-        raise DatasetUnavailableError(unavailable_message(dataset, root, expected, reason)) from exc
-    missing = find_missing()
-    if missing:
+        raise unavailable(dataset, root, expected, reason) from exc
+    if missing := find_missing():
         reason = f"the download finished but {', '.join(missing)} are still missing"
-        raise DatasetUnavailableError(unavailable_message(dataset, root, expected, reason))
+        raise unavailable(dataset, root, expected, reason)

@@ -138,9 +138,8 @@ def load_dataset(
 
     if raw.test_x is None or raw.test_y is None:
         n_test = _round_half_up(DIGITS_TEST_FRACTION * len(raw.train_y))
-        test_idx, pool_idx = stratified_take(
-            raw.train_y, n_test, rng=_rng(split_seed, _STREAM_TEST)
-        )
+        rng = _rng(split_seed, _STREAM_TEST)
+        test_idx, pool_idx = stratified_take(raw.train_y, n_test, rng=rng)
         test_x, test_y = raw.train_x[test_idx], raw.train_y[test_idx]
         pool_x, pool_y = raw.train_x[pool_idx], raw.train_y[pool_idx]
     else:
@@ -159,36 +158,19 @@ def load_dataset(
                 f"val_fraction={val_fraction}), got {train_size}"
             )
         if train_size < len(train_idx):
-            keep, _ = stratified_take(
-                pool_y[train_idx],
-                train_size,
-                rng=_rng(split_seed, _STREAM_SUBSAMPLE),
-                min_per_class=1,
-            )
+            keep, _ = stratified_take(pool_y[train_idx], train_size, min_per_class=1,
+                                      rng=_rng(split_seed, _STREAM_SUBSAMPLE))
             train_idx = train_idx[keep]
 
     x, mean, std = _standardize(
         {"train": pool_x[train_idx], "val": pool_x[val_idx], "test": test_x},
-        raw.max_value,
-        per_pixel=name == "digits",
+        raw.max_value, per_pixel=name == "digits",
     )
-
-    def labels(y: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
-
-    splits = DataSplits(
-        name=name,
-        train_x=x["train"],
-        train_y=labels(pool_y[train_idx]),
-        val_x=x["val"],
-        val_y=labels(pool_y[val_idx]),
-        test_x=x["test"],
-        test_y=labels(test_y),
-        num_classes=len(raw.class_names),
-        input_shape=tuple(x["train"].shape[1:]),
-        augment="cifar" if name == "cifar10" else None,
-        class_names=raw.class_names,
-        mean=mean,
-        std=std,
-    )
-    return splits.to(device)
+    y = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.int64))
+         for k, v in (("train", pool_y[train_idx]), ("val", pool_y[val_idx]), ("test", test_y))}
+    return DataSplits(
+        name=name, train_x=x["train"], train_y=y["train"], val_x=x["val"], val_y=y["val"],
+        test_x=x["test"], test_y=y["test"], num_classes=len(raw.class_names),
+        input_shape=tuple(x["train"].shape[1:]), augment="cifar" if name == "cifar10" else None,
+        class_names=raw.class_names, mean=mean, std=std,
+    ).to(device)

@@ -50,12 +50,8 @@ def check_num_samples(num_samples: object) -> int:
     The generator draws ``num_samples // 10`` signals per class, so only multiples of ten give
     the count asked for; anything else is refused rather than silently rounded down.
     """
-    if (
-        isinstance(num_samples, bool)
-        or not isinstance(num_samples, int)
-        or num_samples < MIN_SAMPLES
-        or num_samples % NUM_CLASSES
-    ):
+    if (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+            or num_samples < MIN_SAMPLES or num_samples % NUM_CLASSES):
         raise ValueError(
             f"num_samples (MNIST-1D samples generated, train + test) must be a multiple of "
             f"{NUM_CLASSES} and at least {MIN_SAMPLES}, got {num_samples!r}"
@@ -94,18 +90,11 @@ def generate_mnist1d(*, num_samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_
             random.setstate(py_state)
             np.random.set_state(np_state)
 
-    def signals(x: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(x, dtype=np.float32)[:, None, :]
-
-    return RawImages(
-        train_x=signals(data["x"]),
-        train_y=np.asarray(data["y"], dtype=np.int64),
-        test_x=signals(data["x_test"]),
-        test_y=np.asarray(data["y_test"], dtype=np.int64),
-        # The generator already centres and scales the whole set; nothing to divide by here.
-        max_value=1.0,
-        class_names=CLASS_NAMES,
-    )
+    # Signals (N, 1, 40): one channel, 40 positions.
+    x, x_test = (np.ascontiguousarray(data[k], dtype=np.float32)[:, None] for k in ("x", "x_test"))
+    y, y_test = (np.asarray(data[k], dtype=np.int64) for k in ("y", "y_test"))
+    # The generator already centres and scales the whole set; nothing to divide by here.
+    return RawImages(x, y, x_test, y_test, max_value=1.0, class_names=CLASS_NAMES)
 
 
 def cache_path(root: Path, *, num_samples: int, seed: int) -> Path:

@@ -53,30 +53,19 @@ class DataSplits:
 
     @property
     def train_size(self) -> int:
-        """Number of training samples."""
         return int(self.train_x.shape[0])
 
     @property
     def val_size(self) -> int:
-        """Number of validation samples."""
         return int(self.val_x.shape[0])
 
     @property
     def test_size(self) -> int:
-        """Number of test samples."""
         return int(self.test_x.shape[0])
-
-    @property
-    def device(self) -> torch.device:
-        """Device the tensors live on."""
-        return self.train_x.device
 
     def to(self, device: torch.device | str) -> DataSplits:
         """Return a copy with every tensor on ``device`` (tensors already there are shared)."""
-        device = torch.device(device)
-        changes = {
-            f.name: value.to(device)
-            for f in dataclasses.fields(self)
-            if isinstance(value := getattr(self, f.name), Tensor)
-        }
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **{
+            f.name: value.to(torch.device(device))
+            for f in dataclasses.fields(self) if isinstance(value := getattr(self, f.name), Tensor)
+        })  # fmt: skip
