@@ -1,10 +1,7 @@
 """What a study can choose from core, without importing torch: the names core implements, the
 model description :class:`ModelSpec`, and :class:`SpecError`, the one error every spec problem
-raises.
-
-``core.data``, ``core.models``, ``core.optim`` and ``core.train`` take their name lists from
-here, and ``studies.spec`` builds its choices from them, so a name exists in one place.
-Reading a study spec therefore never imports torch.
+raises. ``core.data``, ``core.models``, ``core.optim`` and ``core.train`` take their name lists
+from here and ``studies.spec`` builds its choices from them, so a name exists in one place.
 """
 
 from __future__ import annotations
@@ -42,8 +39,7 @@ class SpecError(ValueError):
     """
 
     def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
+        self.path, self.reason = path, reason
         super().__init__(f"{path}: {reason}" if path else reason)
 
 
@@ -61,9 +57,7 @@ def show(value: Any) -> str:
 
 
 def _int(path: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-        high is not None and value > high
-    ):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= (high or value):
         bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise SpecError(path, f"must be an integer {bounds}, got {show(value)}")
     return value
@@ -89,18 +83,16 @@ _WIDTHS = {"type": "integer", "minimum": 1, "maximum": MAX_WIDTH}
 class ModelSpec:
     """Architecture of the classifier every optimizer in a study trains.
 
-    Only the fields of the chosen ``name`` matter (``when`` in each field's metadata);
-    the others keep their defaults, which are the ones a study spec shows. ``norm`` switches
-    BatchNorm for every architecture and is on by default. Lists are stored as tuples, so a
-    spec stays hashable.
+    Only the fields of the chosen ``name`` matter (``when`` in each field's metadata); the
+    others keep their defaults, which a study spec shows. ``norm`` (BatchNorm) applies to every
+    architecture. Lists are stored as tuples, so a spec stays hashable.
 
-    Each field's ``metadata`` is a plain dict whose keys are pydantic ``Field`` arguments
-    (title, description, ge, json_schema_extra), which pydantic reads from stdlib dataclasses:
-    ``studies.spec`` reuses this class, and its JSON Schema and forms show these descriptions,
-    while core never imports pydantic (a GPU machine runs core without it). Validation is
-    ``__post_init__``'s, for every caller alike: stdlib metadata cannot make pydantic refuse
-    ``true`` or ``2.0`` as an item of ``widths``, nor bound the items. It raises
-    :class:`SpecError` naming the field (``widths[1]: must be an integer in [1, 16384], got 0``).
+    Each field's ``metadata`` holds pydantic ``Field`` arguments (title, description, ge,
+    json_schema_extra), which pydantic reads from stdlib dataclasses: ``studies.spec`` reuses
+    this class with these descriptions, while core never imports pydantic (a GPU machine runs
+    core without it). ``__post_init__`` validates for every caller, since stdlib metadata cannot
+    make pydantic refuse ``true`` or ``2.0`` in ``widths``, nor bound its items:
+    ``widths[1]: must be an integer in [1, 16384], got 0``.
     """
 
     name: Model = dataclasses.field(metadata=_about(
@@ -130,9 +122,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.name not in MODELS:
-            raise SpecError(
-                "name", f"must be one of {', '.join(MODELS)}, got {show(self.name)}"
-            )
+            raise SpecError("name", f"must be one of {', '.join(MODELS)}, got {show(self.name)}")
         object.__setattr__(self, "widths", _ints("widths", self.widths))
         object.__setattr__(self, "channels", _ints("channels", self.channels))
         _int("depth", self.depth, 8)

@@ -22,11 +22,10 @@ _EXTRA = ("log", "when", "applies_when", "form", "pattern_text", "uniqueItems")
 
 
 def about(title: str, description: str, default: Any = ..., **options: Any) -> Any:
-    """A pydantic ``Field`` with its title and one-sentence description; the keys of
-    ``_EXTRA`` go to the JSON Schema: ``log`` (a log-scale widget suits it), ``when``
-    (``{sibling: [values]}``: the field exists only then, see :class:`Section`),
-    ``applies_when`` (the same, but only telling forms when it matters), ``form`` (how a
-    section is drawn), ``pattern_text`` (a pattern in words) and ``uniqueItems``."""
+    """A pydantic ``Field`` with its title and one-sentence description. The ``_EXTRA`` keys go
+    to the JSON Schema: ``log`` (suits a log-scale widget), ``when`` (``{sibling: [values]}``:
+    the field exists only then, see :class:`Section`), ``applies_when`` (the same, but only
+    telling forms), ``form`` (how a section is drawn), ``pattern_text`` and ``uniqueItems``."""
     extra = {key: options.pop(key) for key in _EXTRA if key in options}
     if isinstance(default, tuple) and default and isinstance(default[0], BaseModel):
         extra["default"] = plain(default)  # as to_dict writes it, not with nulls
@@ -166,17 +165,16 @@ def expected(node: Mapping[str, Any]) -> str:
         return "true or false"
     if node.get("type") == "string":
         return node.get("pattern_text", "a string")
-    lo = node.get("minimum", node.get("exclusiveMinimum"))
-    hi = node.get("maximum", node.get("exclusiveMaximum"))
+    lo_open, hi_open = "exclusiveMinimum" in node, "exclusiveMaximum" in node
+    lo = node.get("exclusiveMinimum" if lo_open else "minimum")
+    hi = node.get("exclusiveMaximum" if hi_open else "maximum")
+    bounds = ""
     if lo is not None and hi is not None:
-        left, right = "[(" ["exclusiveMinimum" in node], "])" ["exclusiveMaximum" in node]
-        bounds = f" in {left}{_number(lo)}, {_number(hi)}{right}"
+        bounds = f" in {'[('[lo_open]}{_number(lo)}, {_number(hi)}{'])'[hi_open]}"
     elif lo is not None:
-        bounds = f" {'>' if 'exclusiveMinimum' in node else '>='} {_number(lo)}"
+        bounds = f" {'>' if lo_open else '>='} {_number(lo)}"
     elif hi is not None:
-        bounds = f" {'<' if 'exclusiveMaximum' in node else '<='} {_number(hi)}"
-    else:
-        bounds = ""
+        bounds = f" {'<' if hi_open else '<='} {_number(hi)}"
     return f"{'an integer' if node.get('type') == 'integer' else 'a number'}{bounds}"
 
 
@@ -200,8 +198,7 @@ def spec_error(error: ValidationError, cls: type[BaseModel]) -> SpecError:
         return SpecError(join(path, cause.path), cause.reason)
     if kind == "missing":
         return SpecError(path, "required")
-    schema = schema_of(cls)
-    node = schema
+    node = schema = schema_of(cls)
     for i, part in enumerate(loc):
         node = resolve(schema, node)
         if kind == "extra_forbidden" and i == len(loc) - 1:
