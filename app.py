@@ -39,21 +39,19 @@ st.html(f"""<script>
 st.html('<style>[data-testid="stMainBlockContainer"] { padding-top: 3rem; }</style>')
 
 ui.warm_up()
-navigation = st.navigation(
-    [
-        st.Page(ui.HOME, title="Home", icon=":material/home:", default=True,
-                help="The paper's claim, the update rules, and the demo in one click."),
-        st.Page(ui.RUN, title="Run", icon=":material/play_arrow:", url_path="run",
-                help="Launch a study from a preset or a form, and watch it fill in."),
-        st.Page(ui.LANDSCAPE, title="Landscape", icon=":material/grid_on:", url_path="landscape",
-                help="Learning rate × weight decay heatmaps per optimizer (Figures 1 and 2)."),
-        st.Page(ui.CURVES, title="Curves", icon=":material/show_chart:", url_path="curves",
-                help="Training loss and test error against epochs (Figures 3 and 4)."),
-        st.Page(ui.SCHEDULES, title="Schedules", icon=":material/airwave:", url_path="schedules",
-                help="Learning-rate schedules η_t and a weight-decay converter."),
-        st.Page(ui.STUDIES, title="Studies", icon=":material/folder_open:", url_path="studies",
-                help="All studies: export, report, delete; Optuna's views for tune studies."),
-    ]
-)
+navigation = st.navigation([
+    st.Page(ui.HOME, title="Home", icon=":material/home:", default=True,
+            help="The paper's claim, the update rules, and the demo in one click."),
+    st.Page(ui.RUN, title="Run", icon=":material/play_arrow:", url_path="run",
+            help="Launch a study from a preset or a form, and watch it fill in."),
+    st.Page(ui.LANDSCAPE, title="Landscape", icon=":material/grid_on:", url_path="landscape",
+            help="Learning rate × weight decay heatmaps per optimizer (Figures 1 and 2)."),
+    st.Page(ui.CURVES, title="Curves", icon=":material/show_chart:", url_path="curves",
+            help="Training loss and test error against epochs (Figures 3 and 4)."),
+    st.Page(ui.SCHEDULES, title="Schedules", icon=":material/airwave:", url_path="schedules",
+            help="Learning-rate schedules η_t and a weight-decay converter."),
+    st.Page(ui.STUDIES, title="Studies", icon=":material/folder_open:", url_path="studies",
+            help="All studies: export, report, delete; Optuna's views for tune studies."),
+])
 ui.guard(ui.sidebar)
 navigation.run()

@@ -17,6 +17,9 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from studies import dashboard as dash
+from studies import storage
+from studies.analysis import summary as analysis_summary
+from studies.plots import landscape_figure
 from studies.spec import SpecError
 
 log = get_logger(__name__)
@@ -52,21 +55,13 @@ class Context:
 
 
 def _storage_names(url: str) -> tuple[list[str], str | None]:
-    from studies.storage import StorageError, study_names
-
     try:
-        return study_names(url), None
-    except StorageError as error:
+        return storage.study_names(url), None
+    except storage.StorageError as error:
         return [], str(error)
     except Exception as error:  # a corrupt file, a database that refuses: say so, plainly
         log.warning("cannot list studies in the storage: %s", error, exc_info=True)
-        return [], f"storage: cannot read {_redact(url)}: {_line(error)}"
-
-
-def _redact(url: str) -> str:
-    from studies.storage import redact
-
-    return redact(url)
+        return [], f"storage: cannot read {storage.redact(url)}: {_line(error)}"
 
 
 def _line(error: BaseException) -> str:
@@ -77,15 +72,12 @@ def _line(error: BaseException) -> str:
 def sidebar() -> Context:
     """Draw the shared sidebar (storage, study picker, mode) and remember the context."""
     st.session_state.pop(_CTX, None)
-    url = dash.storage_url()
-    shown = _redact(url)
-    read_only = dash.is_read_only()
+    url, read_only = dash.storage_url(), dash.is_read_only()
+    shown = storage.redact(url)
     names, error = _storage_names(url)
-    try:
-        starting = [s for s in dash.active_runs(url) if s not in names]
-    except OSError:
-        starting = []
-    all_names = tuple(names + starting + _failed_launches(url, names + starting))
+    with contextlib.suppress(OSError):
+        names = names + [s for s in dash.active_runs(url) if s not in names]  # starting
+    all_names = tuple(names + _failed_launches(url, names))
     _pick_study(all_names)
     with st.sidebar:
         st.markdown("**Study**")
@@ -105,8 +97,7 @@ def sidebar() -> Context:
     ctx = Context(url=url, shown=shown, read_only=read_only, names=all_names,
                   study=st.session_state.get(PICKER) if all_names else None, error=error)
     if ctx.study:
-        st.query_params["study"] = ctx.study
-        st.session_state[_QP_WRITTEN] = ctx.study
+        st.query_params["study"] = st.session_state[_QP_WRITTEN] = ctx.study
     elif "study" in st.query_params:  # e.g. the study just deleted was the last one
         del st.query_params["study"]
     st.session_state[_CTX] = ctx
@@ -116,24 +107,17 @@ def sidebar() -> Context:
 def remember_launch(study: str) -> None:
     """Keep ``study`` in the picker even if its process fails before creating it, so the
     Run page can show why (instead of switching to another study)."""
-    launched = st.session_state.setdefault(_LAUNCHED, [])
-    if study not in launched:
-        launched.append(study)
+    st.session_state.setdefault(_LAUNCHED, {})[study] = None  # an ordered set
 
 
 def _failed_launches(url: str, known: list[str]) -> list[str]:
     """Studies launched from this session (or named in the URL) whose process ended before
     creating them: they stay pickable, with their error, on the Run page."""
-    wanted = st.query_params.get("study")
-    candidates = [*st.session_state.get(_LAUNCHED, []), *([wanted] if wanted else [])]
-    out = []
-    for name in dict.fromkeys(candidates):
-        status = dash.run_status(url, name) if name not in known else None
-        # Starting (its process has not created the study yet) or failed: a finished run
-        # of a study that is gone now (deleted elsewhere) is no launch to show.
-        if status is not None and status.state in ("running", "failed"):
-            out.append(name)
-    return out
+    launched = [*st.session_state.get(_LAUNCHED, {}), st.query_params.get("study")]
+    statuses = {name: dash.run_status(url, name) for name in launched if name and name not in known}
+    # Starting (its process has not created the study yet) or failed: a finished run of a
+    # study that is gone now (deleted elsewhere) is no launch to show.
+    return [name for name, s in statuses.items() if s and s.state in ("running", "failed")]
 
 
 def _pick_study(names: tuple[str, ...]) -> None:
@@ -141,16 +125,14 @@ def _pick_study(names: tuple[str, ...]) -> None:
     keep the session's choice; default to the newest study. A study in the URL that is not
     in the storage is said so, never silently replaced."""
     wanted = st.query_params.get("study")
-    if wanted and wanted not in names and wanted != st.session_state.get(_QP_WRITTEN):
+    changed = wanted and wanted != st.session_state.get(_QP_WRITTEN)
+    if changed and wanted not in names:
         shown = f"; showing **{names[-1]}** instead" if names else ""
         st.warning(f"There is no study named **{wanted}** in this storage{shown}.",
                    icon=":material/help:")
-    if not names:
-        return
-    current = st.session_state.get(PICKER)
-    if wanted and wanted in names and wanted != st.session_state.get(_QP_WRITTEN):
+    if changed and wanted in names:
         st.session_state[PICKER] = wanted
-    elif current not in names:
+    elif names and st.session_state.get(PICKER) not in names:
         st.session_state[PICKER] = wanted if wanted in names else names[-1]
 
 
@@ -160,11 +142,9 @@ def pick(study: str) -> None:
 
 
 def context() -> Context:
-    """The context the sidebar decided in this run."""
-    ctx = st.session_state.get(_CTX)
-    if ctx is None:  # a page run on its own (tests): decide it here
-        ctx = sidebar()
-    return ctx
+    """The context the sidebar decided in this run (decided here for a page run on its own,
+    as in tests)."""
+    return st.session_state.get(_CTX) or sidebar()
 
 
 def go(page: str, study: str | None = None) -> None:
@@ -173,8 +153,7 @@ def go(page: str, study: str | None = None) -> None:
 
 
 def page_link(page: str, label: str, study: str | None, icon: str | None = None) -> None:
-    st.page_link(page, label=label, icon=icon,
-                 query_params={"study": study} if study else None)
+    st.page_link(page, label=label, icon=icon, query_params={"study": study} if study else None)
 
 
 @functools.cache
@@ -204,55 +183,40 @@ def guard(render: Callable[..., None], *args: Any) -> None:
     traceback: known problems become one clear message, anything else a friendly note, with
     the traceback in the server log. Streamlit's own control flow (rerun, stop, switch_page)
     is a BaseException and passes through."""
-    from studies.storage import StorageError
-
     for message in st.session_state.pop(_FLASH, []):
         st.success(message, icon=":material/check_circle:")
     try:
-        render(*args)
-    except dash.ReadOnlyError as error:
-        st.warning(str(error), icon=":material/lock:")
-    except (SpecError, StorageError, dash.RunError) as error:
-        st.error(say(error))
+        with inline_errors(icon=None):
+            render(*args)
     except Exception as error:
+        from sqlalchemy.exc import DBAPIError  # comes with optuna
+
         log.exception("page %s failed", getattr(render, "__qualname__", render))
-        if _is_database_error(error):
-            st.error(f"The storage cannot be read ({_redact(context().url)}): {_line(error)}. "
+        if isinstance(error, DBAPIError):
+            st.error(f"The storage cannot be read ({context().shown}): {_line(error)}. "
                      "Is it an Optuna database, and reachable?")
         else:
-            st.error(
-                f"Something went wrong on this page ({type(error).__name__}: {_line(error)}). "
-                "The details are in the dashboard's log; the rest of the dashboard still "
-                "works, and running studies are not affected.",
-                icon=":material/warning:",
-            )
+            st.error(f"Something went wrong on this page ({type(error).__name__}: "
+                     f"{_line(error)}). The details are in the dashboard's log; the rest of the "
+                     "dashboard still works, and running studies are not affected.",
+                     icon=":material/warning:")
 
 
-def flash(message: str) -> None:
-    """A message to show at the top of the next run (after ``st.rerun`` or a page switch)."""
-    st.session_state.setdefault(_FLASH, []).append(message)
-
-
-def _is_database_error(error: BaseException) -> bool:
-    try:
-        from sqlalchemy.exc import DBAPIError, OperationalError
-    except ImportError:  # pragma: no cover - sqlalchemy comes with optuna
-        return False
-    return isinstance(error, DBAPIError | OperationalError)
+def guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """:func:`guard` as a decorator (for fragments)."""
+    return functools.wraps(fn)(lambda *args: guard(fn, *args))
 
 
 @contextlib.contextmanager
-def inline_errors() -> Iterator[None]:
+def inline_errors(icon: str | None = ":material/error:") -> Iterator[None]:
     """Show an action's refusal (read-only, bad input, a study that is busy) where the action
     was asked for, instead of in place of the whole page."""
-    from studies.storage import StorageError
-
     try:
         yield
     except dash.ReadOnlyError as error:
         st.warning(str(error), icon=":material/lock:")
-    except (SpecError, StorageError, dash.RunError) as error:
-        st.error(say(error), icon=":material/error:")
+    except (SpecError, storage.StorageError, dash.RunError) as error:
+        st.error(say(error), icon=icon)
 
 
 def say(error: BaseException | str) -> str:
@@ -260,14 +224,13 @@ def say(error: BaseException | str) -> str:
     return dash.forms.sentence(error if isinstance(error, SpecError) else str(error))
 
 
-def guarded(fn: Callable[..., None]) -> Callable[..., None]:
-    """:func:`guard` as a decorator (for fragments)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any) -> None:
-        guard(fn, *args)
-
-    return wrapper
+def flash(message: str, page: str | None = None) -> None:
+    """Show ``message`` at the top of the next run: rerun this page, or switch to ``page``."""
+    st.session_state.setdefault(_FLASH, []).append(message)
+    if page:
+        go(page)
+    else:
+        st.rerun()
 
 
 # --- cached reads --------------------------------------------------------------------------
@@ -279,7 +242,6 @@ def trials(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
     key that changes when the study does."""
     from studies.export import trials_frame
 
-    del sig
     return trials_frame(url, study)
 
 
@@ -287,7 +249,6 @@ def trials(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
 def curves(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
     from studies.export import curves_frame
 
-    del sig
     return curves_frame(url, study)
 
 
@@ -310,25 +271,20 @@ def landscape_panels(url: str, study: str, sig: tuple[object, ...], metric: str,
     """The Landscape page's heatmaps (with their click layer), difference maps and
     sentences: cached with the study's signature, since the significance tests and the
     slope bootstrap behind them are the page's slowest part."""
-    from studies.plots import landscape_figure
-
     lands = landscapes(url, study, sig, metric, convention, aggregate, schedule)
     every = schedule == dash.ALL_SCHEDULES
     per_row = len({land.optimizer for land in lands.values()}) if every else None
     fig = landscape_figure(lands, show_best=best, show_iso=iso, iso_products=products,
                            show_coupling=coupling, cols=per_row, fixed_range=live)
     dash.add_click_layer(fig, lands)
-    significance = not every and aggregate == "mean"
-    differences = dash.difference_maps(lands) if significance else {}
-    sentences = dash.landscape_caption(lands) if significance else []
-    return fig, differences, sentences
+    if every or aggregate != "mean":  # significance is tested on the mean of one schedule
+        return fig, {}, []
+    return fig, dash.difference_maps(lands), dash.landscape_caption(lands)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def summary(url: str, study: str, sig: tuple[object, ...], metric: str, aggregate: str
             ) -> pd.DataFrame:
-    from studies.analysis import summary as analysis_summary
-
     frame = trials(url, study, sig)
     frame = frame[frame["optimizer"].notna()]
     if frame.empty:
@@ -338,39 +294,29 @@ def summary(url: str, study: str, sig: tuple[object, ...], metric: str, aggregat
 
 @st.cache_data(ttl=2.0, max_entries=4, show_spinner=False)
 def study_infos(url: str) -> list[Any]:
-    from studies.storage import list_studies
-
-    return list_studies(url)
+    return storage.list_studies(url)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def stored_spec(url: str, study: str) -> Any:
-    from studies.storage import StorageError, load_spec
-
     try:
-        return load_spec(url, study)
-    except StorageError:
+        return storage.load_spec(url, study)
+    except storage.StorageError:
         return None
 
 
 def study_signature(ctx: Context, study: str) -> tuple[object, ...] | None:
     """The cache key of ``study``, None when it is not in the storage (yet)."""
-    from studies.storage import StudyNotFoundError
-
-    try:
+    with contextlib.suppress(storage.StudyNotFoundError):
         return dash.signature(ctx.url, study)
-    except StudyNotFoundError:
-        return None
+    return None
 
 
 def progress(ctx: Context, study: str) -> Any:
     """The study's progress, None when it is not in the storage (yet)."""
-    from studies.storage import StudyNotFoundError
-
-    try:
+    with contextlib.suppress(storage.StudyNotFoundError):
         return dash.study_progress(ctx.url, study)
-    except StudyNotFoundError:
-        return None
+    return None
 
 
 def is_live(ctx: Context, study: str) -> bool:
@@ -383,40 +329,26 @@ def is_live(ctx: Context, study: str) -> bool:
     return status is not None and status.alive
 
 
-def require_study(ctx: Context, what: str) -> str | None:
-    """The picked study, or a call to action when there is none."""
-    if ctx.error:
-        st.error(ctx.error)
-        return None
-    if not ctx.study:
-        st.info(f"No study to show {what} for yet. Run the demo from the Home page, or "
-                "launch a study on the Run page.", icon=":material/info:")
-        page_link(HOME, "Home: run the demo", None, icon=":material/home:")
-        return None
-    return ctx.study
-
-
 def open_study(ctx: Context, page: str, what: str) -> tuple[str, tuple[object, ...]] | None:
     """Title the page, then (study, cache key) of the picked study once it is in the storage.
 
     None, with a call to action already shown, when no study is picked or it is starting.
     """
     st.title(f"{page} · {ctx.study}" if ctx.study else page)
-    study = require_study(ctx, what)
-    if study is None:
-        return None
-    sig = study_signature(ctx, study)
-    if sig is None:
-        not_started(ctx, study)
-        return None
-    return study, sig
-
-
-def not_started(ctx: Context, study: str) -> None:
-    st.info(f"Study **{study}** is starting: its process is loading data and creating it in "
-            "the storage. This page fills in as soon as it exists.",
-            icon=":material/hourglass_top:")
-    page_link(RUN, "Watch it on the Run page", study, icon=":material/play_arrow:")
+    if ctx.error:
+        st.error(ctx.error)
+    elif not ctx.study:
+        st.info(f"No study to show {what} for yet. Run the demo from the Home page, or "
+                "launch a study on the Run page.", icon=":material/info:")
+        page_link(HOME, "Home: run the demo", None, icon=":material/home:")
+    elif (sig := study_signature(ctx, ctx.study)) is None:
+        st.info(f"Study **{ctx.study}** is starting: its process is loading data and creating "
+                "it in the storage. This page fills in as soon as it exists.",
+                icon=":material/hourglass_top:")
+        page_link(RUN, "Watch it on the Run page", ctx.study, icon=":material/play_arrow:")
+    else:
+        return ctx.study, sig
+    return None
 
 
 # --- small displays ------------------------------------------------------------------------

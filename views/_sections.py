@@ -23,10 +23,9 @@ def demo_panel(ctx: ui.Context) -> None:
         st.error(ctx.error)
         return
     if ctx.read_only:
-        demos = [n for n in ctx.names if n == "demo" or n.startswith("demo-")]
-        if demos:
-            ui.page_link(ui.LANDSCAPE, "Open the demo results", demos[0],
-                         icon=":material/grid_on:")
+        demo = next((n for n in ctx.names if n == "demo" or n.startswith("demo-")), None)
+        if demo:
+            ui.page_link(ui.LANDSCAPE, "Open the demo results", demo, icon=":material/grid_on:")
         else:
             ui.page_link(ui.STUDIES, "Browse the studies", None, icon=":material/folder_open:")
         return
@@ -45,24 +44,21 @@ def recent_studies(ctx: ui.Context) -> None:
         return
     infos = ui.study_infos(ctx.url)
     if not infos:
-        st.info(
-            "No studies yet. Click **Run the demo** to watch the paper's result appear, or "
-            "design your own study on the **Run** page (presets for Figures 1 to 4 included).",
-            icon=":material/waving_hand:",
-        )
+        st.info("No studies yet. Click **Run the demo** to watch the paper's result appear, or "
+                "design your own study on the **Run** page (presets for Figures 1 to 4 "
+                "included).", icon=":material/waving_hand:")
         ui.page_link(ui.RUN, "Design a study", None, icon=":material/play_arrow:")
         return
     for info in list(reversed(infos))[:5]:
         with st.container(border=True):
             head, link = st.columns([4, 1])
-            state = dash.studies_table([info])["State"].iloc[0]
-            head.markdown(f"**{info.name}** · {info.mode or '—'} · {state}")
+            row = dash.studies_table([info]).iloc[0]
+            head.markdown(f"**{info.name}** · {info.mode or '—'} · {row['State']}")
             with link:
                 ui.page_link(ui.LANDSCAPE, "Open", info.name, icon=":material/grid_on:")
             st.progress(info.progress, text=f"{info.cells_done} / {info.cells_total} cells")
             if info.best:
-                st.caption("Best final test error: "
-                           + dash.studies_table([info])["Best final test error"].iloc[0])
+                st.caption(f"Best final test error: {row['Best final test error']}")
     ui.page_link(ui.STUDIES, "All studies", None, icon=":material/folder_open:")
 
 
@@ -113,11 +109,9 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
         # at a glance (a diagonal for L2, upright for decoupled decay).
         coupling = st.toggle("Coupling fit", value=True, key="ls_coupling",
                              help=dash.COUPLING_HELP)
-    try:
+    products = None
+    with ui.inline_errors():
         products = dash.forms.parse_list(text, "α·λ values", item="float")
-    except SpecError as error:
-        st.error(ui.say(error), icon=":material/error:")
-        products = None
     return LandscapeOptions(metric=metric, aggregate=aggregate, convention=convention,
                             schedule=schedule, best=int(best), iso=iso,
                             products=products or None, coupling=coupling)
@@ -207,9 +201,7 @@ def cell_curves(ctx: ui.Context, study: str, sig: tuple[object, ...], lands: dic
 
 
 def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None:
-    if ctx.read_only:
-        return
-    spec = ui.stored_spec(ctx.url, study)
+    spec = None if ctx.read_only else ui.stored_spec(ctx.url, study)
     if spec is None:
         return
     with st.expander("Refine: a finer grid around a region, or more seeds for the best cells",
@@ -221,10 +213,9 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
             st.markdown("**A finer grid over a region** (both axes log₂-spaced, ends included; "
                         "a point within 0.01 % of one the study has is that point)")
             c = st.columns(5)
-            lr_lo = c[0].text_input("α from", dash.exact_text(region[0][0]))
-            lr_hi = c[1].text_input("α to", dash.exact_text(region[0][1]))
-            wd_lo = c[2].text_input(f"{unit} from", dash.exact_text(region[1][0]))
-            wd_hi = c[3].text_input(f"{unit} to", dash.exact_text(region[1][1]))
+            ends = ("α from", "α to", f"{unit} from", f"{unit} to")
+            texts = [col.text_input(end, dash.exact_text(value))
+                     for col, end, value in zip(c, ends, (*region[0], *region[1]), strict=False)]
             count = c[4].number_input("Values per axis", 2, 24, 5)
             shown = {land.optimizer for land in lands.values()}
             optimizers = st.multiselect("Optimizers", list(spec.optimizers),
@@ -232,9 +223,7 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
             submitted = st.form_submit_button("Add the finer grid", icon=":material/zoom_in:")
         if submitted:
             with ui.inline_errors():
-                values = [dash.forms.parse_float(v, name) for v, name in (
-                    (lr_lo, "α from"), (lr_hi, "α to"), (wd_lo, f"{unit} from"),
-                    (wd_hi, f"{unit} to"))]
+                values = [dash.forms.parse_float(t, e) for t, e in zip(texts, ends, strict=True)]
                 if None in values:
                     raise SpecError("region", "give all four ends of the region")
                 added, _ = dash.refine_region(
@@ -243,7 +232,6 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
                     optimizers=optimizers or None)
                 ui.flash(f"Added {added} new cells to {study}; a worker is training them."
                          if added else "Every cell of that region is already in the study.")
-                st.rerun()
         with st.form("refine_seeds", border=False):
             st.markdown("**More seeds for the best cells** (tells signal from seed noise)")
             c = st.columns(2)
@@ -258,7 +246,6 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
                                            trials=trials)
                 ui.flash(f"Added {added} runs to {study}; a worker is training them."
                          if added else "Those seeds are already in the study.")
-                st.rerun()
         _remove_added(ctx, study)
 
 
@@ -278,7 +265,6 @@ def _remove_added(ctx: ui.Context, study: str) -> None:
         with ui.inline_errors():
             n = dash.remove_added(ctx.url, study, finished=False)
             ui.flash(f"Removed {n} added cells from {study} before they trained.")
-            st.rerun()
     if added.finished:
         with c[1]:
             sure = st.checkbox(f"Also remove the {len(added.finished)} finished ones: their "
@@ -289,15 +275,12 @@ def _remove_added(ctx: ui.Context, study: str) -> None:
                 with ui.inline_errors():
                     n = dash.remove_added(ctx.url, study, finished=True)
                     ui.flash(f"Removed {n} added cells from {study}.")
-                    st.rerun()
 
 
 def tune_view(ctx: ui.Context, study: str) -> None:
-    from studies.dashboard import tune_figures
-
     st.info("A tune study: Optuna's sampler picks each trial's α and weight decay, so its "
             "trials are not on a grid. Below: where it searched, and how it converged.")
-    figures = tune_figures(ctx.url, study)
+    figures = dash.tune_figures(ctx.url, study)
     cols = st.columns(2)
     for k, (title, fig) in enumerate(figures.items()):
         with cols[k % 2]:
@@ -315,7 +298,6 @@ def tune_view(ctx: ui.Context, study: str) -> None:
                 budget, _ = dash.add_tune_trials(ctx.url, study, int(n))
                 ui.flash(f"The budget of {study} is now {budget} trials; a worker is running "
                          "them.")
-                st.rerun()
 
 
 # --- studies -------------------------------------------------------------------------------
@@ -350,5 +332,4 @@ def delete_box(ctx: ui.Context, study: str) -> None:
             with ui.inline_errors():
                 dash.delete(ctx.url, study)
                 ui.study_infos.clear()
-                ui.flash(f"Deleted study {study}.")
-                ui.go(ui.STUDIES)
+                ui.flash(f"Deleted study {study}.", ui.STUDIES)

@@ -18,7 +18,6 @@ CLAIM = (
     "moves with the learning rate, and AdamW generalizes better than Adam."
 )
 
-
 HEADLINE = (
     "**Is an L2 penalty the same as weight decay for Adam?** Train Adam and AdamW side by "
     "side over a grid of learning rates × weight decays, and watch the answer appear."
@@ -42,25 +41,19 @@ def _claim() -> None:
         st.markdown("##### Adam + L2 (coupled)")
         st.latex(r"g_t \leftarrow \nabla f_t(\theta_{t-1}) + \lambda\,\theta_{t-1}")
         st.latex(r"m_t,\ v_t \leftarrow \text{moments of } g_t")
-        st.latex(
-            r"\theta_t \leftarrow \theta_{t-1} - \eta_t\,"
-            r"\frac{\alpha\,\hat m_t}{\sqrt{\hat v_t}+\epsilon}"
-        )
+        st.latex(r"\theta_t \leftarrow \theta_{t-1} - \eta_t\,"
+                 r"\frac{\alpha\,\hat m_t}{\sqrt{\hat v_t}+\epsilon}")
         st.caption("λθ enters m and v, so it is rescaled by 1/√v̂ like the loss gradient.")
     with right, st.container(border=True):
         st.markdown("##### AdamW (decoupled)")
         st.latex(r"g_t \leftarrow \nabla f_t(\theta_{t-1})")
         st.latex(r"m_t,\ v_t \leftarrow \text{moments of } g_t")
-        st.latex(
-            r"\theta_t \leftarrow \theta_{t-1} - \eta_t\Big("
-            r"\frac{\alpha\,\hat m_t}{\sqrt{\hat v_t}+\epsilon} + \lambda\,\theta_{t-1}\Big)"
-        )
+        st.latex(r"\theta_t \leftarrow \theta_{t-1} - \eta_t\Big("
+                 r"\frac{\alpha\,\hat m_t}{\sqrt{\hat v_t}+\epsilon} + \lambda\,\theta_{t-1}\Big)")
         st.caption("Every weight shrinks by η_t·λ per step, whatever its gradient history.")
-    st.caption(
-        "λ is the paper's weight decay: the per-step shrink η_t·λ, never scaled by α. "
-        "PyTorch's `AdamW(weight_decay=wd)` uses wd = λ/α. Every axis and table here says "
-        "which convention it shows."
-    )
+    st.caption("λ is the paper's weight decay: the per-step shrink η_t·λ, never scaled by α. "
+               "PyTorch's `AdamW(weight_decay=wd)` uses wd = λ/α. Every axis and table here "
+               "says which convention it shows.")
 
 
 ui.guard(render)

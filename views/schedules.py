@@ -73,7 +73,7 @@ def _calculator() -> None:
         value = dash.forms.parse_float(text, "weight decay")
         lr = dash.forms.parse_float(lr_text, "learning rate α")
         epochs = dash.forms.parse_float(epochs_text, "epochs T")
-        if value is None or lr is None or epochs is None:
+        if None in (value, lr, epochs):
             raise SpecError("converter", "give a weight decay, a learning rate and epochs")
         out = dash.convert(value, convention=convention, lr=lr, batch_size=int(batch),
                            train_size=int(train), epochs=epochs)
@@ -88,12 +88,11 @@ def _calculator() -> None:
                     "the paper's App. B: the same λ_norm fits any b, B, T"],
     })
     st.dataframe(table, hide_index=True, width="stretch")
-    st.caption(
-        f"Normalization factor √(b/(B·T)) = {out.factor:.4g}. At η_t = 1 a decoupled step "
-        f"shrinks the weights by {out.shrink_per_step:.3g} (×{1 - out.shrink_per_step:.6g}); "
-        f"AdamW's EMA timescale τ = 1/(α·wd) = 1/λ = {out.timescale_steps:.4g} steps "
-        f"≈ {out.timescale_epochs:.3g} epochs (Wang & Aitchison, 2024)."
-    )
+    st.caption(f"Normalization factor √(b/(B·T)) = {out.factor:.4g}. At η_t = 1 a decoupled "
+               f"step shrinks the weights by {out.shrink_per_step:.3g} "
+               f"(×{1 - out.shrink_per_step:.6g}); AdamW's EMA timescale τ = 1/(α·wd) = 1/λ = "
+               f"{out.timescale_steps:.4g} steps ≈ {out.timescale_epochs:.3g} epochs (Wang & "
+               "Aitchison, 2024).")
 
 
 ui.guard(render)

@@ -35,8 +35,7 @@ def render() -> None:
     st.session_state[ROWS] = list(table["Study"])
     st.dataframe(
         table, hide_index=True, width="stretch", on_select=_picked, key=TABLE,
-        selection_mode="single-row",
-        column_config={
+        selection_mode="single-row", column_config={
             # Pixel widths that add up to less than the table's room at 1440 px (≈ 980 px
             # beside the sidebar), so the last column is never clipped.
             "Study": st.column_config.TextColumn(width=90),
@@ -49,20 +48,18 @@ def render() -> None:
             "Diverged": st.column_config.NumberColumn(width=70),
             "Kind": st.column_config.TextColumn(width=90, help="Mode · data set"),
             "Created": st.column_config.TextColumn(width=120, help="UTC"),
-        },
-    )
-    study = ctx.study
-    info = next((i for i in infos if i.name == study), None)
+        })
+    info = next((i for i in infos if i.name == ctx.study), None)
     if info is None:
         st.caption("Click a row (or pick a study in the sidebar) for its exports.")
         return
-    st.subheader(f"{info.name}")
+    st.subheader(info.name)
     if info.description:
         st.caption(info.description)
-    sections.export_buttons(ctx, study)
+    sections.export_buttons(ctx, info.name)
     if info.mode == "tune":
-        sections.optuna_views(ctx, study)
-    sections.delete_box(ctx, study)
+        sections.optuna_views(ctx, info.name)
+    sections.delete_box(ctx, info.name)
 
 
 ui.guard(render)
