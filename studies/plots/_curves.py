@@ -17,16 +17,10 @@ BANDS = ("std", "minmax", None)
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
-def curves_figure(
-    curves: pd.DataFrame,
-    trials: pd.DataFrame,
-    *,
-    trial_numbers: Sequence[int] | None = None,
-    cells: Sequence[Cell] | None = None,
-    metrics: Sequence[str] = ("train_loss", "test_error"),
-    band: str | None = "std",
-    log_loss: bool = True,
-) -> go.Figure:
+def curves_figure(curves: pd.DataFrame, trials: pd.DataFrame, *,
+                  trial_numbers: Sequence[int] | None = None, cells: Sequence[Cell] | None = None,
+                  metrics: Sequence[str] = ("train_loss", "test_error"), band: str | None = "std",
+                  log_loss: bool = True) -> go.Figure:
     """One subplot per metric against epoch; one line per selected cell (mean over seeds).
 
     The band is mean ± std over seeds (``"std"``; absent with one seed), the seeds' min–max
@@ -36,13 +30,10 @@ def curves_figure(
     """
     if band not in BANDS:
         raise ValueError(f"band must be one of {BANDS}, got {band!r}")
-    frames = {
-        m: learning_curves(curves, trials, trial_numbers=trial_numbers, cells=cells, metric=m)
-        for m in metrics
-    }
-    fig = make_subplots(
-        rows=1, cols=len(metrics), subplot_titles=[metric_label(m) for m in metrics]
-    )
+    frames = {m: learning_curves(curves, trials, trial_numbers=trial_numbers, cells=cells,
+                                 metric=m) for m in metrics}
+    fig = make_subplots(rows=1, cols=len(metrics),
+                        subplot_titles=[metric_label(m) for m in metrics])
     styles: dict[str, tuple[str, str]] = {}
     per_optimizer: dict[str, int] = {}
     for col, (metric, frame) in enumerate(frames.items(), start=1):
@@ -58,56 +49,29 @@ def curves_figure(
             mean = g["mean"].to_numpy(dtype=float)
             lo, hi = _band(g, band)
             if lo is not None and np.isfinite(lo).any():
-                fig.add_trace(
-                    go.Scatter(
-                        x=np.concatenate([epoch, epoch[::-1]]),
-                        y=np.concatenate([hi, lo[::-1]]),
-                        fill="toself",
-                        fillcolor=rgba(color, 0.18),
-                        line={"width": 0},
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=label,
-                        name=f"{label} band",
-                        meta={"role": "band", "cell": label},
-                    ),
-                    row=1,
-                    col=col,
-                )
-            fig.add_trace(
-                go.Scatter(
-                    x=epoch,
-                    y=mean,
-                    mode="lines",
-                    line={"color": color, "dash": dash, "width": 2},
-                    name=label,
-                    legendgroup=label,
-                    showlegend=col == 1,
-                    customdata=g["n"].to_numpy(),
-                    hovertemplate="epoch %{x}: %{y:"
-                    + (".2%" if metric_kind(metric) == "error" else ".4g")
-                    + "} (%{customdata} seeds)"
-                    + f"<extra>{label}</extra>",
-                    meta={"role": "mean", "cell": label},
-                ),
-                row=1,
-                col=col,
-            )
+                fig.add_trace(go.Scatter(
+                    x=np.concatenate([epoch, epoch[::-1]]), y=np.concatenate([hi, lo[::-1]]),
+                    fill="toself", fillcolor=rgba(color, 0.18), line={"width": 0},
+                    hoverinfo="skip", showlegend=False, legendgroup=label, name=f"{label} band",
+                    meta={"role": "band", "cell": label}), row=1, col=col)
+            fmt = ".2%" if metric_kind(metric) == "error" else ".4g"
+            fig.add_trace(go.Scatter(
+                x=epoch, y=mean, mode="lines", line={"color": color, "dash": dash, "width": 2},
+                name=label, legendgroup=label, showlegend=col == 1, customdata=g["n"].to_numpy(),
+                hovertemplate=f"epoch %{{x}}: %{{y:{fmt}}} (%{{customdata}} seeds)"
+                              f"<extra>{label}</extra>",
+                meta={"role": "mean", "cell": label}), row=1, col=col)
         fig.update_xaxes(title_text="epoch", row=1, col=col)
-        fig.update_yaxes(
-            title_text=metric_label(metric),
-            type="log" if log_loss and "loss" in metric else None,
-            tickformat=".0%" if metric_kind(metric) == "error" else None,
-            row=1,
-            col=col,
-        )
+        fig.update_yaxes(title_text=metric_label(metric),
+                         type="log" if log_loss and "loss" in metric else None,
+                         tickformat=".0%" if metric_kind(metric) == "error" else None,
+                         row=1, col=col)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2}, height=420)
     return fig
 
 
-def schedule_figure(
-    series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str | None = None
-) -> go.Figure:
+def schedule_figure(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *,
+                    title: str | None = None) -> go.Figure:
     """η_t (the schedule multiplier; the learning rate is α·η_t) against epoch, one line each.
 
     ``series`` maps a name to (epochs, η values); epochs may be fractional (per batch).
@@ -115,27 +79,14 @@ def schedule_figure(
     """
     fig = go.Figure()
     for k, (name, (epochs, eta)) in enumerate(series.items()):
-        x = np.asarray(epochs, dtype=float)
-        y = np.asarray(eta, dtype=float)
+        x, y = np.asarray(epochs, dtype=float), np.asarray(eta, dtype=float)
         if x.shape != y.shape:
             raise ValueError(f"series {name!r}: epochs and η_t differ in length")
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                mode="lines",
-                name=name,
-                line={"color": optimizer_color(name, index=k)},
-                hovertemplate="epoch %{x:.3g}: η = %{y:.4g}<extra>" + name + "</extra>",
-            )
-        )
-    fig.update_layout(
-        title=title,
-        xaxis_title="epoch",
-        yaxis_title="schedule multiplier η_t",
-        height=360,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2},
-    )
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines", name=name, line={"color": optimizer_color(name, index=k)},
+            hovertemplate="epoch %{x:.3g}: η = %{y:.4g}<extra>" + name + "</extra>"))
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="schedule multiplier η_t",
+                      height=360, legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     return fig
 
 

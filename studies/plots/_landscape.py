@@ -10,7 +10,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.optim import convert_weight_decay
-from studies.analysis import ALPHA, Difference, Landscape, coupling, coupling_interval, near_best
+from studies.analysis import (
+    ALPHA,
+    Difference,
+    Landscape,
+    coupling,
+    coupling_interval,
+    display_name,
+    near_best,
+)
 
 from ._style import (
     CONVENTION_SYMBOLS,
@@ -20,7 +28,6 @@ from ._style import (
     integer_log2_ticks,
     log2_ticks,
     metric_kind,
-    panel_title,
     pow2_label,
 )
 from ._style import metric_label as metric_name
@@ -37,20 +44,11 @@ ERROR_RANGE = (0.0, 1.0)
 
 
 def landscape_figure(
-    landscapes: Mapping[str, Landscape],
-    *,
-    metric_label: str | None = None,
-    convention_label: str | None = None,
-    show_best: int = 10,
-    show_iso: bool = False,
-    iso_products: Sequence[float] | None = None,
-    show_coupling: bool = False,
-    zmin: float | None = None,
-    zmax: float | None = None,
-    cols: int | None = None,
-    colorscale: str = "Viridis",
-    show_near_best: bool = True,
-    fixed_range: bool = False,
+    landscapes: Mapping[str, Landscape], *, metric_label: str | None = None,
+    convention_label: str | None = None, show_best: int = 10, show_iso: bool = False,
+    iso_products: Sequence[float] | None = None, show_coupling: bool = False,
+    zmin: float | None = None, zmax: float | None = None, cols: int | None = None,
+    colorscale: str = "Viridis", show_near_best: bool = True, fixed_range: bool = False,
 ) -> go.Figure:
     """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``).
 
@@ -92,19 +90,15 @@ def landscape_figure(
     n = len(landscapes)
     ncols = min(cols or n, n)
     nrows = math.ceil(n / ncols)
-    titles = [panel_title(k) for k in landscapes]
+    titles = [display_name(k) for k in landscapes]
     lands = list(landscapes.values())
     # Panels right of the first carry α labels only when their rows differ from the first
     # panel's in their row (see below); then the gap must make room for them.
     labelled = any(not np.array_equal(land.lr, lands[p - p % ncols].lr)
                    for p, land in enumerate(lands) if p % ncols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        subplot_titles=titles,
-        horizontal_spacing=(0.1 if labelled else 0.06) if ncols > 1 else None,
-        vertical_spacing=0.14 if nrows > 1 else None,
-    )
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=titles,
+                        horizontal_spacing=(0.1 if labelled else 0.06) if ncols > 1 else None,
+                        vertical_spacing=0.14 if nrows > 1 else None)
     legend_done: set[str] = set()
     for p, (title, land) in enumerate(zip(titles, landscapes.values(), strict=True)):
         row, col = p // ncols + 1, p % ncols + 1
@@ -126,9 +120,7 @@ def landscape_figure(
         zmin, zmax = ERROR_RANGE if zmin is None and zmax is None else (zmin, zmax)
     cmin = zmin if zmin is not None else (float(finite.min()) if finite.size else None)
     cmax = zmax if zmax is not None else (float(finite.max()) if finite.size else None)
-    colorbar: dict = {"title": {"text": label}}
-    if kind == "error":
-        colorbar["tickformat"] = ".0%"
+    colorbar: dict = {"title": {"text": label}} | ({"tickformat": ".0%"} if kind == "error" else {})
     if log_colour:
         positive = finite[finite > 0]
         lo = cmin if cmin is not None and cmin > 0 else (positive.min() if positive.size else 1)
@@ -150,39 +142,23 @@ def _finish(fig: go.Figure, *, height: int, legend_y: float, **layout) -> go.Fig
     return fig
 
 
-def _panel(
-    fig: go.Figure,
-    land: Landscape,
-    *,
-    row: int,
-    col: int,
-    title: str,
-    metric: str,
-    show_best: int,
-    show_iso: bool,
-    iso_products: Sequence[float] | None,
-    show_coupling: bool,
-    show_near_best: bool,
-    kind: str,
-    log_colour: bool,
-    legend_done: set[str],
-) -> None:
-    x, y, zero_x, x_step = _coordinates(land)
+def _panel(fig: go.Figure, land: Landscape, *, row: int, col: int, title: str, metric: str,
+           show_best: int, show_iso: bool, iso_products: Sequence[float] | None,
+           show_coupling: bool, show_near_best: bool, kind: str, log_colour: bool,
+           legend_done: set[str]) -> None:
+    x, zero_x, x_step = _log2_decay(land.cell_wd)
+    y = np.log2(land.cell_lr)
     # The colour axis of a log-coloured metric is log₁₀ of it; hover shows the value itself.
     z = _log10_or_nan(land.value) if log_colour else land.value
     y_step = _step(y[:, 0])
     custom = np.stack([land.cell_lr, land.cell_wd, land.value, land.std, land.n_seeds,
                        land.n_diverged, land.n_unfinished], axis=-1)
-    hover = (
-        "α = %{customdata[0]:.4g}<br>"
-        + CONVENTION_SYMBOLS[land.convention]
-        + " = %{customdata[1]:.4g}<br>"
-        + metric
-        + (" = %{customdata[2]:.2%} ± %{customdata[3]:.2%}<br>" if kind == "error"
-           else " = %{customdata[2]:.4g} ± %{customdata[3]:.2g}<br>")
-        + "seeds: %{customdata[4]}, diverged: %{customdata[5]}, running: %{customdata[6]}"
-        + f"<extra>{title}</extra>"
-    )
+    spread = ("%{customdata[2]:.2%} ± %{customdata[3]:.2%}" if kind == "error"
+              else "%{customdata[2]:.4g} ± %{customdata[3]:.2g}")
+    hover = ("α = %{customdata[0]:.4g}<br>" + CONVENTION_SYMBOLS[land.convention]
+             + " = %{customdata[1]:.4g}<br>" + metric + " = " + spread + "<br>seeds: "
+             "%{customdata[4]}, diverged: %{customdata[5]}, running: %{customdata[6]}"
+             + f"<extra>{title}</extra>")
     if land.rectangular:
         fig.add_trace(go.Heatmap(x=x[0], y=y[:, 0], z=z, customdata=custom, hovertemplate=hover,
                                  hoverongaps=False, coloraxis="coloraxis", name=title, xgap=1,
@@ -202,9 +178,9 @@ def _panel(
     # The t-test is on cell means: no outline over a median or a minimum across seeds.
     if show_near_best and kind in ("error", "loss") and land.aggregate == "mean":
         found = near_best(land)
-        near = found.mask
         if found.noise.measured:  # with one seed only the best cell would be "near" it
             size = max(8.0, min(34.0, 260.0 / max(land.shape)))
+            near = found.mask
             _overlay(fig, row, col, legend_done, name=NEAR_BEST_NAME, x=x[near], y=y[near],
                      marker={"symbol": "square-open", "size": size, "color": "#222222",
                              "line": {"width": 1.5}},
@@ -222,26 +198,21 @@ def _panel(
         (PARTLY_DIVERGED_NAME, (land.n_diverged > 0) & ~land.diverged, "x-thin-open"),
     ):
         if mask.any():
-            frac = land.diverged_fraction[mask]
-            _overlay(
-                fig, row, col, legend_done, name=name, x=x[mask], y=y[mask],
-                marker={"symbol": symbol, "size": 11, "color": DIVERGED_COLOR,
-                        "line": {"width": 2, "color": DIVERGED_COLOR}},
-                hovertext=[
-                    f"α = {a:.4g}, {CONVENTION_SYMBOLS[land.convention]} = {w:.4g}<br>"
-                    f"diverged: {f:.0%} of seeds"
-                    for a, w, f in zip(land.cell_lr[mask], land.cell_wd[mask], frac, strict=True)
-                ],
-            )
+            cells = zip(land.cell_lr[mask], land.cell_wd[mask], land.diverged_fraction[mask],
+                        strict=True)
+            _overlay(fig, row, col, legend_done, name=name, x=x[mask], y=y[mask],
+                     marker={"symbol": symbol, "size": 11, "color": DIVERGED_COLOR,
+                             "line": {"width": 2, "color": DIVERGED_COLOR}},
+                     hovertext=[f"α = {a:.4g}, {CONVENTION_SYMBOLS[land.convention]} = {w:.4g}"
+                                f"<br>diverged: {f:.0%} of seeds" for a, w, f in cells])
 
     y_range = [float(y.min() - y_step / 2), float(y.max() + y_step / 2)]
     x_range = [float(np.nanmin(x) - x_step / 2), float(np.nanmax(x) + x_step / 2)]
     products = list(iso_products) if iso_products is not None else []
     if show_iso and iso_products is None and best:
         products = [float(land.cell_lr[best[0]] * land.cell_wd[best[0]])]
-    if show_iso or iso_products is not None:
-        for c in products:
-            _iso_line(fig, row, col, legend_done, land=land, product=c, y_range=y_range)
+    for c in products:
+        _iso_line(fig, row, col, legend_done, land=land, product=c, y_range=y_range)
     if show_coupling:
         _coupling_overlay(fig, row, col, land=land, y_range=y_range, title=title)
 
@@ -253,19 +224,9 @@ def _panel(
     fig.update_yaxes(tickvals=yticks[0], ticktext=yticks[1], range=y_range, row=row, col=col)
 
 
-def _overlay(
-    fig: go.Figure,
-    row: int,
-    col: int,
-    legend_done: set[str],
-    *,
-    name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    marker: dict,
-    legend_text: str | None = None,
-    hovertext: list[str] | None = None,
-) -> None:
+def _overlay(fig: go.Figure, row: int, col: int, legend_done: set[str], *, name: str,
+             x: np.ndarray, y: np.ndarray, marker: dict, legend_text: str | None = None,
+             hovertext: list[str] | None = None) -> None:
     fig.add_trace(go.Scatter(x=x, y=y, mode="markers", marker=marker, name=legend_text or name,
                              legendgroup=name, showlegend=name not in legend_done,
                              hoverinfo="text" if hovertext else "skip", hovertext=hovertext,
@@ -273,17 +234,15 @@ def _overlay(
     legend_done.add(name)
 
 
-def _iso_line(
-    fig: go.Figure,
-    row: int,
-    col: int,
-    legend_done: set[str],
-    *,
-    land: Landscape,
-    product: float,
-    y_range: list[float],
-) -> None:
-    """α · wd = c is the straight line x = log₂ c − y in log₂ coordinates."""
+def _iso_line(fig: go.Figure, row: int, col: int, legend_done: set[str], *, land: Landscape,
+              product: float, y_range: list[float]) -> None:
+    """α · wd = c is the straight line x = log₂ c − y in log₂ coordinates.
+
+    On a PyTorch axis α·wd is the per-step shrink (η_t = 1) and τ = 1/(α·wd) the timescale, in
+    steps, of the moving average of updates AdamW computes (Wang & Aitchison, 2024). On the
+    paper's λ axis the per-step shrink is λ itself, and α·λ = c marks instead where an L2
+    coefficient λ under SGD acts like the same decoupled decay α·λ: SGD+L2's diagonal valley.
+    """
     y = np.linspace(*y_range, 2)
     c2 = math.log2(product)
     symbol = {"paper": "λ", "pytorch": "wd", "normalized": "λ_norm"}[land.convention]
@@ -347,12 +306,6 @@ def _log_colorbar_ticks(lo: float, hi: float) -> dict:
     return {"tickvals": ticks, "ticktext": [f"{10**t:.3g}" for t in ticks]}
 
 
-def _coordinates(land: Landscape) -> tuple[np.ndarray, np.ndarray, float | None, float]:
-    """log₂ coordinates of every cell, the x of λ = 0 (or None), and the x grid step."""
-    x, zero_x, step = _log2_decay(land.cell_wd)
-    return x, np.log2(land.cell_lr), zero_x, step
-
-
 def _log2_decay(wd: np.ndarray) -> tuple[np.ndarray, float | None, float]:
     """log₂ of weight decays, with λ = 0 one grid step left of the smallest positive one;
     that x (None without a zero), and the grid step."""
@@ -384,7 +337,7 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
     (two-sided pooled t-test, :func:`studies.analysis.difference`); with one seed per cell
     no noise was measured and the title says so."""
     kind = metric_kind(diff.metric)
-    a, b = panel_title(diff.minuend), panel_title(diff.subtrahend)
+    a, b = display_name(diff.minuend), display_name(diff.subtrahend)
     if not (diff.wd_paper > 0).any():
         raise ValueError("a difference map needs weight decays above 0")
     x, zero_x, _ = _log2_decay(diff.wd_paper)

@@ -8,8 +8,6 @@ from typing import Final, Literal
 
 import numpy as np
 
-from studies.analysis import display_name
-
 #: One colour per optimizer, the same in every figure: four clearly different hues of the
 #: Okabe-Ito palette (safe for colour-blind readers), so Adam and AdamW (and SGD and SGDW)
 #: can never be mistaken for one another; each L2 variant is warm, each decoupled one cool.
@@ -28,23 +26,14 @@ CONVENTION_TITLES: Final[dict[str, str]] = {
     "normalized": "λ_norm (normalized)",
 }
 #: Short symbols for hover text.
-CONVENTION_SYMBOLS: Final[dict[str, str]] = {
-    "paper": "λ (paper)",
-    "pytorch": "wd (PyTorch)",
-    "normalized": "λ_norm",
-}
+CONVENTION_SYMBOLS: Final[dict[str, str]] = {"paper": "λ (paper)", "pytorch": "wd (PyTorch)",
+                                             "normalized": "λ_norm"}
 METRIC_LABELS: Final[dict[str, str]] = {
-    "final_test_error": "final test error",
-    "best_test_error": "best test error",
-    "final_val_error": "final validation error",
-    "best_val_error": "best validation error",
-    "final_train_loss": "final training loss",
-    "final_weight_norm": "final weight norm",
-    "train_loss": "training loss",
-    "train_error": "training error",
-    "val_error": "validation error",
-    "test_error": "test error",
-    "eta": "η_t",
+    "final_test_error": "final test error", "best_test_error": "best test error",
+    "final_val_error": "final validation error", "best_val_error": "best validation error",
+    "final_train_loss": "final training loss", "final_weight_norm": "final weight norm",
+    "train_loss": "training loss", "train_error": "training error",
+    "val_error": "validation error", "test_error": "test error", "eta": "η_t",
     "weight_norm": "weight norm",
 }
 LR_TITLE: Final[str] = "learning rate α"
@@ -71,10 +60,6 @@ def optimizer_color(optimizer: str, *, index: int = 0) -> str:
     return OPTIMIZER_COLORS.get(optimizer, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
 
 
-def panel_title(name: str) -> str:
-    return display_name(name)
-
-
 def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric.replace("_", " "))
 
@@ -86,9 +71,8 @@ def pow2_label(exponent: float) -> str:
     return f"2^{exponent:.3g}"
 
 
-def log2_ticks(
-    values: Sequence[float] | np.ndarray, *, zero_at: float | None = None, max_ticks: int = 14
-) -> tuple[list[float], list[str]]:
+def log2_ticks(values: Sequence[float] | np.ndarray, *, zero_at: float | None = None,
+               max_ticks: int = 14) -> tuple[list[float], list[str]]:
     """Tick positions (log₂ of the values) and labels for positive ``values``.
 
     Ticks sit on the values when every value is a power of two (labelled 2ⁿ), thinned to at
@@ -100,25 +84,18 @@ def log2_ticks(
     v = v[v > 0]
     exps = np.log2(v)
     powers = bool(np.all(np.abs(exps - np.round(exps)) < 1e-9))
-    ticks, text = [], []
-    if zero_at is not None:
-        ticks.append(float(zero_at))
-        text.append("0")
+    ticks, text = ([float(zero_at)], ["0"]) if zero_at is not None else ([], [])
     if not exps.size:
         return ticks, text
     if not powers:
         more = integer_log2_ticks(float(exps.min()), float(exps.max()), max_ticks=max_ticks)
         return ticks + more[0], text + more[1]
-    step = max(1, math.ceil(len(v) / max_ticks))
-    for e in exps[::step]:
-        ticks.append(float(e))
-        text.append(pow2_label(float(e)))
-    return ticks, text
+    shown = [float(e) for e in exps[:: max(1, math.ceil(len(v) / max_ticks))]]
+    return ticks + shown, text + [pow2_label(e) for e in shown]
 
 
-def integer_log2_ticks(
-    lo: float, hi: float, *, max_ticks: int = 14
-) -> tuple[list[float], list[str]]:
+def integer_log2_ticks(lo: float, hi: float, *, max_ticks: int = 14
+                       ) -> tuple[list[float], list[str]]:
     """Ticks at integer powers of two covering [lo, hi] (log₂ units), thinned."""
     exps = np.arange(math.floor(lo), math.ceil(hi) + 1)
     step = max(1, math.ceil(len(exps) / max_ticks))
