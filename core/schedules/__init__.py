@@ -12,15 +12,5 @@ from core.schedules._schedules import (
     period_epochs,
 )
 
-__all__ = [
-    "Constant",
-    "Cosine",
-    "NormalizedDecay",
-    "Schedule",
-    "ScheduleDriver",
-    "StepDrop",
-    "WarmRestarts",
-    "Warmup",
-    "eta_curve",
-    "period_epochs",
-]
+__all__ = ["Constant", "Cosine", "NormalizedDecay", "Schedule", "ScheduleDriver", "StepDrop",
+           "WarmRestarts", "Warmup", "eta_curve", "period_epochs"]

@@ -57,14 +57,8 @@ class DataOrder:
 def prepare_data(data: DataSplits, device: torch.device, dtype: torch.dtype) -> DataSplits:
     """The splits on the training device, inputs in the training dtype."""
     moved = data.to(device)
-    if moved.train_x.dtype == dtype:
-        return moved
-    return replace(
-        moved,
-        train_x=moved.train_x.to(dtype),
-        val_x=moved.val_x.to(dtype),
-        test_x=moved.test_x.to(dtype),
-    )
+    return replace(moved, train_x=moved.train_x.to(dtype), val_x=moved.val_x.to(dtype),
+                   test_x=moved.test_x.to(dtype))
 
 
 def errors(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

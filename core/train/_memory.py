@@ -41,25 +41,19 @@ def member_bytes(*, model: ModelSpec, data: DataSplits, batch_size: int, dtype: 
         if isinstance(output, torch.Tensor):
             activations += output.numel()
 
-    hooks = [m.register_forward_hook(count) for m in net.modules()]
-    try:
-        with torch.no_grad():
-            net.eval()
-            net(torch.zeros(1, *data.input_shape))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    item = torch.tensor([], dtype=dtype).element_size()
+    for module in net.modules():  # no need to remove the hooks: the net is thrown away
+        module.register_forward_hook(count)
+    with torch.no_grad():
+        net.eval()(torch.zeros(1, *data.input_shape))
     per_member = n_params * 6 + activations * batch_size * 3
     if n_seeds > 1:  # each member gets its own input batch
         per_member += batch_size * math.prod(data.input_shape)
-    return per_member * item
+    return per_member * dtype.itemsize
 
 
 def members_per_chunk(*, model: ModelSpec, data: DataSplits, batch_size: int,
                       dtype: torch.dtype, device: torch.device, n_seeds: int = 1) -> int:
     """The largest number of members to train together on ``device``."""
-    need = member_bytes(model=model, data=data, batch_size=batch_size, dtype=dtype,
-                        n_seeds=n_seeds)
+    need = member_bytes(model=model, data=data, batch_size=batch_size, dtype=dtype, n_seeds=n_seeds)
     budget = free_memory_bytes(device) * MEMORY_FRACTION
     return int(max(1, min(MAX_MEMBERS, budget // max(1, need))))

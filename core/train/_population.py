@@ -37,14 +37,7 @@ from core.data import DataSplits
 from core.models import ModelSpec, build_model
 from core.optim import member_adam_step, member_sgd_step, param_groups
 from core.schedules import NormalizedDecay, period_epochs
-from core.train._common import (
-    EVAL_ROWS,
-    Callback,
-    DataOrder,
-    errors,
-    prepare_data,
-    steps_per_epoch,
-)
+from core.train._common import EVAL_ROWS, Callback, DataOrder, errors, prepare_data, steps_per_epoch
 from core.train._config import EpochMetrics, RunResult, TrainConfig, resolve_device
 from core.train._memory import members_per_chunk
 
@@ -93,13 +86,12 @@ def train_population(
         relay = None if callback is None else _offset_callback(callback, offset)
         try:
             results.extend(_Population(part, model=model, data=data, device=dev).train(relay))
+            offset += len(part)
+            continue
         except torch.OutOfMemoryError:
             if chunk == 1:
                 raise
             chunk = max(1, chunk // 2)  # the estimate was optimistic: retry smaller
-        else:
-            offset += len(part)
-            continue
         # Outside the except block: by now the traceback, and with it the failed chunk's
         # tensors, are gone, so their cached blocks can really be returned.
         if dev.type == "cuda":
@@ -108,12 +100,9 @@ def train_population(
 
 
 def _offset_callback(callback: Callback, offset: int) -> Callback:
-    def relay(epoch, metrics):
-        shifted = {i + offset: m for i, m in metrics.items()}
-        stop = callback(epoch, shifted) or ()
-        return [i - offset for i in stop]
-
-    return relay
+    return lambda epoch, metrics: [
+        i - offset for i in callback(epoch, {i + offset: m for i, m in metrics.items()}) or ()
+    ]
 
 
 class _Population:
@@ -121,11 +110,8 @@ class _Population:
 
     def __init__(self, configs: list[TrainConfig], *, model: ModelSpec, data: DataSplits,
                  device: torch.device) -> None:
-        self.configs = configs
-        self.data = data
-        self.device = device
-        first = configs[0]
-        self.first = first
+        self.configs, self.data, self.device = configs, data, device
+        first = self.first = configs[0]
         k = self.k = len(configs)
         dtype = first.torch_dtype
         nets = [
@@ -143,17 +129,13 @@ class _Population:
         self.params: dict[str, torch.Tensor] = {}
         for names in (decayed, kept):
             pieces = [params[name].detach().reshape(k, -1) for name in names]
-            flat = (torch.cat(pieces, dim=1) if pieces
-                    else torch.zeros(k, 0, device=device, dtype=dtype)).contiguous()
+            # The empty piece keeps cat defined when a group has no parameters.
+            flat = torch.cat([torch.zeros(k, 0, device=device, dtype=dtype), *pieces], dim=1)
             grad = torch.zeros_like(flat)
-            offset = 0
-            for name in names:
-                shape = tuple(params[name].shape)
-                size = math.prod(shape[1:])
-                leaf = flat[:, offset : offset + size].view(shape).requires_grad_(True)
-                leaf.grad = grad[:, offset : offset + size].view(shape)
-                self.params[name] = leaf
-                offset += size
+            sizes = [piece.shape[1] for piece in pieces]
+            for name, p, g in zip(names, flat.split(sizes, 1), grad.split(sizes, 1), strict=True):
+                self.params[name] = p.view(params[name].shape).requires_grad_(True)
+                self.params[name].grad = g.view(params[name].shape)
             self.flats.append(flat)
             self.grads.append(grad)
         self.state = [self._new_state(f) for f in self.flats]
@@ -167,8 +149,7 @@ class _Population:
         self.orders = [DataOrder(s, data, first.batch_size) for s in seeds]
         self.seed_index = as_tensor([seeds.index(c.seed) for c in configs], torch.long)
         self.shared_input = len(seeds) == 1
-        in_x = None if self.shared_input else 0
-        self.forward = vmap(self._member_forward, in_dims=(0, 0, in_x))
+        self.forward = vmap(self._member_forward, in_dims=(0, 0, None if self.shared_input else 0))
         self.forward_eval = vmap(self._member_forward, in_dims=(0, 0, None))
 
     def _new_state(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -181,7 +162,6 @@ class _Population:
     def _member_forward(self, params, buffers, x):
         return functional_call(self.base, (params, buffers), (x,))
 
-    # ---------------------------------------------------------------------------------
     def train(self, callback: Callback | None) -> list[RunResult]:
         first, k, dev = self.first, self.k, self.device
         n_train = self.data.train_x.shape[0]
@@ -191,7 +171,6 @@ class _Population:
         results = [RunResult(config=c) for c in self.configs]
         active = torch.ones(k, dtype=torch.bool, device=dev)
         diverged_at = torch.zeros(k, dtype=torch.long, device=dev)  # 0: not diverged
-        stopped = [False] * k
         start = time.perf_counter()
         step = 0
         for epoch in range(1, first.epochs + 1):
@@ -204,10 +183,9 @@ class _Population:
                 x, y = self._batch(index_per_seed)
                 logits = self.forward(self.params, self.buffers, x)  # (K, B, C)
                 targets = y if y.dim() == 2 else y.expand(k, -1)
-                per_sample = F.cross_entropy(
+                member_loss = F.cross_entropy(
                     logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
-                ).view(k, -1)
-                member_loss = per_sample.mean(dim=1)
+                ).view(k, -1).mean(dim=1)
                 bad = ~torch.isfinite(member_loss) | (member_loss > first.divergence_loss)
                 diverged_at = torch.where(bad & active, epoch, diverged_at)
                 active = active & ~bad
@@ -225,27 +203,24 @@ class _Population:
                         period_epochs(first.schedule, step, spe, first.epochs))
                 self._update(active, eta, lam)
                 step += 1
-                batch_n = targets.shape[1]
-                loss_sum += torch.where(active, member_loss.detach(), 0.0).double() * batch_n
+                loss_sum += (torch.where(active, member_loss.detach(), 0.0).double()
+                             * targets.shape[1])
                 wrong += errors(logits.detach(), targets)
             metrics = self._epoch_metrics(epoch, loss_sum, wrong, eta, n_train, start)
-            diverged_list = diverged_at.tolist()
             running = {}
-            for i, result in enumerate(results):
-                if stopped[i] or result.diverged:
+            for i, (result, diverged) in enumerate(zip(results, diverged_at.tolist(), strict=True)):
+                if result.stopped_epoch or result.diverged:
                     continue
-                if diverged_list[i]:
-                    result.diverged_epoch = diverged_list[i]
+                if diverged:
+                    result.diverged_epoch = diverged
                     continue
                 result.history.append(metrics[i])
                 running[i] = metrics[i]
             if callback is not None and running:
-                for i in set(callback(epoch, running) or ()):
-                    if i in running:
-                        stopped[i] = True
-                        results[i].stopped_epoch = epoch
-                        active[i] = False
-            if not any(i in running and not stopped[i] for i in range(k)):
+                for i in set(callback(epoch, running) or ()) & running.keys():
+                    results[i].stopped_epoch = epoch
+                    active[i] = False
+            if all(results[i].stopped_epoch for i in running):
                 break
         duration = time.perf_counter() - start
         for result in results:
@@ -253,13 +228,11 @@ class _Population:
         return results
 
     def _batch(self, index_per_seed) -> tuple[torch.Tensor, torch.Tensor]:
-        pairs = [order.batch(idx) for order, idx in zip(self.orders, index_per_seed,
-                                                        strict=True)]
+        pairs = [order.batch(idx) for order, idx in zip(self.orders, index_per_seed, strict=True)]
         if self.shared_input:
             return pairs[0]
-        xs = torch.stack([x for x, _ in pairs])[self.seed_index]  # (K, B, ...)
-        ys = torch.stack([y for _, y in pairs])[self.seed_index]  # (K, B)
-        return xs, ys
+        xs, ys = (torch.stack(t)[self.seed_index] for t in zip(*pairs, strict=True))
+        return xs, ys  # (K, B, ...), (K, B)
 
     def _update(self, active: torch.Tensor, eta: float, lam: torch.Tensor) -> None:
         """One optimizer step; inactive (diverged, pruned) members do not move."""

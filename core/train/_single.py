@@ -12,14 +12,7 @@ from core.data import DataSplits
 from core.models import ModelSpec, build_model
 from core.optim import OPTIMIZERS, param_groups
 from core.schedules import NormalizedDecay, ScheduleDriver
-from core.train._common import (
-    EVAL_ROWS,
-    Callback,
-    DataOrder,
-    errors,
-    prepare_data,
-    steps_per_epoch,
-)
+from core.train._common import EVAL_ROWS, Callback, DataOrder, errors, prepare_data, steps_per_epoch
 from core.train._config import EpochMetrics, RunResult, TrainConfig, resolve_device
 
 
@@ -79,10 +72,8 @@ def train_single(
     optimizer = make_optimizer(config, net)
     n_train = data.train_x.shape[0]
     spe = steps_per_epoch(n_train, config.batch_size)
-    normalized = (
-        NormalizedDecay(config.weight_decay, config.batch_size, n_train)
-        if config.normalized_decay else None
-    )
+    normalized = (NormalizedDecay(config.weight_decay, config.batch_size, n_train)
+                  if config.normalized_decay else None)
     driver = ScheduleDriver(optimizer, config.schedule, steps_per_epoch=spe,
                             total_epochs=config.epochs, normalized=normalized)
     order = DataOrder(config.seed, data, config.batch_size)
@@ -114,8 +105,7 @@ def train_single(
         metrics = EpochMetrics(
             epoch=epoch, train_loss=loss_sum / n_train, train_error=wrong / n_train,
             val_error=val_error, test_error=test_error, val_loss=val_loss, test_loss=test_loss,
-            eta=eta, weight_norm=decayed_norm(optimizer),
-            elapsed_s=time.perf_counter() - start,
+            eta=eta, weight_norm=decayed_norm(optimizer), elapsed_s=time.perf_counter() - start,
         )
         result.history.append(metrics)
         if callback is not None and 0 in set(callback(epoch, {0: metrics}) or ()):
