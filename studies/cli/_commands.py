@@ -45,9 +45,6 @@ log = logging.getLogger("studies.cli")
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
-# --- shared pieces -----------------------------------------------------------------------
-
-
 def storage_url(args: argparse.Namespace) -> str:
     return args.storage or default_storage_url()
 
@@ -62,13 +59,11 @@ def resolve_spec(text: str) -> StudySpec:
         return load_spec(path)
     if text in list_presets():
         return load_preset(text)
-    raise SpecError(
-        "spec",
-        f"no file and no preset named {text!r} (presets: {', '.join(list_presets())})",
-    )
+    presets = ", ".join(list_presets())
+    raise SpecError("spec", f"no file and no preset named {text!r} (presets: {presets})")
 
 
-def setup_logging(log_file: str | None, *, bar: Any = None) -> None:
+def setup_logging(log_file: str | None) -> None:
     """Log lines of the studies package to ``log_file`` (appended) or stderr."""
     logger = logging.getLogger("studies")
     logger.setLevel(logging.INFO)
@@ -101,29 +96,18 @@ class _TqdmHandler(logging.Handler):
 
 
 class ProgressBar:
-    """A tqdm bar of study-wide cells with an ETA; a no-op when disabled."""
+    """A tqdm bar of study-wide cells with an ETA."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.bar: Any = None
-        self.enabled = enabled
+    bar: Any = None
 
     def __call__(self, p: Any) -> None:
-        if not self.enabled:
-            return
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(
-                total=p.total,
-                initial=p.done,
-                unit="cell",
-                file=sys.stderr,
-                dynamic_ncols=True,
-                mininterval=0.5,
-                smoothing=0.1,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}] "
-                "{postfix}",
-            )
+            self.bar = tqdm(total=p.total, initial=p.done, unit="cell", file=sys.stderr,
+                            dynamic_ncols=True, mininterval=0.5, smoothing=0.1,
+                            bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}] "
+                            "{postfix}")
         self.bar.total = p.total
         self.bar.n = p.partial
         # The worker's ETA (studies.eta), not tqdm's: tqdm's rate counts the start-up.
@@ -133,7 +117,6 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-            self.bar = None
 
 
 class Stopper:
@@ -167,12 +150,9 @@ class Stopper:
                 raise KeyboardInterrupt
         self.signum = self.signum or signum
         self.event.set()
-        log.warning(
-            "%s: stopping after the current epoch (finished cells are kept; run again to "
-            "continue)%s",
-            signal.Signals(signum).name,
-            "; Ctrl-C again to abort now" if signum == signal.SIGINT else "",
-        )
+        log.warning("%s: stopping after the current epoch (finished cells are kept; run again "
+                    "to continue)%s", signal.Signals(signum).name,
+                    "; Ctrl-C again to abort now" if signum == signal.SIGINT else "")
         if self.on_signal is not None:
             self.on_signal(signum)
 
@@ -197,19 +177,13 @@ def _work(args: argparse.Namespace, url: str, study: str, *, max_members: int | 
     from studies.runner import run_worker
 
     # A bar redrawn in place only makes sense on a terminal; logs and pipes get log lines.
-    bar = ProgressBar(enabled=not args.no_progress and sys.stderr.isatty())
+    bar = ProgressBar() if not args.no_progress and sys.stderr.isatty() else None
     try:
-        return run_worker(
-            storage=url,
-            study_name=study,
-            device=args.device,
-            progress=bar,
-            stop=stopper.event,
-            max_members=max_members,
-            data_dir=args.data_dir,
-        )
+        return run_worker(storage=url, study_name=study, device=args.device, progress=bar,
+                          stop=stopper.event, max_members=max_members, data_dir=args.data_dir)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
 
 
 def _summary_line(summary: Any, url: str) -> str:
@@ -218,9 +192,6 @@ def _summary_line(summary: Any, url: str) -> str:
         f"({summary.completed} trained here, {summary.diverged} diverged, "
         f"{summary.failed} failed) in {summary.elapsed_s:.1f} s; storage {redact(url)}"
     )
-
-
-# --- commands ------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -258,8 +229,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return stopper.exit_code
         stored = StoredStudy.open(url, name)
         log.info("study %s in %s (%s mode)", name, redact(url), stored.mode.name)
-        max_members = args.max_members
-        workers = args.workers
+        max_members, workers = args.max_members, args.workers
         if workers > 1 and isinstance(stored.mode, GridMode):
             waiting = stored.counts()["WAITING"]
             if waiting < workers:
@@ -371,10 +341,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return stopper.exit_code
 
 
-def _percent(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     url = storage_url(args)
     infos = list_studies(url)
@@ -385,7 +351,7 @@ def cmd_list(args: argparse.Namespace) -> int:
               "CREATED (UTC)")
     rows = [header]
     for s in infos:
-        best = ", ".join(f"{o} {_percent(e)}" for o, e in s.best.items()) or "-"
+        best = ", ".join(f"{o} {100 * e:.1f}%" for o, e in s.best.items()) or "-"
         created = s.created.strftime("%Y-%m-%d %H:%M") if s.created else "-"
         rows.append((s.name, s.mode or "-", s.state, f"{s.cells_done}/{s.cells_total}",
                      str(s.running), str(s.failed), best, created))
@@ -415,9 +381,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     url = storage_url(args)
     require_study(url, args.study)
     if not args.yes:
-        raise UsageError(
-            f"delete: refusing to delete study {args.study!r} without --yes"
-        )
+        raise UsageError(f"delete: refusing to delete study {args.study!r} without --yes")
     delete_study(url, args.study)
     print(f"deleted study {args.study} from {redact(url)}")
     return 0
@@ -433,25 +397,13 @@ def cmd_schema(_args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": cmd_run,
-    "worker": cmd_worker,
-    "list": cmd_list,
-    "export": cmd_export,
-    "delete": cmd_delete,
-    "schema": cmd_schema,
+    "run": cmd_run, "worker": cmd_worker, "list": cmd_list, "export": cmd_export,
+    "delete": cmd_delete, "schema": cmd_schema,
 }
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _is_usage_error(error: BaseException) -> bool:
-    if isinstance(error, SpecError | StorageError | UsageError):
-        return True
-    # Only a command that loaded data can raise it; don't import torch just to catch it.
-    data = sys.modules.get("core.data")
-    return data is not None and isinstance(error, data.DatasetUnavailableError)
 
 
 def _url_of(args: argparse.Namespace) -> str | None:
@@ -486,15 +438,17 @@ def run_command(args: argparse.Namespace) -> int:
         failure = storage_failure(error, url) if url else None
         if failure is not None:  # a full disk, a read-only file: said in words, like bad input
             error = failure
-        if _is_usage_error(error):
-            text = _one_line(str(error))
-            if not isinstance(error, SpecError | StorageError | UsageError):
-                text = f"data: {text}"  # DatasetUnavailableError says what and where
-            sys.stderr.write(f"error: {text}\n")
+        text = _one_line(str(error))
+        # Only a command that loaded data can raise it; don't import torch just to catch it.
+        data = sys.modules.get("core.data")
+        if data is not None and isinstance(error, data.DatasetUnavailableError):
+            error = UsageError(f"data: {text}")  # its message says what and where
+        if isinstance(error, SpecError | StorageError | UsageError):
+            sys.stderr.write(f"error: {_one_line(str(error))}\n")
             return 2
         if os.environ.get("WDLAB_DEBUG"):
             raise
-        text = scrub(_one_line(str(error)), url) if url else _one_line(str(error))
+        text = scrub(text, url) if url else text
         sys.stderr.write(f"error: {type(error).__name__}: {text} "
                          f"(after {time.perf_counter() - start:.0f} s; WDLAB_DEBUG=1 shows "
                          "the traceback)\n")
