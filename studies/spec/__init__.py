@@ -24,7 +24,7 @@ from core.spec import (
     SpecError,
 )
 from studies.spec._base import schema_of
-from studies.spec._describe import FIELDS, SECTIONS, FieldInfo, SectionInfo, field_info
+from studies.spec._describe import FIELDS, SECTIONS, FieldInfo, SectionInfo
 from studies.spec._io import (
     PRESETS_DIR,
     list_presets,
@@ -68,6 +68,6 @@ __all__ = [
     "MAX_EPOCHS", "MAX_SEED", "MAX_WIDTH", "MIN_LR", "MODELS", "OPTIMIZERS", "PRESETS_DIR",
     "SCHEDULES", "SECTIONS", "Cell", "DataSpec", "FieldInfo", "LogRange", "LrGrid", "ModelSpec",
     "OverrideSpec", "ScheduleSpec", "SectionInfo", "SpecError", "StudySpec", "TuneSpec",
-    "WeightDecayGrid", "field_info", "json_schema", "list_presets", "load_preset", "load_spec",
-    "log_grid", "spec_from_dict", "spec_from_yaml",
+    "WeightDecayGrid", "json_schema", "list_presets", "load_preset", "load_spec", "log_grid",
+    "spec_from_dict", "spec_from_yaml",
 ]  # fmt: skip

@@ -18,14 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.spec import MODEL_FIELDS, ModelSpec, SpecError, show
 
-_EXTRA = ("log", "when", "applies_when", "form", "pattern_text", "uniqueItems")
+_EXTRA = ("when", "applies_when", "form", "pattern_text", "uniqueItems")
 
 
 def about(title: str, description: str, default: Any = ..., **options: Any) -> Any:
     """A pydantic ``Field`` with its title and one-sentence description. The ``_EXTRA`` keys go
-    to the JSON Schema: ``log`` (suits a log-scale widget), ``when`` (``{sibling: [values]}``:
-    the field exists only then, see :class:`Section`), ``applies_when`` (the same, but only
-    telling forms), ``form`` (how a section is drawn), ``pattern_text`` and ``uniqueItems``."""
+    to the JSON Schema: ``when`` (``{sibling: [values]}``: the field exists only then, see
+    :class:`Section`), ``applies_when`` (the same, but only telling forms when it matters),
+    ``form`` (how a section is drawn), ``pattern_text`` (a pattern in words), ``uniqueItems``."""
     extra = {key: options.pop(key) for key in _EXTRA if key in options}
     if isinstance(default, tuple) and default and isinstance(default[0], BaseModel):
         extra["default"] = plain(default)  # as to_dict writes it, not with nulls
@@ -78,10 +78,6 @@ class Section(BaseModel):
             return cls.model_validate(data)
         except ValidationError as error:
             raise spec_error(error, cls) from None
-
-    def replace(self, **changes: Any) -> Self:
-        """A validated copy with ``changes`` (what ``dataclasses.replace`` does for dataclasses)."""
-        return type(self)(**{**{n: getattr(self, n) for n in type(self).model_fields}, **changes})
 
     @classmethod
     def _extras(cls) -> dict[str, dict[str, Any]]:

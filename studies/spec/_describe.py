@@ -31,7 +31,6 @@ class FieldInfo:
     kind: str  # "str" | "int" | "float" | "bool" | "choice" | "list"
     item_kind: str | None  # kind of each item when kind == "list", else None
     choices: tuple[str, ...] | None  # allowed values of a choice (or of each list item)
-    log: bool  # a log-scale widget suits this number
     required: bool  # must be given (when it applies); ``default`` is then None
     nullable: bool  # null is a legal value (e.g. data.train_size: the whole split)
     default: Any  # JSON-ready default, used when the field is absent and applies
@@ -86,8 +85,7 @@ def _describe() -> tuple[tuple[FieldInfo, ...], tuple[SectionInfo, ...]]:
             choices = (items or node).get("enum")
             leaves.append(FieldInfo(
                 path=path, kind=_kind(node), item_kind=_kind(items) if items else None,
-                choices=tuple(choices) if choices else None, log=node.get("log", False),
-                **common))
+                choices=tuple(choices) if choices else None, **common))
 
     walk(schema, "", ())
     return tuple(leaves), tuple(sections)
@@ -97,10 +95,3 @@ FIELDS: tuple[FieldInfo, ...]
 SECTIONS: tuple[SectionInfo, ...]
 FIELDS, SECTIONS = _describe()
 
-
-def field_info(path: str) -> FieldInfo:
-    """The :class:`FieldInfo` of a leaf field, e.g. ``field_info("schedules[].t0")``."""
-    for info in FIELDS:
-        if info.path == path:
-            return info
-    raise KeyError(f"no field {path!r} in a study spec")

@@ -41,34 +41,26 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
     r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
-def _parse_yaml(text: str, source: str) -> StudySpec:
-    try:
-        document = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.YAMLError as error:
-        where = f"{source}: " if source else ""
-        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", "")
-        if mark is not None:
-            where += f"line {mark.line + 1}, column {mark.column + 1}: "
-            raise SpecError("yaml", f"{where}{problem}") from None
-        raise SpecError("yaml", f"{where}{' '.join(str(error).split())}") from None
-    return spec_from_dict(document)
-
-
-def spec_from_dict(data: Mapping[str, Any]) -> StudySpec:
-    """Validate a mapping (e.g. ``StudySpec.to_dict()`` or parsed JSON) into a :class:`StudySpec`.
-
-    Raises :class:`SpecError` on the first problem, naming its dotted field path.
-    """
-    return StudySpec.parse(data)
-
-
-def spec_from_yaml(text: str) -> StudySpec:
-    """Parse YAML text (safe loading) into a :class:`StudySpec`.
+def spec_from_yaml(text: str, source: str = "") -> StudySpec:
+    """Parse YAML text (safe loading) into a :class:`StudySpec`; ``source`` names it in errors.
 
     A syntax error, a duplicate key or a document that is not a mapping is a
     :class:`SpecError` too. Unquoted ``1e-3`` is a float; quoted numbers are refused.
     """
-    return _parse_yaml(text, "")
+    try:
+        document = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        reason = (" ".join(str(error).split()) if mark is None
+                  else f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}")
+        raise SpecError("yaml", f"{source}: {reason}" if source else reason) from None
+    return spec_from_dict(document)
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> StudySpec:
+    """Validate a mapping (e.g. ``StudySpec.to_dict()`` or parsed JSON) into a :class:`StudySpec`;
+    the first problem raises :class:`SpecError`, naming its dotted field path."""
+    return StudySpec.parse(data)
 
 
 def load_spec(path: str | os.PathLike[str]) -> StudySpec:
@@ -78,7 +70,7 @@ def load_spec(path: str | os.PathLike[str]) -> StudySpec:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise SpecError("file", f"cannot read {os.fspath(path)}: {reason}") from None
-    return _parse_yaml(text, os.fspath(path))
+    return spec_from_yaml(text, os.fspath(path))
 
 
 def list_presets() -> list[str]:

@@ -141,11 +141,11 @@ class LrGrid(_Grid):
 
     values: tuple[Positive, ...] | None = about(
         "Learning rates", f"Explicit initial learning rates α, each > 0 ({_GRID}).", None,
-        strict=False, min_length=1, uniqueItems=True, log=True)
+        strict=False, min_length=1, uniqueItems=True)
     min: float | None = about("Smallest learning rate", "Smallest initial learning rate α of "
-                              "the log-spaced grid (> 0).", None, gt=0, log=True)
+                              "the log-spaced grid (> 0).", None, gt=0)
     max: float | None = about("Largest learning rate", "Largest initial learning rate α of the "
-                              "log-spaced grid (>= min).", None, gt=0, log=True)
+                              "log-spaced grid (>= min).", None, gt=0)
     count: int | None = about("Learning rates in the grid", "Number of log-spaced learning rates"
                               " from min to max, both included (1 iff min == max).", None,
                               ge=1, le=MAX_CELLS)
@@ -172,10 +172,9 @@ class WeightDecayGrid(_Grid):
         "Weight decays", "Explicit weight decays in weight_decay.convention, each >= 0 with 0 "
         f"meaning no decay ({_GRID}).", None, strict=False, min_length=1, uniqueItems=True)
     min: float | None = about("Smallest weight decay", "Smallest nonzero weight decay of the "
-                              "log-spaced grid (> 0), in weight_decay.convention.", None, gt=0,
-                              log=True)
+                              "log-spaced grid (> 0), in weight_decay.convention.", None, gt=0)
     max: float | None = about("Largest weight decay", "Largest weight decay of the log-spaced "
-                              "grid (>= min), in weight_decay.convention.", None, gt=0, log=True)
+                              "grid (>= min), in weight_decay.convention.", None, gt=0)
     count: int | None = about("Weight decays in the grid", "Number of log-spaced weight decays "
                               "from min to max, both included (1 iff min == max).", None,
                               ge=1, le=MAX_CELLS)
@@ -199,10 +198,9 @@ class LogRange(Section):
     """A log-uniform search range (min, max) for mode "tune"."""
 
     min: float = about("From", "Lower end of the log-uniform search range: α for tune.lr, the "
-                       "weight decay in weight_decay.convention for tune.weight_decay.", gt=0,
-                       log=True)
+                       "weight decay in weight_decay.convention for tune.weight_decay.", gt=0)
     max: float = about("To", "Upper end of the log-uniform search range (> min), in the same "
-                       "units as min.", gt=0, log=True)
+                       "units as min.", gt=0)
 
     def check(self) -> None:
         _float32(self, "min", "max")
@@ -392,7 +390,7 @@ class StudySpec(Section):
         applies_when={"optimizers": _ADAM_FAMILY})
     eps: float = about(
         "Adam ε", "Adam's ε for adam and adamw, added outside the square root of the "
-        "bias-corrected v̂.", 1e-8, gt=0, log=True, applies_when={"optimizers": _ADAM_FAMILY})
+        "bias-corrected v̂.", 1e-8, gt=0, applies_when={"optimizers": _ADAM_FAMILY})
     decay: DecayRule = about(
         "Decayed parameters", "Parameters that weight decay or L2 applies to: matrices (tensors "
         "with ndim >= 2, leaving biases and normalization weights alone, the common practice) or "
