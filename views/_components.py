@@ -19,7 +19,6 @@ from streamlit.logger import get_logger
 from studies import dashboard as dash
 from studies import storage
 from studies.analysis import summary as analysis_summary
-from studies.plots import landscape_figure
 from studies.spec import SpecError
 
 log = get_logger(__name__)
@@ -142,8 +141,7 @@ def pick(study: str) -> None:
 
 
 def context() -> Context:
-    """The context the sidebar decided in this run (decided here for a page run on its own,
-    as in tests)."""
+    """The context the sidebar decided in this run (decided here for a page run alone)."""
     return st.session_state.get(_CTX) or sidebar()
 
 
@@ -263,25 +261,6 @@ def landscapes(url: str, study: str, sig: tuple[object, ...], metric: str, conve
                            schedule=schedule)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def landscape_panels(url: str, study: str, sig: tuple[object, ...], metric: str,
-                     convention: str, aggregate: str, schedule: str | None, *, best: int,
-                     iso: bool, products: list[float] | None, coupling: bool,
-                     live: bool) -> tuple[Any, dict[str, Any], list[str]]:
-    """The Landscape page's heatmaps (with their click layer), difference maps and
-    sentences: cached with the study's signature, since the significance tests and the
-    slope bootstrap behind them are the page's slowest part."""
-    lands = landscapes(url, study, sig, metric, convention, aggregate, schedule)
-    every = schedule == dash.ALL_SCHEDULES
-    per_row = len({land.optimizer for land in lands.values()}) if every else None
-    fig = landscape_figure(lands, show_best=best, show_iso=iso, iso_products=products,
-                           show_coupling=coupling, cols=per_row, fixed_range=live)
-    dash.add_click_layer(fig, lands)
-    if every or aggregate != "mean":  # significance is tested on the mean of one schedule
-        return fig, {}, []
-    return fig, dash.difference_maps(lands), dash.landscape_caption(lands)
-
-
 @st.cache_data(max_entries=32, show_spinner=False)
 def summary(url: str, study: str, sig: tuple[object, ...], metric: str, aggregate: str
             ) -> pd.DataFrame:
@@ -330,10 +309,8 @@ def is_live(ctx: Context, study: str) -> bool:
 
 
 def open_study(ctx: Context, page: str, what: str) -> tuple[str, tuple[object, ...]] | None:
-    """Title the page, then (study, cache key) of the picked study once it is in the storage.
-
-    None, with a call to action already shown, when no study is picked or it is starting.
-    """
+    """Title the page, then (study, cache key) of the picked study once it is in the storage;
+    None, with a call to action shown, when no study is picked or it is starting."""
     st.title(f"{page} · {ctx.study}" if ctx.study else page)
     if ctx.error:
         st.error(ctx.error)
@@ -355,6 +332,10 @@ def open_study(ctx: Context, page: str, what: str) -> tuple[str, tuple[object, .
 
 
 def plotly(fig: Any, *, key: str | None = None, **kwargs: Any) -> Any:
+    """A Plotly figure; a string in its place (an Optuna view that cannot be drawn) is
+    shown as the caption that says why."""
+    if isinstance(fig, str):
+        return st.caption(fig)
     config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
     return st.plotly_chart(fig, key=key, config=config, theme=None, **kwargs)
 

@@ -3,13 +3,14 @@ studies.dashboard, the figures in studies.plots."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from typing import Any
 
 import streamlit as st
 
 from studies import dashboard as dash
 from studies.analysis import AGGREGATES, TRIAL_METRICS
-from studies.plots import CONVENTION_TITLES, curves_figure, metric_label
+from studies.plots import CONVENTION_TITLES, curves_figure, landscape_figure, metric_label
 from studies.spec import SpecError
 from views import _components as ui
 
@@ -65,7 +66,7 @@ def recent_studies(ctx: ui.Context) -> None:
 # --- landscape -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LandscapeOptions:
     """What the Landscape page's controls ask for."""
 
@@ -134,28 +135,42 @@ def live_landscape(ctx: ui.Context, study: str, options: LandscapeOptions, *, li
     view()
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def landscape_panels(url: str, study: str, sig: tuple[object, ...], o: LandscapeOptions, *,
+                     live: bool) -> tuple[Any, dict[str, Any], list[str]]:
+    """The heatmaps (with their click layer), difference maps and sentences: cached with the
+    study's signature, since the significance tests and the slope bootstrap behind them are
+    the page's slowest part."""
+    lands = ui.landscapes(url, study, sig, o.metric, o.convention, o.aggregate, o.schedule)
+    every = o.schedule == dash.ALL_SCHEDULES
+    per_row = len({land.optimizer for land in lands.values()}) if every else None
+    fig = landscape_figure(lands, show_best=o.best, show_iso=o.iso, iso_products=o.products,
+                           show_coupling=o.coupling, cols=per_row, fixed_range=live)
+    dash.add_click_layer(fig, lands)
+    if every or o.aggregate != "mean":  # significance is tested on the mean of one schedule
+        return fig, {}, []
+    return fig, dash.difference_maps(lands), dash.landscape_caption(lands)
+
+
 def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
                    o: LandscapeOptions, *, live: bool) -> None:
-    convention = o.convention
     try:
-        lands = ui.landscapes(ctx.url, study, sig, o.metric, convention, o.aggregate, o.schedule)
+        lands = ui.landscapes(ctx.url, study, sig, o.metric, o.convention, o.aggregate, o.schedule)
     except ValueError as error:
         st.warning(f"Cannot show this axis: {error}. Showing the paper's λ instead.")
-        convention = "paper"
-        lands = ui.landscapes(ctx.url, study, sig, o.metric, convention, o.aggregate, o.schedule)
+        o = dataclasses.replace(o, convention="paper")
+        lands = ui.landscapes(ctx.url, study, sig, o.metric, o.convention, o.aggregate, o.schedule)
     if not lands:
         st.info("No trials with a learning rate and a weight decay yet.")
         return
     every = o.schedule == dash.ALL_SCHEDULES
-    fig, differences, sentences = ui.landscape_panels(
-        ctx.url, study, sig, o.metric, convention, o.aggregate, o.schedule, best=o.best,
-        iso=o.iso, products=o.products, coupling=o.coupling, live=live)
+    fig, differences, sentences = landscape_panels(ctx.url, study, sig, o, live=live)
     where = st.columns([2, 1]) if len(differences) == 1 and len(lands) == 2 else [st.container()]
     with where[0]:
         event = ui.plotly(fig, key="landscape_chart", on_select="rerun",
                           selection_mode=("points", "box", "lasso"))
-    for k, diff_fig in enumerate(differences.values()):
-        with where[-1]:
+    with where[-1]:
+        for k, diff_fig in enumerate(differences.values()):
             ui.plotly(diff_fig, key=f"difference_chart_{k}")
     st.caption("Hover for a cell's numbers · **click a cell** for its learning curves · drag "
                "a box to select a region to refine · black circles: the best cells · squares: "
@@ -169,7 +184,7 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
     if not frame.empty:
         if o.schedule is not None and not every:
             frame = frame[frame["schedule"] == o.schedule]
-        table = dash.summary_table(frame, convention=convention, metric=o.metric,
+        table = dash.summary_table(frame, convention=o.convention, metric=o.metric,
                                    multiple_schedules=every)
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "Coupling slope": st.column_config.TextColumn(help=dash.COUPLING_HELP),
@@ -178,7 +193,7 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
         })
     picked = dash.picked_cells(event.selection.points if event else [], list(lands))
     if len(picked) == 1:
-        cell_curves(ctx, study, sig, lands, picked[0], convention)
+        cell_curves(ctx, study, sig, lands, picked[0], o.convention)
     elif picked:
         st.info(f"{len(picked)} cells selected: the Refine panel below uses their region.")
     refine_panel(ctx, study, lands, picked)
@@ -196,8 +211,8 @@ def cell_curves(ctx: ui.Context, study: str, sig: tuple[object, ...], lands: dic
         st.caption("No epochs recorded for this cell yet.")
     else:
         ui.plotly(curves_figure(curves, trials, trial_numbers=list(numbers)), key="cell_curves")
-    rows = trials[trials["trial"].isin(numbers)]
-    st.dataframe(dash.cell_table(rows), hide_index=True, width="stretch")
+    st.dataframe(dash.cell_table(trials[trials["trial"].isin(numbers)]), hide_index=True,
+                 width="stretch")
 
 
 def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None:
@@ -226,10 +241,9 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
                 values = [dash.forms.parse_float(t, e) for t, e in zip(texts, ends, strict=True)]
                 if None in values:
                     raise SpecError("region", "give all four ends of the region")
-                added, _ = dash.refine_region(
-                    ctx.url, study, lr_range=(values[0], values[1]),
-                    wd_range=(values[2], values[3]), count=int(count),
-                    optimizers=optimizers or None)
+                added, _ = dash.refine_region(ctx.url, study, lr_range=tuple(values[:2]),
+                                              wd_range=tuple(values[2:]), count=count,
+                                              optimizers=optimizers or None)
                 ui.flash(f"Added {added} new cells to {study}; a worker is training them."
                          if added else "Every cell of that region is already in the study.")
         with st.form("refine_seeds", border=False):
@@ -242,8 +256,7 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
             with ui.inline_errors():
                 cells = dash.best_spec_cells(lands, int(k), convention=spec.convention)
                 trials = ui.trials(ctx.url, study, ui.study_signature(ctx, study))
-                added, _ = dash.more_seeds(ctx.url, study, cells=cells, n_seeds=int(n),
-                                           trials=trials)
+                added, _ = dash.more_seeds(ctx.url, study, cells=cells, n_seeds=n, trials=trials)
                 ui.flash(f"Added {added} runs to {study}; a worker is training them."
                          if added else "Those seeds are already in the study.")
         _remove_added(ctx, study)
@@ -285,10 +298,7 @@ def tune_view(ctx: ui.Context, study: str) -> None:
     for k, (title, fig) in enumerate(figures.items()):
         with cols[k % 2]:
             st.markdown(f"**{title}**")
-            if isinstance(fig, str):
-                st.caption(fig)
-            else:
-                ui.plotly(fig, key=f"tune_{title}")
+            ui.plotly(fig, key=f"tune_{title}")
     if not ctx.read_only:
         with st.form("add_trials", border=False):
             n = st.number_input("Add trials to the budget", 1, 5000, 10)
@@ -317,10 +327,7 @@ def optuna_views(ctx: ui.Context, study: str) -> None:
     figures = dash.tune_figures(ctx.url, study)
     for tab, (title, fig) in zip(st.tabs(list(figures)), figures.items(), strict=True):
         with tab:
-            if isinstance(fig, str):
-                st.caption(fig)
-            else:
-                ui.plotly(fig, key=f"optuna_{title}")
+            ui.plotly(fig, key=f"optuna_{title}")
 
 
 def delete_box(ctx: ui.Context, study: str) -> None:

@@ -36,10 +36,11 @@ def render() -> None:
                 if problems:
                     raise problems[0]
                 schedule = dash.schedule_spec(name, params)
-                series[name] = dash.eta_series(schedule, epochs=int(epochs),
-                                               steps_per_epoch=int(steps))
+                series[name] = dash.eta_series(schedule, epochs=epochs, steps_per_epoch=steps)
                 if name == "warm_restarts":
-                    notes.append(_restarts(schedule, int(epochs)))
+                    at = ", ".join(f"{r:g}" for r in dash.restart_epochs(schedule, epochs)[:12])
+                    notes.append(f"warm_restarts restarts at epochs {at or 'none'} within "
+                                 f"{epochs} epochs.")
             except (SpecError, ValueError) as error:
                 st.error(ui.say(error), icon=":material/error:")
     if series:
@@ -48,11 +49,6 @@ def render() -> None:
         st.caption(note)
     st.divider()
     _calculator()
-
-
-def _restarts(schedule: object, epochs: int) -> str:
-    shown = ", ".join(f"{r:g}" for r in dash.restart_epochs(schedule, epochs)[:12]) or "none"
-    return f"warm_restarts restarts at epochs {shown} within {epochs} epochs."
 
 
 def _calculator() -> None:
@@ -80,14 +76,13 @@ def _calculator() -> None:
     except SpecError as error:
         st.error(ui.say(error), icon=":material/error:")
         return
-    table = pd.DataFrame({
+    st.dataframe(pd.DataFrame({
         "convention": list(dash.WD_COLUMN.values()),
         "value": [f"{out.value(k):.6g}" for k in dash.WD_COLUMN],
         "used by": ["the paper; core.optim (lr=α, weight_decay=λ)",
                     "torch.optim.AdamW(lr=α·η_t, weight_decay=wd), optax, Keras, fastai",
                     "the paper's App. B: the same λ_norm fits any b, B, T"],
-    })
-    st.dataframe(table, hide_index=True, width="stretch")
+    }), hide_index=True, width="stretch")
     st.caption(f"Normalization factor √(b/(B·T)) = {out.factor:.4g}. At η_t = 1 a decoupled "
                f"step shrinks the weights by {out.shrink_per_step:.3g} "
                f"(×{1 - out.shrink_per_step:.6g}); AdamW's EMA timescale τ = 1/(α·wd) = 1/λ = "
