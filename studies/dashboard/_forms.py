@@ -124,9 +124,11 @@ def _members(path: str, at: At, values: Mapping[str, Any], index: int | None
     if not applies(info, values, index):
         return []
     if isinstance(info, FieldInfo):
-        if index is not None and at[-1] == "convention":  # must be the study's (StudySpec)
+        if index is not None and at[-1] in ("convention", "name"):  # given: the study's
+            # convention (StudySpec requires it), the schedule's name (picked by @names)
+            given = "weight_decay.convention" if at[-1] == "convention" else key_of(at)
             return [dataclasses.replace(_leaf(info, at), widget="fixed",
-                                        default=_current(values, "weight_decay.convention"))]
+                                        default=_current(values, given))]
         return [_leaf(info, at)]
     if info.repeated:
         return [_list(path, at, values)]
@@ -171,11 +173,7 @@ def _list(path: str, at: At, values: Mapping[str, Any]) -> Block:
                      f"{info.label.removesuffix('s')}{': ' if name else ' '}{label}")
         local = {**values, key_of((*here, "name")): label} if name else values
         for head in _heads(path):
-            if name is not None and head == "name":
-                item.items.append(dataclasses.replace(_leaf(name, (*here, "name")),
-                                                      widget="fixed", default=label))
-            else:
-                item.items += _members(f"{path}.{head}", (*here, head), local, i)
+            item.items += _members(f"{path}.{head}", (*here, head), local, i)
         block.items.append(item)
     return block
 
@@ -345,9 +343,8 @@ def values_from_spec(spec: StudySpec | Mapping[str, Any]) -> dict[str, Any]:
                 else:
                     values[key + ".@count"] = len(entries)
                 for i, entry in enumerate(entries):
-                    for s in SECTIONS:  # optional sections of an item have a switch
-                        if s.nullable and s.path.startswith(p + "[].") and s.path.count(".") == 1:
-                            part = s.path.rsplit(".", 1)[1]
+                    for part in _heads(p + "[]"):  # optional sections of an item have a switch
+                        if (s := _SECTIONS.get(f"{p}[].{part}")) is not None and s.nullable:
                             values[f"{key}[{i}].{part}.@on"] = part in entry
                     walk(entry, p + "[]", (*here, i))
             elif p in _SECTIONS and isinstance(value, Mapping):
