@@ -37,23 +37,16 @@ def schedules_of(trials: pd.DataFrame) -> list[str]:
     return sorted(str(s) for s in trials["schedule"].dropna().unique())
 
 
-def landscapes(
-    trials: pd.DataFrame,
-    *,
-    metric: str = "final_test_error",
-    convention: str = "paper",
-    aggregate: str = "mean",
-    schedule: str | None = None,
-    optimizers: Sequence[str] | None = None,
-) -> dict[str, Landscape]:
+def landscapes(trials: pd.DataFrame, *, metric: str = "final_test_error",
+               convention: str = "paper", aggregate: str = "mean", schedule: str | None = None,
+               optimizers: Sequence[str] | None = None) -> dict[str, Landscape]:
     """One landscape per optimizer that has trials (under ``schedule``), in display order.
 
     Trials without an optimizer or a learning rate (a study not made by this tool, a tune
     trial not started yet) are left out. Raises ``ValueError`` from the analysis, e.g. when
     the normalized convention cannot be shown because the normalization factor is unknown.
     """
-    usable = trials[trials["optimizer"].notna() & np.isfinite(trials["lr"].astype(float))
-                    & np.isfinite(trials["wd_paper"].astype(float))]
+    usable = _usable(trials)
     if schedule is not None:
         usable = usable[usable["schedule"] == schedule]
     out: dict[str, Landscape] = {}
@@ -61,15 +54,15 @@ def landscapes(
         sub = usable[usable["optimizer"] == optimizer]
         if sub.empty:
             continue
-        out[optimizer] = landscape(
-            sub,
-            optimizer=optimizer,
-            metric=metric,
-            convention=convention,
-            schedule=schedule,
-            aggregate=aggregate,
-        )
+        out[optimizer] = landscape(sub, optimizer=optimizer, metric=metric,
+                                   convention=convention, schedule=schedule, aggregate=aggregate)
     return out
+
+
+def _usable(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials with an optimizer, α and λ: a tune trial not started yet has none."""
+    return trials[trials["optimizer"].notna() & np.isfinite(trials["lr"].astype(float))
+                  & np.isfinite(trials["wd_paper"].astype(float))]
 
 
 #: The schedule choice that draws every schedule, one row of panels each (Figure 1).
@@ -106,19 +99,16 @@ def add_click_layer(fig: go.Figure, lands: Mapping[str, Landscape]) -> go.Figure
         if panel is None:
             continue
         rows, cols = np.indices(land.shape)
+        hover = panel.hovertemplate
         if panel.type == "heatmap":
             px, py = np.asarray(panel.x, dtype=float), np.asarray(panel.y, dtype=float)
             x, y = px[cols.ravel()], py[rows.ravel()]
             keep = np.ones(x.shape, dtype=bool)
             panel.update(hoverinfo="skip")
-            hover = panel.hovertemplate
         else:  # a sheared landscape: markers at their true coordinates, finite cells only
-            ok = np.isfinite(land.value).ravel()
-            x = np.full(ok.shape, np.nan)
-            y = np.full(ok.shape, np.nan)
-            x[ok], y[ok] = np.asarray(panel.x, dtype=float), np.asarray(panel.y, dtype=float)
-            keep = ok
-            hover = panel.hovertemplate
+            keep = np.isfinite(land.value).ravel()
+            x, y = np.full(keep.shape, np.nan), np.full(keep.shape, np.nan)
+            x[keep], y[keep] = np.asarray(panel.x, dtype=float), np.asarray(panel.y, dtype=float)
             panel.update(hoverinfo="skip", hovertemplate=None)
         # One float matrix (sent as a typed array): the heatmap's seven hover numbers, then
         # the optimizer's position in ``lands``, the row and the column.
@@ -130,23 +120,13 @@ def add_click_layer(fig: go.Figure, lands: Mapping[str, Landscape]) -> go.Figure
         if hover and not np.isfinite(land.std).any():  # one seed per cell: no spread to show
             hover = re.sub(r" ± %\{customdata\[3\]:[^}]*\}", "", hover)
         size = max(6.0, min(40.0, 300.0 / max(land.shape)))
-        fig.add_trace(
-            go.Scatter(
-                x=x[keep],
-                y=y[keep],
-                mode="markers",
-                marker={"symbol": "square", "size": size, "opacity": 0.0, "color": "white"},
-                selected={"marker": {"opacity": 0.45, "color": "white"}},
-                unselected={"marker": {"opacity": 0.0}},
-                customdata=custom,
-                hovertemplate=hover,
-                name=CELLS_ROLE,
-                showlegend=False,
-                meta={"role": CELLS_ROLE, "optimizer": optimizer},
-                xaxis=panel.xaxis,
-                yaxis=panel.yaxis,
-            )
-        )
+        fig.add_trace(go.Scatter(
+            x=x[keep], y=y[keep], mode="markers",
+            marker={"symbol": "square", "size": size, "opacity": 0.0, "color": "white"},
+            selected={"marker": {"opacity": 0.45, "color": "white"}},
+            unselected={"marker": {"opacity": 0.0}}, customdata=custom, hovertemplate=hover,
+            name=CELLS_ROLE, showlegend=False, meta={"role": CELLS_ROLE, "optimizer": optimizer},
+            xaxis=panel.xaxis, yaxis=panel.yaxis))
     for trace in fig.data:  # selecting a cell must not fade the circles and crosses
         meta = trace.meta if isinstance(trace.meta, dict) else {}
         if trace.type == "scatter" and meta.get("role") != CELLS_ROLE:
@@ -207,9 +187,8 @@ def cell_trials(lands: Mapping[str, Landscape], cell: PickedCell) -> tuple[int, 
     return tuple(land.trials[cell.row, cell.col])
 
 
-def selection_region(
-    lands: Mapping[str, Landscape], cells: Sequence[PickedCell]
-) -> tuple[tuple[float, float], tuple[float, float]] | None:
+def selection_region(lands: Mapping[str, Landscape], cells: Sequence[PickedCell]
+                     ) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """((α min, α max), (wd min, wd max)) spanned by the picked cells, the weight decay in
     the landscapes' *grid* convention (the one the study's cells are written in); None when
     nothing usable is picked. A λ = 0 column is left out (a log grid cannot start at 0)."""
@@ -227,18 +206,12 @@ def selection_region(
     return (min(lrs), max(lrs)), (min(wds), max(wds))
 
 
-def best_cells_table(lands: Mapping[str, Landscape], k: int) -> list[tuple[str, int, int]]:
-    """(optimizer, row, col) of the ``k`` best cells of each landscape."""
-    return [(opt, i, j) for opt, land in lands.items() for i, j in land.best(k)]
-
-
 def cell_choices(trials: pd.DataFrame, *, metric: str = "final_test_error", limit: int = 400
                  ) -> dict[str, Cell]:
     """Label → cell for a picker: every (optimizer, schedule, α, λ) of the study, each
     optimizer's best first (by ``metric``, mean over seeds), at most ``limit`` in all.
     Labels do not change as results come in, so a picker keeps its choice."""
-    usable = trials[trials["optimizer"].notna() & np.isfinite(trials["lr"].astype(float))
-                    & np.isfinite(trials["wd_paper"].astype(float))]
+    usable = _usable(trials)
     if usable.empty:
         return {}
     several = usable["schedule"].nunique() > 1

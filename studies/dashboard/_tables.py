@@ -14,22 +14,13 @@ import pandas as pd
 from studies.analysis import display_name
 
 #: Column titles of a weight decay, one per convention.
-WD_COLUMN = {
-    "paper": "λ (paper)",
-    "pytorch": "wd = λ/α (PyTorch)",
-    "normalized": "λ_norm (normalized)",
-}
-STATE_LABELS = {
-    "empty": "empty",
-    "running": "running",
-    "finished": "finished",
-    "partial": "stopped",
-}
+WD_COLUMN = {"paper": "λ (paper)", "pytorch": "wd = λ/α (PyTorch)",
+             "normalized": "λ_norm (normalized)"}
+STATE_LABELS = {"partial": "stopped"}  # the other states read as they are
 STATE_HELP = ("finished: every cell done · running: trials training · stopped: cells left to "
               "train, resumable (Run page) · empty: no trials")
-ERROR_METRICS = frozenset(
-    {"final_test_error", "best_test_error", "final_val_error", "best_val_error"}
-)
+ERROR_METRICS = frozenset({"final_test_error", "best_test_error", "final_val_error",
+                           "best_val_error"})
 
 
 def percent(x: float | None) -> str:
@@ -65,34 +56,27 @@ def best_text(best: Mapping[str, float], optimizers: Iterable[str]) -> str:
 
 def studies_table(infos: Iterable[object], *, live: Mapping[str, object] | None = None
                   ) -> pd.DataFrame:
-    """One row per :class:`studies.storage.StudyInfo`, newest first.
-
-    ``live``: study names with a process started by this dashboard that is alive.
-    """
+    """One row per :class:`studies.storage.StudyInfo`, newest first; ``live``: study names
+    with a process started by this dashboard that is alive."""
     live = live or {}
     rows = []
     for info in infos:
         state = STATE_LABELS.get(info.state, info.state)
         if info.name in live and info.state != "running":
             state = "starting"
-        kind = " · ".join(x for x in (info.mode, info.dataset) if x) or "—"
-        rows.append(
-            {
-                "Study": info.name,
-                "State": state,
-                "Progress": float(info.progress),
-                "Cells done": f"{info.cells_done} / {info.cells_total}",
-                "Optimizers": ", ".join(display_name(o) for o in info.optimizers) or "—",
-                "Best final test error": best_text(info.best, info.optimizers),
-                "Diverged": int(info.diverged),
-                "Kind": kind,
-                "Created": info.created.strftime("%Y-%m-%d %H:%M") if info.created else "—",
-            }
-        )
-    frame = pd.DataFrame(rows, columns=[
-        "Study", "State", "Progress", "Cells done", "Optimizers", "Best final test error",
-        "Diverged", "Kind", "Created",
-    ])
+        rows.append({
+            "Study": info.name,
+            "State": state,
+            "Progress": float(info.progress),
+            "Cells done": f"{info.cells_done} / {info.cells_total}",
+            "Optimizers": ", ".join(display_name(o) for o in info.optimizers) or "—",
+            "Best final test error": best_text(info.best, info.optimizers),
+            "Diverged": int(info.diverged),
+            "Kind": " · ".join(x for x in (info.mode, info.dataset) if x) or "—",
+            "Created": info.created.strftime("%Y-%m-%d %H:%M") if info.created else "—",
+        })
+    frame = pd.DataFrame(rows, columns=["Study", "State", "Progress", "Cells done", "Optimizers",
+                                        "Best final test error", "Diverged", "Kind", "Created"])
     return frame.iloc[::-1].reset_index(drop=True)
 
 
@@ -113,14 +97,9 @@ def summary_table(summary: pd.DataFrame, *, convention: str, metric: str,
         best = metric_text(metric, r.best)
         if math.isfinite(r.best_std):
             best += f" ± {metric_text(metric, r.best_std).replace(' %', '')}"
-        row.update(
-            {
-                "Cells done": f"{r.cells_done} / {r.cells_total}",
-                "Best": best,
-                "Best α": grid_value(r.best_lr),
-                f"Best {WD_COLUMN[convention]}": grid_value(getattr(r, wd_col)),
-            }
-        )
+        row.update({"Cells done": f"{r.cells_done} / {r.cells_total}", "Best": best,
+                    "Best α": grid_value(r.best_lr),
+                    f"Best {WD_COLUMN[convention]}": grid_value(getattr(r, wd_col))})
         if convention != "paper":
             row["Best λ (paper)"] = grid_value(r.best_wd_paper)
         measured = math.isfinite(r.seed_noise)
@@ -131,15 +110,12 @@ def summary_table(summary: pd.DataFrame, *, convention: str, metric: str,
                         f"({r.coupling_rows} rows)")
         else:
             coupling = f"{slope:+.2f} ± {r.coupling_stderr:.2f} fit ({r.coupling_rows} rows)"
-        row.update(
-            {
-                "Near best (cells)": str(int(r.near_best)) if measured else "— (one seed)",
-                "Seed noise": (metric_text(metric, r.seed_noise) if measured
-                               else "not measured"),
-                "Coupling slope": coupling,
-                "Diverged": int(r.n_diverged),
-            }
-        )
+        row.update({
+            "Near best (cells)": str(int(r.near_best)) if measured else "— (one seed)",
+            "Seed noise": metric_text(metric, r.seed_noise) if measured else "not measured",
+            "Coupling slope": coupling,
+            "Diverged": int(r.n_diverged),
+        })
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -177,15 +153,9 @@ def panel_cells(trials: pd.DataFrame) -> int:
 
 #: Human column titles of a cell's trials (:func:`cell_table`).
 CELL_COLUMNS = {
-    "trial": "Trial",
-    "seed": "Seed",
-    "state": "State",
-    "final_test_error": "Final test error",
-    "best_test_error": "Best test error",
-    "final_train_loss": "Final train loss",
-    "diverged": "Diverged",
-    "epochs_done": "Epochs",
-    "duration_s": "Time (s)",
+    "trial": "Trial", "seed": "Seed", "state": "State", "final_test_error": "Final test error",
+    "best_test_error": "Best test error", "final_train_loss": "Final train loss",
+    "diverged": "Diverged", "epochs_done": "Epochs", "duration_s": "Time (s)",
 }
 
 
