@@ -22,25 +22,11 @@ a grid cell to a trial's params (:func:`~studies.storage.layout.cell_params`,
 from studies.storage import layout
 from studies.storage._failures import storage_failure
 from studies.storage._lock import Stopped, being_created, study_lock
-from studies.storage._modes import GridMode, Mode, TuneMode, study_mode
-from studies.storage._open import (
-    MAX_RETRY,
-    EmptyStorage,
-    forget_storages,
-    heartbeat_settings,
-    open_storage,
-    storage_exists,
-)
-from studies.storage._read import TrialRecord, count_states, rdb_of, read_trials, study_id_of
-from studies.storage._retry import RequeueStale, requeue
-from studies.storage._stored import (
-    STATES,
-    Progress,
-    StoredStudy,
-    StudyInfo,
-    list_studies,
-    load_spec,
-)
+from studies.storage._modes import GridMode, TuneMode, study_mode
+from studies.storage._open import MAX_RETRY, forget_storages, open_storage, storage_exists
+from studies.storage._read import TrialRecord, rdb_of, read_trials, study_id_of
+from studies.storage._retry import requeue
+from studies.storage._stored import Progress, StoredStudy, StudyInfo, list_studies, load_spec
 from studies.storage._studies import (
     StudyDeletedError,
     StudyNotFoundError,
@@ -49,21 +35,15 @@ from studies.storage._studies import (
     require_study,
     study_names,
 )
-from studies.storage._urls import (
-    StorageError,
-    data_dir,
-    default_storage_url,
-    redact,
-    scrub,
-)
+from studies.storage._urls import StorageError, data_dir, default_storage_url, redact, scrub
 from studies.storage.layout import SCHEMA_VERSION, cell_key
 
 __all__ = [
-    "MAX_RETRY", "SCHEMA_VERSION", "STATES", "EmptyStorage", "GridMode", "Mode", "Progress",
-    "RequeueStale", "Stopped", "StorageError", "StoredStudy", "StudyDeletedError", "StudyInfo",
-    "StudyNotFoundError", "TrialRecord", "TuneMode", "being_created", "cell_key",
-    "check_study_name", "count_states", "data_dir", "default_storage_url", "delete_study",
-    "forget_storages", "heartbeat_settings", "layout", "list_studies", "load_spec", "open_storage",
-    "rdb_of", "read_trials", "redact", "requeue", "require_study", "scrub", "storage_exists",
-    "storage_failure", "study_id_of", "study_lock", "study_mode", "study_names",
+    "MAX_RETRY", "SCHEMA_VERSION", "GridMode", "Progress", "Stopped", "StorageError",
+    "StoredStudy", "StudyDeletedError", "StudyInfo", "StudyNotFoundError", "TrialRecord",
+    "TuneMode", "being_created", "cell_key", "check_study_name", "data_dir",
+    "default_storage_url", "delete_study", "forget_storages", "layout", "list_studies",
+    "load_spec", "open_storage", "rdb_of", "read_trials", "redact", "requeue", "require_study",
+    "scrub", "storage_exists", "storage_failure", "study_id_of", "study_lock", "study_mode",
+    "study_names",
 ]

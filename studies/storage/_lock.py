@@ -30,7 +30,6 @@ import errno
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from optuna.storages import BaseStorage
 
 from studies.storage._open import _file_of
 from studies.storage._read import rdb_of
-from studies.storage._urls import JOURNAL_PREFIX, StorageError, redact
+from studies.storage._urls import StorageError, parse, redact
 
 POLL_S = 0.1  # how often a waiting writer tries the lock again
 LOCK_SUFFIX = ".create-lock"
@@ -51,11 +50,8 @@ class Stopped(Exception):
 
 
 def _backend(url: str) -> str:
-    if url.startswith(JOURNAL_PREFIX):
-        return "journal"
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).get_backend_name()
+    parsed = parse(url)  # files (SQLite, journals) are told apart before, by _file_of
+    return "" if parsed is None else parsed.get_backend_name()
 
 
 def _pg_key(study: str) -> int:
@@ -98,19 +94,16 @@ def being_created(url: str, storage: BaseStorage, study: str) -> bool:
     except Exception:
         return False
     if path is not None:
-        lock = Path(str(path) + LOCK_SUFFIX)
         try:
-            fd = os.open(lock, os.O_RDONLY)
+            fd = os.open(Path(str(path) + LOCK_SUFFIX), os.O_RDONLY)
         except OSError:
             return False  # no lock file: no writer ever held it
         try:
             import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            return not _flock(fd, fcntl.LOCK_SH)  # closing the file lets go of a lock taken
+        except OSError:
             return False
-        except OSError as error:
-            return error.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
         finally:
             os.close(fd)
     rdb = rdb_of(storage)
@@ -128,16 +121,30 @@ def being_created(url: str, storage: BaseStorage, study: str) -> bool:
     return not free
 
 
-def _wait(stop: threading.Event | None, on_wait: Callable[[], None] | None,
-          waited: bool) -> bool:
-    if stop is not None and stop.is_set():
-        raise Stopped
-    if not waited and on_wait is not None:
-        on_wait()
-    if stop is not None:
+def _poll(take: Callable[[], bool], stop: threading.Event | None,
+          on_wait: Callable[[], None] | None) -> None:
+    """Call ``take`` every :data:`POLL_S` until it gets the lock, ``on_wait`` before the first
+    wait; :class:`Stopped` once ``stop`` is set."""
+    stop, waited = stop or threading.Event(), False
+    while not take():
+        if stop.is_set():
+            raise Stopped
+        if not waited and on_wait is not None:
+            on_wait()
+        waited = True
         stop.wait(POLL_S)
-    else:
-        time.sleep(POLL_S)
+
+
+def _flock(fd: int, operation: int) -> bool:
+    """``flock`` without blocking; False when another holder has the lock."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return False
+        raise
     return True
 
 
@@ -153,16 +160,8 @@ def _file_lock(url: str, path: Path, *, stop: threading.Event | None,
         raise StorageError("storage", f"cannot create the lock file {lock} of {redact(url)}: "
                            f"{error.strerror}") from None
     try:
-        waited = False
-        while True:
-            try:
-                # One open file description per acquisition: threads exclude each other too.
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as error:
-                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    raise
-            waited = _wait(stop, on_wait, waited)
+        # One open file description per acquisition: threads exclude each other too.
+        _poll(lambda: _flock(fd, fcntl.LOCK_EX), stop, on_wait)
         try:
             yield
         finally:
@@ -180,15 +179,14 @@ def _pg_lock(storage: BaseStorage, study: str, *, stop: threading.Event | None,
     assert rdb is not None, "a PostgreSQL URL opens an RDBStorage"
     key = _pg_key(study)
     connection: Any = rdb.engine.connect()
+
+    def take() -> bool:
+        held = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        connection.commit()  # the lock is the session's; no transaction stays open
+        return bool(held)
+
     try:
-        waited = False
-        while True:
-            held = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": key}).scalar()
-            connection.commit()  # the lock is the session's; no transaction stays open
-            if held:
-                break
-            waited = _wait(stop, on_wait, waited)
+        _poll(take, stop, on_wait)
         try:
             yield
         finally:

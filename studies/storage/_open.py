@@ -45,6 +45,8 @@ connection pool and Optuna's in-memory cache of finished trials.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -63,6 +65,7 @@ from studies.storage._urls import (
     JOURNAL_PREFIX,
     StorageError,
     journal_path,
+    parse,
     redact,
     scrub,
 )
@@ -91,7 +94,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}") from None
+        value = 0
     if value < 1:
         raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}")
     return value
@@ -105,9 +108,7 @@ SCHEMA_RACE_MARKERS = (
 )
 
 
-def open_storage(
-    url: str, *, read_only: bool = False, create: bool = True
-) -> BaseStorage:
+def open_storage(url: str, *, read_only: bool = False, create: bool = True) -> BaseStorage:
     """The Optuna storage behind ``url`` (see the module docstring for the settings).
 
     ``url``: ``sqlite:///PATH`` (SQLite file), any other SQLAlchemy URL
@@ -124,28 +125,26 @@ def open_storage(
         raise StorageError("storage", f"empty URL: use {ACCEPTED}")
     url = url.strip()
     hb = None if read_only else heartbeat_settings()
+    path = _file_of(url)
+    if not create and path is not None and not path.exists():
+        raise StorageError("storage", f"{redact(url)} does not exist (no file {path})")
     with _cache_lock:
         # The file's identity is part of the key: a file deleted and made again (a study
         # database removed by hand) must not be read through the old file's connections.
-        storage = _cache.get((os.getpid(), url, read_only, hb, _identity(url)))
+        storage = _cache.get((os.getpid(), url, read_only, hb, _identity(path)))
         if storage is None:
-            storage = _open(url, read_only=read_only, create=create, heartbeat=hb)
+            storage = _open(url, read_only=read_only, heartbeat=hb)
             if not isinstance(storage, EmptyStorage):  # look again next time: it may be made
-                _cache[(os.getpid(), url, read_only, hb, _identity(url))] = storage
-    if not create:
-        _require_file(url)
+                _cache[(os.getpid(), url, read_only, hb, _identity(path))] = storage
     return storage
 
 
-def _identity(url: str) -> tuple[int, int] | None:
-    path = _file_of(url)
-    if path is None:
-        return None
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
+def _identity(path: Path | None) -> tuple[int, int] | None:
+    with contextlib.suppress(OSError):
+        if path is not None:
+            stat = path.stat()
+            return stat.st_dev, stat.st_ino
+    return None
 
 
 def forget_storages() -> None:
@@ -164,62 +163,38 @@ def storage_exists(url: str) -> bool:
     return path is None or path.exists()
 
 
-def _require_file(url: str) -> None:
-    path = _file_of(url)
-    if path is not None and not path.exists():
-        raise StorageError("storage", f"{redact(url)} does not exist (no file {path})")
-
-
 def _file_of(url: str) -> Path | None:
     if url.startswith(JOURNAL_PREFIX):
         return journal_path(url)
-    try:
-        from sqlalchemy.engine import make_url
-
-        parsed = make_url(url)
-    except Exception:
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    parsed = parse(url)
+    if parsed is None or parsed.get_backend_name() != "sqlite" \
+            or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).expanduser()
 
 
-def _open(url: str, *, read_only: bool, create: bool, heartbeat: tuple[int, int] | None
-          ) -> BaseStorage:
+def _open(url: str, *, read_only: bool, heartbeat: tuple[int, int] | None) -> BaseStorage:
     if url.startswith(JOURNAL_PREFIX):
-        return _open_journal(url, read_only=read_only, create=create, heartbeat=heartbeat)
-    try:
-        from sqlalchemy.engine import make_url
-
-        parsed = make_url(url)
-    except Exception:
-        raise StorageError("storage", f"cannot parse {redact(url)!r}: use {ACCEPTED}") from None
+        return _open_journal(url, read_only=read_only, heartbeat=heartbeat)
+    parsed = parse(url)
+    if parsed is None:
+        raise StorageError("storage", f"cannot parse {redact(url)!r}: use {ACCEPTED}")
     backend = parsed.get_backend_name()
-    shown = url
-    url = _with_installed_driver(parsed, url)
-    engine_kwargs: dict[str, Any] = {}
-    path = None
+    shown, url = url, _with_installed_driver(parsed, url)
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if backend == "sqlite":
         path = _file_of(url)
-        if path is not None and not _prepare_sqlite_file(shown, path, read_only=read_only,
-                                                         create=create):
+        if path is not None and not _prepare_sqlite_file(shown, path, read_only=read_only):
             return EmptyStorage()
-        engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S, "isolation_level": None}
-    else:
-        engine_kwargs["pool_pre_ping"] = True
-    kwargs: dict[str, Any] = {}
-    if heartbeat is not None:
-        interval, grace = heartbeat
-        kwargs = {
-            "heartbeat_interval": interval,
-            "grace_period": grace,
-            "heartbeat_stale_trial_callback": RequeueStale(MAX_RETRY),
-        }
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S, "isolation_level": None}}
+    kwargs: dict[str, Any] = {} if heartbeat is None else {
+        "heartbeat_interval": heartbeat[0], "grace_period": heartbeat[1],
+        "heartbeat_stale_trial_callback": RequeueStale(MAX_RETRY)}
     for attempt in range(CREATE_ATTEMPTS):
         try:
             # Before RDBStorage, which creates its tables in any database it is given.
-            kind = "sqlite" if backend == "sqlite" else _database_kind(shown, url, engine_kwargs)
-            if kind == "empty" and read_only:
+            if backend != "sqlite" and _database_kind(shown, url, engine_kwargs) == "empty" \
+                    and read_only:
                 return EmptyStorage()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -332,7 +307,7 @@ def _with_installed_driver(parsed: Any, url: str) -> str:
     return url
 
 
-def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool, create: bool) -> bool:
+def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool) -> bool:
     """Check an SQLite file before SQLAlchemy touches it; False when a reader should see an
     empty storage instead (the file is missing or has no tables: nothing is created).
 
@@ -340,8 +315,6 @@ def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool, create: bool)
     anything is written to it, and only a writer switches the file to WAL.
     """
     if not path.exists():
-        if not create:
-            raise StorageError("storage", f"{redact(url)} does not exist (no file {path})")
         if read_only:
             return False
         if not path.parent.is_dir():
@@ -381,12 +354,10 @@ def _tune_sqlite_engine(engine: Any, *, read_only: bool) -> None:
     engine.dispose()
 
 
-def _open_journal(url: str, *, read_only: bool, create: bool,
-                  heartbeat: tuple[int, int] | None) -> BaseStorage:
+def _open_journal(url: str, *, read_only: bool, heartbeat: tuple[int, int] | None
+                  ) -> BaseStorage:
     path = journal_path(url)
     if not path.exists():
-        if not create:
-            raise StorageError("storage", f"{url} does not exist (no file {path})")
         if read_only:
             return EmptyStorage()
         if not path.parent.is_dir():
@@ -406,8 +377,6 @@ def _open_journal(url: str, *, read_only: bool, create: bool,
 
 def _check_journal(url: str, path: Path) -> None:
     """Refuse a non-empty file whose first line is not an Optuna journal operation."""
-    import json
-
     try:
         with open(path, "rb") as f:
             first = f.readline(1 << 20)

@@ -11,12 +11,15 @@ through ``get_all_trials(deepcopy=False)``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from optuna.distributions import BaseDistribution, json_to_distribution
+from optuna.distributions import json_to_distribution
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
@@ -61,40 +64,50 @@ def read_trials(
     attributes (default all but, unless ``curves``, the curves).
     """
     inter = frozenset(intermediate_when)
-    only = None if states is None else frozenset(states)
+    only = None if states is None else [TrialState[name] for name in states]
     keys = None if attr_keys is None else frozenset(attr_keys)
     rdb = rdb_of(storage)
-    if rdb is None:
-        records = _from_frozen(storage, study_id, curves=curves, inter=inter, only=only)
-        if keys is not None:
-            for r in records:
-                r.user_attrs = {k: v for k, v in r.user_attrs.items() if k in keys}
-        return records
-    return _from_tables(rdb, study_id, curves=curves, inter=inter, only=only, keys=keys)
+    if rdb is not None:
+        return _from_tables(rdb, study_id, curves=curves, inter=inter, only=only, keys=keys)
+    return [
+        TrialRecord(
+            trial_id=t._trial_id, number=t.number, state=t.state.name,
+            params={**t.system_attrs.get("fixed_params", {}), **t.params},
+            value=t.value if t.values is not None and len(t.values) == 1 else None,
+            user_attrs={k: v for k, v in t.user_attrs.items()
+                        if (k in keys if keys is not None else curves or k != L.CURVES)},
+            # FrozenTrial datetimes are naive local time; astimezone reads them as local.
+            datetime_start=t.datetime_start and t.datetime_start.astimezone(dt.UTC),
+            datetime_complete=t.datetime_complete and t.datetime_complete.astimezone(dt.UTC),
+            intermediate=dict(t.intermediate_values) if t.state.name in inter else {},
+        )
+        for t in storage.get_all_trials(study_id, deepcopy=False, states=only)
+    ]
 
 
 def count_states(storage: BaseStorage, study_id: int) -> dict[str, int]:
     """Number of trials per state name (every TrialState present, zeros included)."""
-    counts = {state.name: 0 for state in TrialState}
+    counts = dict.fromkeys((state.name for state in TrialState), 0)
     rdb = rdb_of(storage)
     if rdb is None:
-        for t in storage.get_all_trials(study_id, deepcopy=False):
-            counts[t.state.name] += 1
+        counts.update(Counter(t.state.name for t in storage.get_all_trials(study_id,
+                                                                            deepcopy=False)))
         return counts
     from optuna.storages._rdb import models
     from sqlalchemy import func, select
 
     trials_t = models.TrialModel.__table__
     with rdb.engine.connect() as connection:
-        rows = connection.execute(
-            select(trials_t.c.state, func.count())
-            .where(trials_t.c.study_id == study_id)
-            .group_by(trials_t.c.state)
-        ).all()
+        rows = connection.execute(select(trials_t.c.state, func.count())
+                                  .where(trials_t.c.study_id == study_id)
+                                  .group_by(trials_t.c.state)).all()
         connection.rollback()
-    for state, n in rows:
-        counts[state.name if isinstance(state, TrialState) else str(state)] = int(n)
+    counts.update((_name(state), int(n)) for state, n in rows)
     return counts
+
+
+def _name(state: Any) -> str:
+    return state.name if isinstance(state, TrialState) else str(state)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -105,52 +118,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
-def _from_frozen(
-    storage: BaseStorage,
-    study_id: int,
-    *,
-    curves: bool,
-    inter: frozenset[str],
-    only: frozenset[str] | None,
-) -> list[TrialRecord]:
-    records = []
-    wanted = None if only is None else tuple(TrialState[name] for name in only)
-    for t in storage.get_all_trials(study_id, deepcopy=False, states=wanted):
-        attrs = dict(t.user_attrs)
-        if not curves:
-            attrs.pop(L.CURVES, None)
-        params = {**t.system_attrs.get("fixed_params", {}), **t.params}
-        local = _local_to_utc
-        records.append(
-            TrialRecord(
-                trial_id=t._trial_id,
-                number=t.number,
-                state=t.state.name,
-                params=params,
-                value=t.value if t.values is not None and len(t.values) == 1 else None,
-                user_attrs=attrs,
-                datetime_start=local(t.datetime_start),
-                datetime_complete=local(t.datetime_complete),
-                intermediate=dict(t.intermediate_values) if t.state.name in inter else {},
-            )
-        )
-    return records
-
-
-def _local_to_utc(value: dt.datetime | None) -> dt.datetime | None:
-    # FrozenTrial datetimes are naive local time; astimezone reads naive values as local.
-    return None if value is None else value.astimezone(dt.UTC)
-
-
-def _from_tables(
-    rdb: RDBStorage,
-    study_id: int,
-    *,
-    curves: bool,
-    inter: frozenset[str],
-    only: frozenset[str] | None,
-    keys: frozenset[str] | None = None,
-) -> list[TrialRecord]:
+def _from_tables(rdb: RDBStorage, study_id: int, *, curves: bool, inter: frozenset[str],
+                 only: list[TrialState] | None, keys: frozenset[str] | None) -> list[TrialRecord]:
     from optuna.storages._rdb import models
     from sqlalchemy import select
 
@@ -162,106 +131,60 @@ def _from_tables(
     inter_t = models.TrialIntermediateValueModel.__table__
     in_study = trials_t.c.study_id == study_id
     if only is not None:
-        in_study = in_study & trials_t.c.state.in_([TrialState[name] for name in only])
+        in_study = in_study & trials_t.c.state.in_(only)
 
-    def joined(table: Any, *columns: Any) -> Any:
-        return select(*columns).select_from(
-            table.join(trials_t, table.c.trial_id == trials_t.c.trial_id)
-        ).where(in_study)
+    def joined(table: Any, *columns: str) -> Any:
+        return select(table.c.trial_id, *(table.c[c] for c in columns)).select_from(
+            table.join(trials_t, table.c.trial_id == trials_t.c.trial_id)).where(in_study)
 
+    attr_query = joined(user_t, "key", "value_json")
+    if keys is not None:
+        attr_query = attr_query.where(user_t.c.key.in_(sorted(keys)))
+    elif not curves:
+        attr_query = attr_query.where(user_t.c.key != L.CURVES)
     with rdb.engine.connect() as connection:
         trial_rows = connection.execute(
-            select(
-                trials_t.c.trial_id,
-                trials_t.c.number,
-                trials_t.c.state,
-                trials_t.c.datetime_start,
-                trials_t.c.datetime_complete,
-            )
-            .where(in_study)
-            .order_by(trials_t.c.number)
-        ).all()
+            select(trials_t.c.trial_id, trials_t.c.number, trials_t.c.state,
+                   trials_t.c.datetime_start, trials_t.c.datetime_complete)
+            .where(in_study).order_by(trials_t.c.number)).all()
         param_rows = connection.execute(
-            joined(
-                params_t,
-                params_t.c.trial_id,
-                params_t.c.param_name,
-                params_t.c.param_value,
-                params_t.c.distribution_json,
-            )
-        ).all()
+            joined(params_t, "param_name", "param_value", "distribution_json")).all()
         value_rows = connection.execute(
-            joined(values_t, values_t.c.trial_id, values_t.c.value, values_t.c.value_type)
-            .where(values_t.c.objective == 0)
-        ).all()
-        attr_query = joined(user_t, user_t.c.trial_id, user_t.c.key, user_t.c.value_json)
-        if keys is not None:
-            attr_query = attr_query.where(user_t.c.key.in_(sorted(keys)))
-        elif not curves:
-            attr_query = attr_query.where(user_t.c.key != L.CURVES)
+            joined(values_t, "value", "value_type").where(values_t.c.objective == 0)).all()
         attr_rows = connection.execute(attr_query).all()
         fixed_rows = connection.execute(
-            joined(system_t, system_t.c.trial_id, system_t.c.value_json).where(
-                system_t.c.key == "fixed_params"
-            )
-        ).all()
-        inter_rows = []
-        if inter:
-            wanted = [TrialState[name] for name in inter]
-            inter_rows = connection.execute(
-                joined(
-                    inter_t,
-                    inter_t.c.trial_id,
-                    inter_t.c.step,
-                    inter_t.c.intermediate_value,
-                ).where(trials_t.c.state.in_(wanted))
-            ).all()
+            joined(system_t, "value_json").where(system_t.c.key == "fixed_params")).all()
+        inter_rows = [] if not inter else connection.execute(
+            joined(inter_t, "step", "intermediate_value")
+            .where(trials_t.c.state.in_([TrialState[name] for name in inter]))).all()
         connection.rollback()
 
-    records: dict[int, TrialRecord] = {}
-    for trial_id, number, state, start, complete in trial_rows:
-        records[trial_id] = TrialRecord(
-            trial_id=trial_id,
-            number=number,
-            state=state.name if isinstance(state, TrialState) else str(state),
-            params={},
-            value=None,
-            user_attrs={},
-            datetime_start=_utc(start),
-            datetime_complete=_utc(complete),
-        )
+    records = {
+        trial_id: TrialRecord(trial_id=trial_id, number=number, state=_name(state), params={},
+                              value=None, user_attrs={}, datetime_start=_utc(start),
+                              datetime_complete=_utc(complete))
+        for trial_id, number, state, start, complete in trial_rows
+    }
+    # Rows of a trial added after the trials were read are skipped (``in records``).
     for trial_id, value_json in fixed_rows:
-        record = records.get(trial_id)
-        if record is not None:
-            record.params.update(json.loads(value_json))
-    distributions: dict[str, BaseDistribution] = {}
+        if trial_id in records:
+            records[trial_id].params.update(json.loads(value_json))
+    decode = functools.cache(json_to_distribution)
     for trial_id, name, internal, distribution_json in param_rows:
-        record = records.get(trial_id)
-        if record is None:
-            continue
-        dist = distributions.get(distribution_json)
-        if dist is None:
-            dist = distributions[distribution_json] = json_to_distribution(distribution_json)
-        record.params[name] = dist.to_external_repr(internal)
-    inf = models.TrialValueModel.TrialValueType
+        if trial_id in records:
+            records[trial_id].params[name] = decode(distribution_json).to_external_repr(internal)
+    kind = models.TrialValueModel.TrialValueType
+    infinite = {kind.INF_POS: math.inf, kind.INF_NEG: -math.inf}
     for trial_id, value, value_type in value_rows:
-        record = records.get(trial_id)
-        if record is None:
-            continue
-        if value_type == inf.INF_POS:
-            value = float("inf")
-        elif value_type == inf.INF_NEG:
-            value = float("-inf")
-        record.value = value
+        if trial_id in records:
+            records[trial_id].value = infinite.get(value_type, value)
     for trial_id, key, value_json in attr_rows:
-        record = records.get(trial_id)
-        if record is not None:
-            record.user_attrs[key] = json.loads(value_json)
+        if trial_id in records:
+            records[trial_id].user_attrs[key] = json.loads(value_json)
     for trial_id, step, value in inter_rows:
-        record = records.get(trial_id)
-        if record is not None:
-            record.intermediate[step] = float("nan") if value is None else value
-    return sorted(records.values(), key=lambda r: r.number)
+        if trial_id in records:
+            records[trial_id].intermediate[step] = math.nan if value is None else value
+    return list(records.values())  # in trial order (the first query's)
 
 
 def study_id_of(storage: BaseStorage, name: str) -> int | None:
@@ -270,4 +193,3 @@ def study_id_of(storage: BaseStorage, name: str) -> int | None:
         return storage.get_study_id_from_name(name)
     except KeyError:
         return None
-

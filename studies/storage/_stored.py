@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import math
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +29,12 @@ from studies.spec import Cell, SpecError, StudySpec, spec_from_dict
 from studies.storage import layout as L
 from studies.storage._lock import being_created
 from studies.storage._modes import Mode, study_mode
-from studies.storage._open import open_storage, storage_exists
-from studies.storage._read import count_states, read_trials, study_id_of
+from studies.storage._open import open_storage
+from studies.storage._read import TrialRecord, count_states, read_trials, study_id_of
 from studies.storage._studies import require_study
 from studies.storage._urls import StorageError
 
 CREATION_WAIT_S = 30.0  # longest wait for the spec of a study being created (load_spec)
-STATES: tuple[str, ...] = ("empty", "running", "finished", "partial")
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,6 @@ def _decode(name: str, raw: Any) -> tuple[StudySpec | None, str]:
         return None, f"{name!r} has a stored spec that does not validate: {error}"
 
 
-def _counts(states: Any) -> dict[str, int]:
-    counts = {s.name: 0 for s in optuna.trial.TrialState}
-    for state in states:
-        counts[state] = counts.get(state, 0) + 1
-    return counts
-
-
 class StoredStudy:
     """A study in an Optuna storage, read the way this project laid it out
     (:mod:`studies.storage.layout`). ``url`` may be "" for a storage given as an object."""
@@ -120,13 +113,11 @@ class StoredStudy:
         :data:`CREATION_WAIT_S`. Raises :class:`StudyNotFoundError` (a URL) or
         :class:`StorageError`."""
         if isinstance(source, str):
-            url = source
-            storage, study_id = require_study(url, name, read_only=read_only)
+            url, (storage, study_id) = source, require_study(source, name, read_only=read_only)
+        elif (found := study_id_of(source, name)) is not None:
+            url, storage, study_id = "", source, found
         else:
-            url, storage, found = "", source, study_id_of(source, name)
-            if found is None:
-                raise StorageError("study", f"no study {name!r} in this storage")
-            study_id = found
+            raise StorageError("study", f"no study {name!r} in this storage")
         attrs = storage.get_study_user_attrs(study_id)
         deadline = time.monotonic() + CREATION_WAIT_S
         while wait and url and not isinstance(attrs.get(L.SPEC), dict) \
@@ -163,10 +154,9 @@ class StoredStudy:
         self.attrs = self.storage.get_study_user_attrs(self.study_id)
 
     def optuna_study(self, **kwargs: Any) -> optuna.Study:
-        """The study as an ``optuna.Study`` (``sampler``, ``pruner``: see the mode)."""
         return optuna.load_study(study_name=self.name, storage=self.storage, **kwargs)
 
-    def trials(self, **kwargs: Any) -> list[Any]:
+    def trials(self, **kwargs: Any) -> list[TrialRecord]:
         """:func:`studies.storage.read_trials` of this study."""
         return read_trials(self.storage, self.study_id, **kwargs)
 
@@ -188,11 +178,10 @@ class StoredStudy:
             if counts.get("RUNNING") and epochs > 0:
                 running = self.trials(states=("RUNNING",), intermediate_when=("RUNNING",))
                 inflight = sum(min(len(r.intermediate), epochs) / epochs for r in running)
-        partial = done + inflight
         return Progress(done=done, total=total, running=counts.get("RUNNING", 0),
                         waiting=counts.get("WAITING", 0), failed=counts.get("FAIL", 0),
                         pruned=counts.get("PRUNED", 0),
-                        partial=min(partial, float(total)) if total else partial)
+                        partial=min(done + inflight, float(total or math.inf)))
 
     def cells(self) -> list[Cell]:
         """The distinct grid cells of the study's trials (the spec's and every
@@ -208,8 +197,7 @@ class StoredStudy:
     def info(self) -> StudyInfo:
         """The study as the list shows it (one query per table)."""
         records = self.trials(attr_keys=(L.DIVERGED, L.METRICS))
-        counts = _counts(r.state for r in records)
-        p = self.progress(counts, inflight=0.0)
+        p = self.progress(Counter(r.state for r in records), inflight=0.0)
         best: dict[str, float] = {}
         diverged = 0
         for r in records:
@@ -226,18 +214,10 @@ class StoredStudy:
                     or not math.isfinite(error):
                 continue
             best[optimizer] = min(best.get(optimizer, math.inf), float(error))
-        if not records:
-            state = "empty"
-        elif p.running:
-            state = "running"
-        elif p.done >= p.total and not p.waiting:
-            state = "finished"
-        else:
-            state = "partial"
-        created = _created(self.attrs)
+        state = ("empty" if not records else "running" if p.running
+                 else "finished" if p.done >= p.total and not p.waiting else "partial")
         starts = [r.datetime_start for r in records if r.datetime_start is not None]
-        if created is None and starts:
-            created = min(starts)
+        created = _created(self.attrs) or min(starts, default=None)
         spec = self.spec
         optimizers = tuple(spec.optimizers) if spec else tuple(sorted(best))
         return StudyInfo(
@@ -265,7 +245,7 @@ class StudyInfo:
     pruned: int
     diverged: int  # COMPLETE trials that diverged
     created: dt.datetime | None  # UTC; from the spec attribute, else the first trial
-    state: str  # one of STATES (see list_studies)
+    state: str  # "empty", "running", "finished" or "partial" (see list_studies)
     best: dict[str, float] = field(default_factory=dict)  # optimizer → best final test error
     has_spec: bool = False  # the spec is stored, so the study can be resumed / extended
     description: str = ""  # the spec's description
@@ -278,12 +258,9 @@ class StudyInfo:
 
 
 def _created(attrs: Mapping[str, Any]) -> dt.datetime | None:
-    raw = attrs.get(L.CREATED)
-    if not isinstance(raw, str):
-        return None
     try:
-        value = dt.datetime.fromisoformat(raw)
-    except ValueError:
+        value = dt.datetime.fromisoformat(attrs.get(L.CREATED))  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # none stored, or not an ISO time
         return None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
@@ -296,9 +273,7 @@ def list_studies(url: str) -> list[StudyInfo]:
     ``python -m studies run`` or ``worker``). Reads each study with one query per table, so
     a study of 10,000 trials lists in well under a second.
     """
-    if not storage_exists(url):
-        return []
-    storage = open_storage(url, read_only=True, create=False)
+    storage = open_storage(url, read_only=True)  # a missing file reads as an EmptyStorage
     return [StoredStudy(url, storage, s._study_id, s.study_name, s.user_attrs).info()
             for s in storage.get_all_studies()]
 

@@ -37,10 +37,7 @@ class StudyDeletedError(StorageError):
 
 def study_names(url: str) -> list[str]:
     """Names of the studies in the storage ([] for a missing SQLite file)."""
-    if not storage_exists(url):
-        return []
-    storage = open_storage(url, read_only=True, create=False)
-    return [s.study_name for s in storage.get_all_studies()]
+    return [s.study_name for s in open_storage(url, read_only=True).get_all_studies()]
 
 
 def require_study(url: str, name: str, *, read_only: bool = True) -> tuple[Any, int]:

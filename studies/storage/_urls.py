@@ -41,10 +41,17 @@ def data_dir() -> Path:
 
 def default_storage_url() -> str:
     """``$WDLAB_STORAGE`` if set, else ``sqlite:///<data dir>/studies.db`` (:func:`data_dir`)."""
-    env = os.environ.get(STORAGE_ENV, "").strip()
-    if env:
-        return env
-    return f"sqlite:///{data_dir() / 'studies.db'}"
+    return os.environ.get(STORAGE_ENV, "").strip() or f"sqlite:///{data_dir() / 'studies.db'}"
+
+
+def parse(url: str) -> Any:
+    """SQLAlchemy's ``URL`` of ``url``; None for a string it cannot parse."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url)
+    except Exception:
+        return None
 
 
 # A password in the userinfo runs to the *last* '@' before the host: SQLAlchemy stops at the
@@ -69,11 +76,8 @@ def redact(url: str) -> str:
     """
     if url.startswith(JOURNAL_PREFIX):
         return url
-    try:
-        from sqlalchemy.engine import make_url
-
-        parsed = make_url(url)
-    except Exception:  # any unparsable string: fall back to the pattern
+    parsed = parse(url)
+    if parsed is None:  # any unparsable string: fall back to the pattern
         return _PASSWORD.sub(rf"\g<head>{HIDDEN}\g<at>", url)
     if parsed.password is None and not any(_is_secret(k, v) for k, v in _query_items(parsed)):
         return url
@@ -108,12 +112,7 @@ def secrets_of(url: str) -> list[str]:
     match = _PASSWORD.search(url)
     if match and match.group("password"):
         found.add(match.group("password"))
-    try:
-        from sqlalchemy.engine import make_url
-
-        parsed = make_url(url)
-    except Exception:
-        parsed = None
+    parsed = parse(url)
     if parsed is not None:
         if parsed.password:
             found.add(str(parsed.password))
