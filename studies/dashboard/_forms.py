@@ -392,6 +392,8 @@ def schedule_params(name: str, values: Mapping[str, Any]
         if value is not None:
             params[str(item.at[-1])] = value
     return params, errors
+
+
 # --- errors as sentences -------------------------------------------------------------------
 
 _PATH = re.compile(r"[A-Za-z_][\w@]*(?:\[[^\]]*\])*(?:\.[A-Za-z_@][\w@]*(?:\[[^\]]*\])*)*")
@@ -409,10 +411,8 @@ def field_label(path: str) -> str | None:
         where = f" ({m.group(1)[:-1]} {int(m.group(2)) + 1})" if m else ""
         return info.label + where
     m = re.fullmatch(r"(.+)\[(\d+)\]", path)
-    if m:
-        parent = field_label(m.group(1))
-        return f"{parent} (item {int(m.group(2)) + 1})" if parent else None
-    return None
+    parent = field_label(m.group(1)) if m else None
+    return f"{parent} (item {int(m.group(2)) + 1})" if parent else None
 
 
 def sentence(error: SpecError | str) -> str:
@@ -429,12 +429,8 @@ def sentence(error: SpecError | str) -> str:
         reason = reason.replace(f" {code} ", f" {sign} ")
     reason = re.sub(r",? got (.+)$", r"; you gave \1", reason.strip()).rstrip(".")
     label = (field_label(path) or _WHOLE.get(path, path)) if path else None
-    if label is None:
-        text = reason
-    elif re.match(r"(must|is|are|has|have|cannot|needs?)\b", reason):
-        text = f"{label} {reason}"
-    else:
-        text = f"{label}: {reason}"
+    sep = " " if re.match(r"(must|is|are|has|have|cannot|needs?)\b", reason) else ": "
+    text = reason if label is None else f"{label}{sep}{reason}"
     if text[:1].isascii():  # "α from" keeps its α
         text = text[:1].upper() + text[1:]
     return text + "."
@@ -448,7 +444,6 @@ _ROLE = {
     "sgd": "SGD with momentum and an L2 penalty (coupled)",
     "sgdw": "SGDW (SGD with decoupled weight decay)",
 }
-
 
 #: How the generated text names the weight decay, by the form's convention (PAPER.md §3):
 #: (in full, as a symbol).
@@ -468,14 +463,13 @@ def describe(values: Mapping[str, Any], preset: StudySpec | None = None) -> str:
             if spec_from_dict(data) == preset:
                 return preset.description
     optimizers = [o for o in values.get("optimizers") or [] if isinstance(o, str)]
-    mode = values.get("mode", _FIELDS["mode"].default)
     if not optimizers:
         return ""
     decay, symbol = _DECAY_WORDS.get(values.get("weight_decay.convention") or "paper",
                                      _DECAY_WORDS["paper"])
     roles = [_ROLE.get(o, o) for o in optimizers]
     listed = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " and " + roles[-1]
-    if mode == "tune":
+    if values.get("mode", _FIELDS["mode"].default) == "tune":
         return (f"Optuna's sampler searches the learning rate α and the {decay} of "
                 f"{listed}, on the same model and data.")
     if len(roles) == 1:
