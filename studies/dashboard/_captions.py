@@ -90,9 +90,6 @@ def slope_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
 
 def landscape_caption(lands: Mapping[str, Landscape]) -> list[str]:
     """The Landscape page's sentences, one per fact, for every twin pair present."""
-    lines: list[str] = []
-    for d, c in twin_pairs(lands):
-        for sentence in (best_sentence(lands[d], lands[c]), slope_sentence(lands[d], lands[c])):
-            if sentence:
-                lines.append(sentence)
-    return lines
+    return [sentence for d, c in twin_pairs(lands)
+            for sentence in (best_sentence(lands[d], lands[c]), slope_sentence(lands[d], lands[c]))
+            if sentence]

@@ -92,20 +92,12 @@ def convert(value: float, *, convention: str, lr: float, batch_size: int, train_
     f = normalized_decay_factor(batch_size=int(batch_size), train_size=int(train_size),
                                 epochs=float(epochs))
     out = {c: float(convert_weight_decay(value, from_convention=convention, to_convention=c,
-                                         lr=lr, factor=f))
-           for c in CONVENTIONS}
+                                         lr=lr, factor=f)) for c in CONVENTIONS}
     lam = out["paper"]
-    steps_per_epoch = math.ceil(train_size / batch_size)
     tau = 1.0 / lam if lam > 0 else math.inf
-    return Conversion(
-        paper=lam,
-        pytorch=out["pytorch"],
-        normalized=out["normalized"],
-        factor=f,
-        shrink_per_step=lam,
-        timescale_steps=tau,
-        timescale_epochs=tau / steps_per_epoch,
-    )
+    return Conversion(paper=lam, pytorch=out["pytorch"], normalized=out["normalized"], factor=f,
+                      shrink_per_step=lam, timescale_steps=tau,
+                      timescale_epochs=tau / math.ceil(train_size / batch_size))
 
 
 def restart_epochs(schedule: ScheduleSpec, epochs: float) -> list[float]:
