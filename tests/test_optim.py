@@ -403,16 +403,6 @@ def test_param_groups_decay_matrices_only_by_default():
     assert len(everything) == 1 and len(everything[0]["params"]) == 6
 
 
-def test_param_groups_overrides_use_exact_names():
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 2))
-    groups = param_groups(model, weight_decay=0.1, decay=["0.bias"], no_decay=["1.weight"])
-    assert [n for n, _ in groups[0]["params"]] == ["0.weight", "0.bias"]
-    with pytest.raises(ValueError, match="unknown parameters: weight"):
-        param_groups(model, weight_decay=0.1, no_decay=["weight"])  # a substring is no name
-    with pytest.raises(ValueError, match="both"):
-        param_groups(model, weight_decay=0.1, decay=["0.bias"], no_decay=["0.bias"])
-
-
 def test_param_groups_leave_out_frozen_parameters():
     model = torch.nn.Linear(3, 2)
     model.bias.requires_grad_(False)

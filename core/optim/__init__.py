@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from core.optim._conventions import (
     WD_CONVENTIONS,
-    WD_LABELS,
     convert_weight_decay,
     from_paper,
     normalized_decay_factor,
@@ -46,7 +45,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["DECAY_RULES", "OPTIMIZERS", "SGD", "SGDW", "WD_CONVENTIONS", "WD_LABELS", "Adam",
-           "AdamW", "adam_reference", "adam_update", "convert_weight_decay", "from_paper",
+__all__ = ["DECAY_RULES", "OPTIMIZERS", "SGD", "SGDW", "WD_CONVENTIONS", "Adam", "AdamW",
+           "adam_reference", "adam_update", "convert_weight_decay", "from_paper",
            "member_adam_step", "member_sgd_step", "normalized_decay_factor", "param_groups",
            "sgd_reference", "sgd_update", "to_paper"]

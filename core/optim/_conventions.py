@@ -22,12 +22,6 @@ from typing import Any
 
 from core.spec import CONVENTIONS as WD_CONVENTIONS
 
-WD_LABELS: dict[str, str] = {
-    "paper": "λ (paper)",
-    "pytorch": "wd = λ/α (PyTorch)",
-    "normalized": "λ_norm (normalized)",
-}
-
 
 def normalized_decay_factor(*, batch_size: Any, train_size: Any, epochs: Any) -> Any:
     """f = √(b / (B·T)), so that λ = λ_norm · f (paper, Appendix B)."""
@@ -73,14 +67,8 @@ def from_paper(lam: Any, *, convention: str, lr: Any = None, factor: Any = None)
     raise ValueError(_unknown(convention))
 
 
-def convert_weight_decay(
-    value: Any,
-    *,
-    from_convention: str,
-    to_convention: str,
-    lr: Any = None,
-    factor: Any = None,
-) -> Any:
+def convert_weight_decay(value: Any, *, from_convention: str, to_convention: str,
+                         lr: Any = None, factor: Any = None) -> Any:
     """Convert a weight decay between any two of :data:`WD_CONVENTIONS`, through the paper's λ."""
     if to_convention not in WD_CONVENTIONS:
         raise ValueError(_unknown(to_convention))
@@ -100,10 +88,8 @@ def _in_range(x: Any, *, strict: bool) -> bool:
 def _checked(x: Any, name: str, convention: str, *, divisor: bool) -> Any:
     bound = "> 0" if divisor else ">= 0"
     if not _in_range(x, strict=divisor):
-        raise ValueError(
-            f"{name} must be a finite number {bound} for the {convention!r} convention, "
-            f"got {x!r}"
-        )
+        raise ValueError(f"{name} must be a finite number {bound} for the {convention!r} "
+                         f"convention, got {x!r}")
     return x
 
 

@@ -28,26 +28,11 @@ import torch
 from torch import Tensor
 from torch.optim.adam import adam as _torch_adam
 
-# --------------------------------------------------------------------------------------
-# Algorithm 2: Adam / AdamW
-# --------------------------------------------------------------------------------------
-
 
 def adam_update(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    exp_avg_sqs: list[Tensor],
-    steps: list[Tensor],
-    *,
-    lr: float,
-    weight_decay: float,
-    eta: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    decoupled: bool,
-    fused: bool | None = None,
+    params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor], steps: list[Tensor], *, lr: float, weight_decay: float,
+    eta: float, beta1: float, beta2: float, eps: float, decoupled: bool, fused: bool | None = None,
 ) -> None:
     r"""One step of Algorithm 2 (Adam with L2, or AdamW), in place.
 
@@ -69,47 +54,25 @@ def adam_update(
     if not params:
         return
     if decoupled and weight_decay != 0.0 and lr == 0.0:
-        adam_reference(
-            params, grads, exp_avgs, exp_avg_sqs, steps,
-            lr=lr, weight_decay=weight_decay, eta=eta,
-            beta1=beta1, beta2=beta2, eps=eps, decoupled=decoupled,
-        )
+        adam_reference(params, grads, exp_avgs, exp_avg_sqs, steps, lr=lr, eta=eta, eps=eps,
+                       weight_decay=weight_decay, beta1=beta1, beta2=beta2, decoupled=decoupled)
         return
     if fused is None:
-        fused = _fused_supported(params)
+        fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
+                    for p in params)
     # torch.optim's AdamW shrinks by lr_t·wd = (α·η_t)·(λ/α) = η_t·λ: the paper's decay.
     torch_wd = (weight_decay / lr if weight_decay != 0.0 else 0.0) if decoupled else weight_decay
     _torch_adam(
-        params, grads, exp_avgs, exp_avg_sqs, [], steps,
-        foreach=None if fused else True,
-        fused=fused or None,
-        decoupled_weight_decay=bool(decoupled),
-        amsgrad=False, beta1=beta1, beta2=beta2,
-        lr=lr * eta, weight_decay=torch_wd, eps=eps, maximize=False,
-    )
-
-
-def _fused_supported(params: list[Tensor]) -> bool:
-    return all(
-        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
-        for p in params
+        params, grads, exp_avgs, exp_avg_sqs, [], steps, foreach=None if fused else True,
+        fused=fused or None, decoupled_weight_decay=bool(decoupled), amsgrad=False,
+        beta1=beta1, beta2=beta2, lr=lr * eta, weight_decay=torch_wd, eps=eps, maximize=False,
     )
 
 
 def adam_reference(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    exp_avg_sqs: list[Tensor],
-    steps: list[Tensor],
-    *,
-    lr: float,
-    weight_decay: float,
-    eta: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    decoupled: bool,
+    params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor], steps: list[Tensor], *, lr: float, weight_decay: float,
+    eta: float, beta1: float, beta2: float, eps: float, decoupled: bool,
 ) -> None:
     """Algorithm 2 written out per tensor (see :func:`adam_update`)."""
     l2, dec = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
@@ -128,21 +91,9 @@ def adam_reference(
         p.sub_(lr * eta / bias1 * (m / denom))
 
 
-# --------------------------------------------------------------------------------------
-# Algorithm 1: SGD with momentum / SGDW
-# --------------------------------------------------------------------------------------
-
-
 def sgd_update(
-    params: list[Tensor],
-    grads: list[Tensor],
-    momentum_buffers: list[Tensor],
-    *,
-    lr: float,
-    weight_decay: float,
-    eta: float,
-    momentum: float,
-    decoupled: bool,
+    params: list[Tensor], grads: list[Tensor], momentum_buffers: list[Tensor], *, lr: float,
+    weight_decay: float, eta: float, momentum: float, decoupled: bool,
 ) -> None:
     r"""One step of Algorithm 1 (SGD with momentum and L2, or SGDW), in place.
 
@@ -170,15 +121,8 @@ def sgd_update(
 
 
 def sgd_reference(
-    params: list[Tensor],
-    grads: list[Tensor],
-    momentum_buffers: list[Tensor],
-    *,
-    lr: float,
-    weight_decay: float,
-    eta: float,
-    momentum: float,
-    decoupled: bool,
+    params: list[Tensor], grads: list[Tensor], momentum_buffers: list[Tensor], *, lr: float,
+    weight_decay: float, eta: float, momentum: float, decoupled: bool,
 ) -> None:
     """Algorithm 1 written out per tensor (see :func:`sgd_update`)."""
     l2, dec = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)

@@ -22,17 +22,15 @@ from torch import Tensor
 
 from core.optim._functional import adam_update, sgd_update
 
+Params = Iterable[Tensor] | Iterable[dict[str, Any]]
+
 
 def _check_number(name: str, value: Any, *, low: float, low_open: bool, high: float | None = None):
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high
-    if not ok:
+    if not (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and (value > low if low_open else value >= low)
+            and (high is None or value < high)):
         bound = f"> {low}" if low_open else f">= {low}"
-        if high is not None:
-            bound += f" and < {high}"
+        bound += "" if high is None else f" and < {high}"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
@@ -40,10 +38,11 @@ class _PaperOptimizer(torch.optim.Optimizer):
     """Shared shell: validation of every param group, and the ``decoupled`` switch."""
 
     decoupled: ClassVar[bool]
-    _checks: ClassVar[dict[str, tuple[float, bool, float | None]]]  # (low, low open?, high)
+    _checks: ClassVar[dict[str, tuple[float, bool, float | None]]] = dict.fromkeys(
+        ("lr", "weight_decay", "eta"), (0.0, False, None)  # (low, low open?, high)
+    )
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
-                 defaults: dict[str, Any]) -> None:
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self._validate(defaults)  # a bad default is refused even where every group overrides it
         super().__init__(params, defaults)
 
@@ -79,38 +78,20 @@ class _SGDFamily(_PaperOptimizer):
         \theta_t &= \theta_{t-1} - m_t \;[-\, \eta_t\lambda\theta_{t-1}\ \text{SGDW}]
     """
 
-    _checks: ClassVar = {
-        "lr": (0.0, False, None),
-        "weight_decay": (0.0, False, None),
-        "eta": (0.0, False, None),
-        "momentum": (0.0, False, 1.0),
-    }
+    _checks: ClassVar = {**_PaperOptimizer._checks, "momentum": (0.0, False, 1.0)}
 
-    def __init__(
-        self,
-        params: Iterable[Tensor] | Iterable[dict[str, Any]],
-        *,
-        lr: float = 1e-3,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        eta: float = 1.0,
-    ) -> None:
+    def __init__(self, params: Params, *, lr: float = 1e-3, momentum: float = 0.9,
+                 weight_decay: float = 0.0, eta: float = 1.0) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
                                   "eta": eta})
 
     def _group_step(self, group: dict[str, Any]) -> None:
-        params, grads, buffers = [], [], []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(p)
-            grads.append(p.grad)
-            buffers.append(state["momentum_buffer"])
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
+            if "momentum_buffer" not in self.state[p]:
+                self.state[p]["momentum_buffer"] = torch.zeros_like(p)
         sgd_update(
-            params, grads, buffers,
+            params, [p.grad for p in params], [self.state[p]["momentum_buffer"] for p in params],
             lr=group["lr"], weight_decay=group["weight_decay"], eta=group["eta"],
             momentum=group["momentum"], decoupled=self.decoupled,
         )
@@ -145,24 +126,11 @@ class _AdamFamily(_PaperOptimizer):
     (and, for AdamW, weight_decay = λ/α), which is this update exactly.
     """
 
-    _checks: ClassVar = {
-        "lr": (0.0, False, None),
-        "weight_decay": (0.0, False, None),
-        "eta": (0.0, False, None),
-        "eps": (0.0, True, None),
-    }
+    _checks: ClassVar = {**_PaperOptimizer._checks, "eps": (0.0, True, None)}
 
-    def __init__(
-        self,
-        params: Iterable[Tensor] | Iterable[dict[str, Any]],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        eta: float = 1.0,
-        fused: bool | None = None,
-    ) -> None:
+    def __init__(self, params: Params, *, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, eta: float = 1.0, fused: bool | None = None) -> None:
         self._fused = fused
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
                                   "weight_decay": weight_decay, "eta": eta})
@@ -176,24 +144,17 @@ class _AdamFamily(_PaperOptimizer):
             _check_number(f"betas[{i}]", beta, low=0.0, low_open=False, high=1.0)
 
     def _group_step(self, group: dict[str, Any]) -> None:
-        params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
+            if not self.state[p]:
                 # A float32 step tensor on the parameter's device is what the fused kernel reads.
-                state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
-                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(p)
-            grads.append(p.grad)
-            exp_avgs.append(state["exp_avg"])
-            exp_avg_sqs.append(state["exp_avg_sq"])
-            steps.append(state["step"])
+                self.state[p].update(step=torch.zeros((), dtype=torch.float32, device=p.device),
+                                     exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+        states = [self.state[p] for p in params]
         beta1, beta2 = group["betas"]
         adam_update(
-            params, grads, exp_avgs, exp_avg_sqs, steps,
+            params, [p.grad for p in params],
+            *([state[key] for state in states] for key in ("exp_avg", "exp_avg_sq", "step")),
             lr=group["lr"], weight_decay=group["weight_decay"], eta=group["eta"],
             beta1=beta1, beta2=beta2, eps=group["eps"], decoupled=self.decoupled,
             fused=self._fused,
@@ -216,7 +177,6 @@ class AdamW(_AdamFamily):
     decoupled = True
 
 
-OPTIMIZERS: dict[str, type[_PaperOptimizer]] = {
-    "sgd": SGD, "sgdw": SGDW, "adam": Adam, "adamw": AdamW,
-}
+OPTIMIZERS: dict[str, type[_PaperOptimizer]] = {"sgd": SGD, "sgdw": SGDW, "adam": Adam,
+                                                 "adamw": AdamW}
 """The four optimizers of the paper by their lower-case names."""

@@ -7,7 +7,6 @@ scales alone: decaying those usually hurts (PAPER.md section 6).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from core.spec import DECAY_RULES
@@ -16,20 +15,9 @@ if TYPE_CHECKING:  # importing DECAY_RULES needs no torch
     from torch import nn
 
 
-def param_groups(
-    model: nn.Module,
-    *,
-    weight_decay: float,
-    rule: str = "matrices",
-    decay: Iterable[str] = (),
-    no_decay: Iterable[str] = (),
-) -> list[dict]:
-    """Param groups for the optimizers of :mod:`core.optim`.
-
-    ``rule`` picks the default: ``"matrices"`` decays parameters with ``ndim >= 2``,
-    ``"all"`` decays everything. ``decay`` and ``no_decay`` override the rule for parameters
-    named *exactly* (as in ``model.named_parameters()``; no substring matching, so a typo is
-    an error instead of a silent no-op). ``weight_decay`` is the paper's λ.
+def param_groups(model: nn.Module, *, weight_decay: float, rule: str = "matrices") -> list[dict]:
+    """Param groups for the optimizers of :mod:`core.optim`: ``"matrices"`` decays parameters
+    with ``ndim >= 2``, ``"all"`` decays everything. ``weight_decay`` is the paper's λ.
 
     Returns up to two groups, ``{"params": [(name, tensor), ...], "weight_decay": λ,
     "decay": True}`` and the same with ``weight_decay=0.0, "decay": False``; empty groups are
@@ -39,22 +27,9 @@ def param_groups(
     if rule not in DECAY_RULES:
         raise ValueError(f"rule must be one of {', '.join(DECAY_RULES)}; got {rule!r}")
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    names = {n for n, _ in named}
-    forced_on, forced_off = set(decay), set(no_decay)
-    for label, chosen in (("decay", forced_on), ("no_decay", forced_off)):
-        unknown = sorted(chosen - names)
-        if unknown:
-            raise ValueError(f"{label} names unknown parameters: {', '.join(unknown)}")
-    both = sorted(forced_on & forced_off)
-    if both:
-        raise ValueError(f"parameters named in both decay and no_decay: {', '.join(both)}")
-
     decayed, kept = [], []
     for name, p in named:
-        by_rule = rule == "all" or p.dim() >= 2
-        wants_decay = name in forced_on or (by_rule and name not in forced_off)
-        (decayed if wants_decay else kept).append((name, p))
-
+        (decayed if rule == "all" or p.dim() >= 2 else kept).append((name, p))
     assert len(decayed) + len(kept) == len(named)
     assert {id(p) for _, p in decayed}.isdisjoint(id(p) for _, p in kept)
     groups = [
