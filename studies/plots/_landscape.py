@@ -257,9 +257,8 @@ def _iso_line(fig: go.Figure, row: int, col: int, legend_done: set[str], *, land
     legend_done.add(group)
 
 
-def _coupling_overlay(
-    fig: go.Figure, row: int, col: int, *, land: Landscape, y_range: list[float], title: str
-) -> None:
+def _coupling_overlay(fig: go.Figure, row: int, col: int, *, land: Landscape,
+                      y_range: list[float], title: str) -> None:
     """Each row's refined best λ and the OLS line log₂ λ* = a + b·log₂ α, in the axis's
     convention. The legend gives the slope with its 95 % interval from the seed noise
     (:func:`studies.analysis.coupling_interval`) when the study measured one, else the
@@ -270,10 +269,8 @@ def _coupling_overlay(
     shown = convert_weight_decay(fit.best_wd, from_convention="paper",
                                  to_convention=land.convention, lr=fit.lr, factor=land.factor)
     interval = coupling_interval(land) if land.aggregate == "mean" else None
-    if interval is not None and interval.measured:
-        spread = f"[{interval.low:+.2f}, {interval.high:+.2f}]"
-    else:
-        spread = f"± {fit.stderr:.2f} (fit)"
+    spread = (f"[{interval.low:+.2f}, {interval.high:+.2f}]"
+              if interval is not None and interval.measured else f"± {fit.stderr:.2f} (fit)")
     label = f"{title}: {COUPLING_NAME}, slope {fit.slope:+.2f} {spread}"
     fig.add_trace(go.Scatter(x=np.log2(shown), y=np.log2(fit.lr), mode="markers", name=label,
                              marker={"symbol": "diamond", "size": 8, "color": "white",
@@ -290,10 +287,8 @@ def _coupling_overlay(
 
 
 def _log10_or_nan(values: np.ndarray) -> np.ndarray:
-    out = np.full(values.shape, np.nan)
-    ok = np.isfinite(values) & (values > 0)
-    out[ok] = np.log10(values[ok])
-    return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
 
 
 def _log_colorbar_ticks(lo: float, hi: float) -> dict:
@@ -345,10 +340,8 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
     reach = float(np.nanmax(np.abs(diff.value))) if np.isfinite(diff.value).any() else 1.0
     percent = kind == "error"
     fmt = ".2%" if percent else ".4g"
-    hover = (
-        "α = %{customdata[0]:.4g}<br>λ (paper) = %{customdata[1]:.4g}<br>"
-        + f"{a} − {b} = %{{z:+{fmt}}}<br>p = %{{customdata[2]:.2g}}<extra></extra>"
-    )
+    hover = ("α = %{customdata[0]:.4g}<br>λ (paper) = %{customdata[1]:.4g}<br>"
+             f"{a} − {b} = %{{z:+{fmt}}}<br>p = %{{customdata[2]:.2g}}<extra></extra>")
     cell_lr, cell_wd = np.meshgrid(diff.lr, diff.wd_paper, indexing="ij")
     fig = go.Figure(go.Heatmap(
         x=x, y=y, z=diff.value, zmid=0.0, zmin=-reach, zmax=reach, colorscale="RdBu",
