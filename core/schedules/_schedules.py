@@ -15,7 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.schedules._validate import check_nonneg, check_positive
+
+def _check(name: str, value: float, *, positive: bool = True) -> None:
+    """A finite number > 0 (``positive``) or >= 0, else a ValueError naming ``name``."""
+    if (not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+            or (value <= 0 if positive else value < 0)):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
 def _epoch(step: int, steps_per_epoch: int) -> float:
@@ -49,7 +55,7 @@ class StepDrop:
     def __post_init__(self) -> None:
         object.__setattr__(self, "milestones", tuple(float(m) for m in self.milestones))
         for m in self.milestones:
-            check_positive("milestones", m)
+            _check("milestones", m)
         if list(self.milestones) != sorted(set(self.milestones)):
             raise ValueError(f"milestones must be strictly increasing, got {self.milestones}")
         if not (0.0 < self.factor <= 1.0):
@@ -73,9 +79,9 @@ class Cosine:
     eta_max: float = 1.0  # η at the start
 
     def __post_init__(self) -> None:
-        check_positive("epochs", self.epochs)
-        check_nonneg("eta_min", self.eta_min)
-        check_nonneg("eta_max", self.eta_max)
+        _check("epochs", self.epochs)
+        _check("eta_min", self.eta_min, positive=False)
+        _check("eta_max", self.eta_max, positive=False)
 
     def __call__(self, step: int, steps_per_epoch: int) -> float:
         t_cur = min(_epoch(step, steps_per_epoch), self.epochs)
@@ -101,11 +107,11 @@ class WarmRestarts:
     eta_max: float = 1.0  # η at each (re)start
 
     def __post_init__(self) -> None:
-        check_positive("t0", self.t0)
+        _check("t0", self.t0)
         if not (math.isfinite(self.t_mult) and self.t_mult >= 1.0):
             raise ValueError(f"t_mult must be a finite number >= 1, got {self.t_mult!r}")
-        check_nonneg("eta_min", self.eta_min)
-        check_nonneg("eta_max", self.eta_max)
+        _check("eta_min", self.eta_min, positive=False)
+        _check("eta_max", self.eta_max, positive=False)
 
     def locate(self, epoch: float) -> tuple[float, float]:
         """(T_cur, T_i): the position inside the current period and that period's length."""
@@ -114,14 +120,11 @@ class WarmRestarts:
             return epoch - index * self.t0, self.t0
         # Periods start at t0·(t_mult^i − 1)/(t_mult − 1); solve for i, then guard rounding.
         index = math.floor(math.log(1.0 + epoch * (self.t_mult - 1.0) / self.t0, self.t_mult))
-        start = self._start(index)
-        while start > epoch:
+        while self._start(index) > epoch:
             index -= 1
-            start = self._start(index)
         while self._start(index + 1) <= epoch:
             index += 1
-            start = self._start(index)
-        return epoch - start, self.t0 * self.t_mult**index
+        return epoch - self._start(index), self.t0 * self.t_mult**index
 
     def _start(self, index: int) -> float:
         if self.t_mult == 1.0:
@@ -157,7 +160,7 @@ class Warmup:
     epochs: float  # length of the warm-up, in epochs (> 0)
 
     def __post_init__(self) -> None:
-        check_positive("warmup_epochs", self.epochs)
+        _check("warmup_epochs", self.epochs)
 
     def __call__(self, step: int, steps_per_epoch: int) -> float:
         ramp = min(1.0, (step + 1) / (self.epochs * steps_per_epoch))
