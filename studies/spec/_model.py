@@ -488,8 +488,7 @@ class StudySpec(Section):
 
     def lr_values(self, optimizer: str | None = None) -> tuple[float, ...]:
         """Learning rates α of ``optimizer``'s grid (its override, else ``lr``); () in mode tune."""
-        grid = self._grids(optimizer)[0]
-        return grid.expand() if grid is not None else ()
+        return grid.expand() if (grid := self._grids(optimizer)[0]) is not None else ()
 
     def weight_decay_values(self, optimizer: str | None = None) -> tuple[float, ...]:
         """Weight decays of ``optimizer``'s grid, in :attr:`convention`; () in mode tune."""
@@ -510,10 +509,8 @@ class StudySpec(Section):
     @property
     def n_cells(self) -> int:
         """Number of grid cells; 0 in mode tune (trials come from the sampler)."""
-        per_setting = sum(
-            len(self.lr_values(opt)) * len(self.weight_decay_values(opt)) for opt in self.optimizers
-        )
-        return per_setting * len(self.schedules) * len(self.seeds)
+        return len(self.schedules) * len(self.seeds) * sum(
+            len(self.lr_values(o)) * len(self.weight_decay_values(o)) for o in self.optimizers)
 
     def cells(self) -> list[Cell]:
         """Every grid cell, without duplicates; [] in mode tune.
@@ -535,10 +532,8 @@ class StudySpec(Section):
     # --- export ---------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The canonical JSON-ready form: every field with its resolved default, None left out.
-
-        ``spec_from_dict(spec.to_dict()) == spec`` holds for every valid spec.
-        """
+        """The canonical JSON-ready form: every field with its resolved default, None left out;
+        ``spec_from_dict(spec.to_dict()) == spec`` holds for every valid spec."""
         return plain(self)
 
     def to_yaml(self) -> str:
