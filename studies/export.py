@@ -8,10 +8,10 @@ of 10,000 trials gives its tables in about a second, and a running study's table
 RUNNING and WAITING trials (metrics NaN), which is what lets a landscape fill in live.
 
 Weight decays appear in all three conventions (:mod:`core.optim`'s formulas). The
-normalization factor is
-f = √(b/(B·T)) with b the batch size, B the training points actually used (stored with the
-study when it was created) and T the epochs, or T₀ under warm restarts: the λ of the first
-restart period (later periods are longer and get a smaller λ, which core recomputes).
+normalization factor is f = √(b/(B·T)) with b the batch size, B the training points actually
+used (stored with the study when it was created) and T the epochs, or T₀ under warm restarts:
+the λ of the first restart period (later periods are longer and get a smaller λ, which core
+recomputes).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from optuna.storages import BaseStorage
 
 # The conventions module itself, not core.optim: that package imports torch.
 from core.optim._conventions import from_paper, normalized_decay_factor, to_paper
@@ -34,46 +35,31 @@ FORMATS: tuple[str, ...] = ("csv", "json")
 _NAN = math.nan
 
 
-def _open(source: Any, study_name: str | None) -> StoredStudy:
-    """The study of a URL or a storage (and ``study_name``), or of an optuna.Study."""
-    if hasattr(source, "_study_id") and hasattr(source, "_storage"):  # an optuna.Study
-        return StoredStudy.open(source._storage, source.study_name)
-    if study_name is None:
-        raise TypeError("study_name is required unless an optuna.Study is given")
-    return StoredStudy.open(source, study_name)
-
-
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _NAN
     return float(value)
 
 
-def _kept(records: list[Any]) -> list[Any]:
-    """Trials minus the cells their user removed (``removed=True``, see
+def _kept(study: StoredStudy, **kwargs: Any) -> list[TrialRecord]:
+    """The study's trials minus the cells their user removed (``removed=True``, see
     :mod:`studies.dashboard._added`): they leave every table, figure and export."""
-    return [r for r in records if not r.user_attrs.get(L.REMOVED)]
+    return [r for r in study.trials(**kwargs) if not r.user_attrs.get(L.REMOVED)]
 
 
-def trials_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
+def trials_frame(source: str | BaseStorage, study_name: str) -> pd.DataFrame:
     """One row per trial with exactly :data:`studies.analysis.TRIAL_COLUMNS`.
 
-    ``source``: a storage URL, an Optuna storage, or an ``optuna.Study`` (then no name).
-    ``state`` is the trial state's name; metrics are NaN until a trial finishes (and the final
-    ones for a diverged trial); ``diverged_epoch`` is NaN unless it diverged; ``epochs_done``
-    counts reported epochs for a running trial; ``duration_s`` is the population's training
-    time (NaN while running).
+    ``source``: a storage URL or an Optuna storage. ``state`` is the trial state's name; metrics
+    are NaN until a trial finishes (and the final ones for a diverged trial); ``diverged_epoch``
+    is NaN unless it diverged; ``epochs_done`` counts reported epochs for a running trial;
+    ``duration_s`` is the population's training time (NaN while running).
     """
-    study = _open(source, study_name)
-    records = _kept(study.trials(intermediate_when=("RUNNING",)))
-    columns: dict[str, list[Any]] = {c: [] for c in TRIAL_COLUMNS}
+    study = StoredStudy.open(source, study_name)
     factors: dict[str, float] = {}
-    for r in records:
-        row = _trial_row(r, study.name, study.spec, study.train_size, factors)
-        for c in TRIAL_COLUMNS:
-            columns[c].append(row[c])
-    frame = pd.DataFrame(columns, columns=list(TRIAL_COLUMNS))
-    return _typed(frame)
+    rows = [_trial_row(r, study.name, study.spec, study.train_size, factors)
+            for r in _kept(study, intermediate_when=("RUNNING",))]
+    return _typed(pd.DataFrame(rows, columns=list(TRIAL_COLUMNS)))
 
 
 def _factor(spec: StudySpec | None, schedule: str, train_size: int | None,
@@ -113,8 +99,7 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
     metrics = a.get(L.METRICS) or {}
     schedule = p.get("schedule", a.get(L.SCHEDULE))
     convention = a.get(L.WD_CONVENTION) or (spec.convention if spec else "paper")
-    lr = _number(p.get("lr"))
-    wd = _number(p.get("weight_decay"))
+    lr, wd = _number(p.get("lr")), _number(p.get("weight_decay"))
     b = metrics.get("train_size", train_size)
     factor = _factor(spec, schedule, int(b) if b is not None else None, factors)
     if math.isfinite(lr) and math.isfinite(wd):
@@ -125,30 +110,16 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
     diverged = bool(a.get(L.DIVERGED, False))
     epoch = a.get(L.DIVERGED_EPOCH)
     epochs_done = metrics.get("epochs_done")
-    if epochs_done is None:
-        epochs_done = len(r.intermediate)
-    duration = metrics.get("duration_s")
-    row = {
-        "study": study,
-        "trial": r.number,
-        "state": r.state,
-        "optimizer": p.get("optimizer"),
-        "schedule": schedule,
-        "lr": lr,
-        "seed": p.get("seed", a.get(L.SEED)),
-        "weight_decay": wd,
-        "wd_convention": convention,
-        "wd_paper": paper,
-        "wd_pytorch": pytorch,
-        "wd_normalized": normalized,
-        "diverged": diverged,
+    return {
+        "study": study, "trial": r.number, "state": r.state, "optimizer": p.get("optimizer"),
+        "schedule": schedule, "lr": lr, "seed": p.get("seed", a.get(L.SEED)),
+        "weight_decay": wd, "wd_convention": convention, "wd_paper": paper,
+        "wd_pytorch": pytorch, "wd_normalized": normalized, "diverged": diverged,
         "diverged_epoch": float(epoch) if diverged and epoch is not None else _NAN,
-        "duration_s": _number(duration),
-        "epochs_done": int(epochs_done),
+        "duration_s": _number(metrics.get("duration_s")),
+        "epochs_done": int(len(r.intermediate) if epochs_done is None else epochs_done),
+        **{c: _number(metrics.get(c)) for c in TRIAL_METRICS},
     }
-    for c in TRIAL_METRICS:
-        row[c] = _number(metrics.get(c))
-    return row
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -163,18 +134,17 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def curves_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
+def curves_frame(source: str | BaseStorage, study_name: str) -> pd.DataFrame:
     """Per-epoch metrics, one row per (trial, epoch): ``study`` then
     :data:`studies.analysis.CURVE_COLUMNS`.
 
     Finished trials give their stored curves; a running trial gives the curves flushed so far
     and, for later epochs, the validation error it reported (other columns NaN).
     """
-    study = _open(source, study_name)
-    records = _kept(study.trials(curves=True, intermediate_when=("RUNNING",)))
+    study = StoredStudy.open(source, study_name)
     metrics = [c for c in CURVE_COLUMNS if c not in ("trial", "epoch")]
     columns: dict[str, list[Any]] = {c: [] for c in CURVE_COLUMNS}
-    for r in records:
+    for r in _kept(study, curves=True, intermediate_when=("RUNNING",)):
         curves = r.user_attrs.get(L.CURVES) or {}
         epochs = [int(e) for e in curves.get("epoch", [])]
         for k, epoch in enumerate(epochs):
@@ -198,7 +168,7 @@ def curves_frame(source: Any, study_name: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def export_trials(source: Any, study_name: str | None = None, *, fmt: str = "csv") -> str:
+def export_trials(source: str | BaseStorage, study_name: str, *, fmt: str = "csv") -> str:
     """The trials table as CSV or JSON (a list of records), one row per trial.
 
     Columns: :data:`studies.analysis.TRIAL_COLUMNS`: study, trial, state, optimizer, schedule,
@@ -210,7 +180,6 @@ def export_trials(source: Any, study_name: str | None = None, *, fmt: str = "csv
     if fmt not in FORMATS:
         raise SpecError("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
     frame = trials_frame(source, study_name)
-    if fmt == "csv":
-        return frame.to_csv(index=False)
-    return frame.to_json(orient="records", indent=1) + "\n"
+    return frame.to_csv(index=False) if fmt == "csv" else frame.to_json(
+        orient="records", indent=1) + "\n"
 

@@ -10,7 +10,7 @@
 * Refining: :func:`refine_region`, :func:`more_seeds`, :func:`add_tune_trials`;
   :func:`delete`.
 * Figures and tables: :func:`landscapes`, :func:`add_click_layer`, :func:`picked_cells`,
-  :func:`studies_table`, :func:`summary_table`, :func:`study_report`, :func:`figure_html`.
+  :func:`studies_table`, :func:`summary_table`, :func:`study_report`, :func:`exports`.
 * The study form from the spec's field descriptions: :mod:`studies.dashboard.forms`.
 * Schedules page: :func:`eta_series`, :func:`convert`.
 
@@ -34,7 +34,7 @@ from studies.dashboard._actions import (
     run_demo,
 )
 from studies.dashboard._added import exact_text
-from studies.dashboard._captions import landscape_caption, twin_pairs
+from studies.dashboard._captions import landscape_caption
 from studies.dashboard._figures import (
     ALL_SCHEDULES,
     CELLS_ROLE,
@@ -48,14 +48,12 @@ from studies.dashboard._figures import (
     difference_maps,
     landscapes,
     landscapes_by_schedule,
-    optimizers_of,
     picked_cells,
     schedules_of,
     selection_region,
 )
 from studies.dashboard._live import (
     LIVE_METRIC,
-    RUNNING_REFRESH_S,
     CancelCost,
     cancel_cost,
     cancel_text,
@@ -64,19 +62,10 @@ from studies.dashboard._live import (
     signature,
     study_progress,
 )
-from studies.dashboard._options import (
-    READ_ONLY_ENV,
-    Options,
-    ReadOnlyError,
-    is_read_only,
-    options,
-    require_writable,
-    storage_url,
-)
-from studies.dashboard._report import Export, best_cells, exports, figure_html, study_report
+from studies.dashboard._options import ReadOnlyError, is_read_only, options, storage_url
+from studies.dashboard._report import best_cells, exports, study_report
 from studies.dashboard._runs import (
     RunError,
-    RunRecord,
     RunStatus,
     active_runs,
     cancel_run,
@@ -86,13 +75,7 @@ from studies.dashboard._runs import (
     run_status,
     tail,
 )
-from studies.dashboard._schedules import (
-    Conversion,
-    convert,
-    eta_series,
-    restart_epochs,
-    schedule_spec,
-)
+from studies.dashboard._schedules import convert, eta_series, restart_epochs, schedule_spec
 from studies.dashboard._tables import (
     COUPLING_HELP,
     NEAR_BEST_HELP,
@@ -101,31 +84,26 @@ from studies.dashboard._tables import (
     WD_COLUMN,
     best_default,
     cell_table,
-    metric_text,
     panel_cells,
-    percent,
     studies_table,
     summary_table,
 )
-from studies.dashboard._tune import VIEWS as TUNE_VIEWS
 from studies.dashboard._tune import tune_figures
 from studies.eta import EtaEstimator, format_duration
 from studies.storage import Progress
 
 __all__ = [
     "ALL_SCHEDULES", "CELLS_ROLE", "COUPLING_HELP", "LIVE_METRIC", "NEAR_BEST_HELP", "NOISE_HELP",
-    "READ_ONLY_ENV", "RUNNING_REFRESH_S", "STATE_HELP", "TUNE_VIEWS", "WD_COLUMN", "CancelCost",
-    "Conversion", "EtaEstimator", "Export", "Options", "PickedCell", "Progress", "ReadOnlyError",
-    "RunError", "RunRecord", "RunStatus", "active_runs", "add_click_layer", "add_tune_trials",
+    "STATE_HELP", "WD_COLUMN", "CancelCost", "EtaEstimator", "PickedCell", "Progress",
+    "ReadOnlyError", "RunError", "RunStatus", "active_runs", "add_click_layer", "add_tune_trials",
     "added_cells", "best_cells", "best_default", "best_spec_cells", "cancel_cost", "cancel_run",
     "cancel_text", "cell_choices", "cell_table", "cell_title", "cell_trials", "check_data",
-    "convert", "default_region", "delete", "demo_blurb", "difference_maps",
-    "ensure_worker", "eta_series", "exact_text", "existing_spec", "exports", "figure_html",
-    "format_duration", "forms", "is_read_only", "landscape_caption", "landscapes",
-    "landscapes_by_schedule", "latest_validation", "launch", "launch_worker", "metric_text",
-    "more_seeds", "optimizers_of", "options", "panel_cells", "percent", "picked_cells",
-    "provisional_trials", "refine_plan", "refine_region", "remove_added", "require_writable",
+    "convert", "default_region", "delete", "demo_blurb", "difference_maps", "ensure_worker",
+    "eta_series", "exact_text", "existing_spec", "exports", "format_duration", "forms",
+    "is_read_only", "landscape_caption", "landscapes", "landscapes_by_schedule",
+    "latest_validation", "launch", "launch_worker", "more_seeds", "options", "panel_cells",
+    "picked_cells", "provisional_trials", "refine_plan", "refine_region", "remove_added",
     "restart_epochs", "run_demo", "run_error", "run_log", "run_status", "schedule_spec",
     "schedules_of", "selection_region", "signature", "storage_url", "studies_table",
-    "study_progress", "study_report", "summary_table", "tail", "tune_figures", "twin_pairs",
+    "study_progress", "study_report", "summary_table", "tail", "tune_figures",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from studies.dashboard._added import Added, snap, snap_cells
+from studies.dashboard import _added
 from studies.dashboard._live import study_progress
 from studies.dashboard._options import require_writable
 from studies.dashboard._runs import (
@@ -81,17 +81,12 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
     # fresh database at once can collide, and this page polls the storage from now on.
     open_storage(storage)
     partial = 0.0
-    try:
-        stored = load_spec(storage, spec.name)
-    except StudyNotFoundError:
-        stored = None
+    stored = existing_spec(storage, spec.name)
     if stored is not None:
         if stored.to_dict() != spec.to_dict():
-            raise SpecError(
-                "name",
-                f"a study named {spec.name!r} already exists with a different spec; choose "
-                "another name (or open that study and resume it)",
-            )
+            raise SpecError("name", f"a study named {spec.name!r} already exists with a "
+                            "different spec; choose another name (or open that study and "
+                            "resume it)")
         partial = study_progress(storage, spec.name).partial
     return launch_run(spec.to_yaml(), storage=storage, study=spec.name, partial=partial,
                       data_dir=data_dir)
@@ -103,8 +98,8 @@ def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunS
     current = run_status(url, study, data_dir=data_dir)
     if current is not None and current.alive:
         return current
-    partial = study_progress(url, study).partial
-    return launch_worker(storage=url, study=study, partial=partial, data_dir=data_dir)
+    return launch_worker(storage=url, study=study, partial=study_progress(url, study).partial,
+                         data_dir=data_dir)
 
 
 def refine_plan(url: str, study: str, *, lr_range: tuple[float, float],
@@ -120,11 +115,11 @@ def refine_plan(url: str, study: str, *, lr_range: tuple[float, float],
     lrs, wds = [c.lr for c in have], [c.weight_decay for c in have]
     # The ends first: a grid between the study's own points puts its inner points exactly
     # where the study's grid would (log_grid is exact between powers of two).
-    lr_range = (snap(lr_range[0], lrs), snap(lr_range[1], lrs))
-    wd_range = (snap(wd_range[0], wds), snap(wd_range[1], wds))
+    lr_range = (_added.snap(lr_range[0], lrs), _added.snap(lr_range[1], lrs))
+    wd_range = (_added.snap(wd_range[0], wds), _added.snap(wd_range[1], wds))
     cells = refine_cells(spec, lr_range=lr_range, wd_range=wd_range, count=count,
                          optimizers=optimizers)
-    return snap_cells(cells, lrs, wds)
+    return _added.snap_cells(cells, lrs, wds)
 
 
 def refine_region(url: str, study: str, *, lr_range: tuple[float, float],
@@ -147,16 +142,12 @@ def remove_added(url: str, study: str, *, finished: bool) -> int:
     """Take the cells added to ``study`` after its creation back out: those not trained
     yet, and the finished ones too when ``finished`` (see :mod:`._added`)."""
     require_writable("Removing cells")
-    from studies.dashboard._added import remove_added as remove
-
-    return remove(_grid(url, study, read_only=False), finished=finished)
+    return _added.remove_added(_grid(url, study, read_only=False), finished=finished)
 
 
-def added_cells(url: str, study: str) -> Added:
+def added_cells(url: str, study: str) -> _added.Added:
     """The cells added to ``study`` after its creation, by state."""
-    from studies.dashboard._added import added_cells as added
-
-    return added(_grid(url, study))
+    return _added.added_cells(_grid(url, study))
 
 
 def more_seeds(url: str, study: str, *, cells: Sequence[Cell], n_seeds: int,

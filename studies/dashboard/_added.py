@@ -27,13 +27,12 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from studies.spec import Cell
-from studies.storage import StorageError, StoredStudy, TrialRecord, rdb_of
+from studies.storage import StorageError, StoredStudy, rdb_of
 from studies.storage import layout as L
 
 #: Relative distance under which two grid coordinates are the same point (0.01 %: far
 #: above float and 12-digit rounding noise, far below any grid's spacing).
 SNAP_REL = 1e-4
-REMOVED = L.REMOVED  # trial user attribute of a cell taken out of the study (state FAIL)
 
 
 def snap(x: float, existing: Iterable[float]) -> float:
@@ -67,10 +66,6 @@ def exact_text(x: float) -> str:
     return repr(float(x))
 
 
-def _is_removed(record: TrialRecord) -> bool:
-    return bool(record.user_attrs.get(REMOVED))
-
-
 @dataclass(frozen=True)
 class Added:
     """The trials of cells added after creation, by state (removed ones left out)."""
@@ -87,15 +82,14 @@ class Added:
 def added_cells(study: StoredStudy) -> Added:
     """The trials of a grid study whose cell is not in its spec's grid."""
     grid = {L.key_of(c) for c in study.mode.cells()}
-    waiting, training, finished = [], [], []
-    for r in study.trials(attr_keys=(L.CELL, REMOVED)):
+    by_state: dict[str, list[int]] = {"WAITING": [], "RUNNING": [], "COMPLETE": []}
+    for r in study.trials(attr_keys=(L.CELL, L.REMOVED)):
         key = r.user_attrs.get(L.CELL)
-        if not isinstance(key, str) or key in grid or _is_removed(r):
-            continue
-        by_state = {"WAITING": waiting, "RUNNING": training, "COMPLETE": finished}
-        if r.state in by_state:  # FAIL: an attempt whose cell was re-enqueued (or removed)
+        # FAIL is left out: an attempt whose cell was re-enqueued (or removed).
+        if r.state in by_state and isinstance(key, str) and key not in grid \
+                and not r.user_attrs.get(L.REMOVED):
             by_state[r.state].append(r.trial_id)
-    return Added(tuple(waiting), tuple(training), tuple(finished))
+    return Added(*(tuple(ids) for ids in by_state.values()))
 
 
 def remove_added(study: StoredStudy, *, finished: bool) -> int:
@@ -114,7 +108,7 @@ def remove_added(study: StoredStudy, *, finished: bool) -> int:
         try:
             if not storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
                 continue  # a worker claimed it first: it is in training now
-            storage.set_trial_user_attr(trial_id, REMOVED, True)
+            storage.set_trial_user_attr(trial_id, L.REMOVED, True)
             storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
             removed += 1
         except UpdateFinishedTrialError:
@@ -148,5 +142,5 @@ def _fail_finished(storage: object, trial_ids: list[int]) -> int:
         ).scalars().all()
         if done:
             connection.execute(insert(user_t), [
-                {"trial_id": t, "key": REMOVED, "value_json": json.dumps(True)} for t in done])
+                {"trial_id": t, "key": L.REMOVED, "value_json": json.dumps(True)} for t in done])
     return len(done)

@@ -95,7 +95,6 @@ class CancelCost:
 def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost:
     """:class:`CancelCost` of ``study``, read from the storage."""
     stored = StoredStudy.open(url, study)
-    epochs = stored.spec.epochs if stored.spec is not None else 0
     running = stored.trials(states=("RUNNING",), intermediate_when=("RUNNING",))
     reached = max((max(r.intermediate) for r in running if r.intermediate), default=0)
     starts = [r.datetime_start for r in running if r.datetime_start is not None]
@@ -104,8 +103,8 @@ def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost
         now = time.time() if now is None else now
         seconds = max(0.0, now - min(starts).timestamp())  # read_trials gives aware UTC
     return CancelCost(done=stored.progress(inflight=0.0).done, training=len(running),
-                      epochs_done=int(reached),
-                      epochs=epochs, seconds=seconds)
+                      epochs_done=int(reached), seconds=seconds,
+                      epochs=stored.spec.epochs if stored.spec is not None else 0)
 
 
 def cancel_text(cost: CancelCost) -> str:
@@ -114,9 +113,7 @@ def cancel_text(cost: CancelCost) -> str:
     if not cost.training:
         return f"Cancelling now keeps {kept}; no cell is in training, so nothing is lost."
     spent = f", about {format_duration(cost.seconds)} of training" if cost.seconds else ""
-    return (
-        f"Cancelling now keeps {kept} and discards the {cost.training} cell"
-        f"{'s' if cost.training != 1 else ''} in training: {cost.epochs_done} of "
-        f"{cost.epochs} epochs each{spent}. A population keeps no checkpoint, so Resume "
-        "trains them again from epoch 1."
-    )
+    return (f"Cancelling now keeps {kept} and discards the {cost.training} cell"
+            f"{'s' if cost.training != 1 else ''} in training: {cost.epochs_done} of "
+            f"{cost.epochs} epochs each{spent}. A population keeps no checkpoint, so Resume "
+            "trains them again from epoch 1.")

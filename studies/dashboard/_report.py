@@ -57,38 +57,21 @@ def best_cells(summary_frame: pd.DataFrame) -> list[Cell]:
     ]
 
 
-def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, escape=True, border=0, na_rep="—")
-
-
 def _conventions_html() -> str:
     rows = [
         ("λ (paper)", "per-step shrink η_t·λ, never scaled by α", "the paper's axis"),
         ("wd (PyTorch)", "per-step shrink lr_t·wd with lr_t = α·η_t", "wd = λ / α"),
         ("λ_norm (normalized)", "App. B of the paper", "λ = λ_norm·√(b / (B·T))"),
     ]
-    body = "".join(
-        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
-        for a, b, c in rows
-    )
-    return (
-        "<table><tr><th>convention</th><th>meaning</th><th>relation</th></tr>"
-        f"{body}</table>"
-    )
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr><th>convention</th><th>meaning</th><th>relation</th></tr>{body}</table>"
 
 
-def study_report(
-    *,
-    study: str,
-    trials: pd.DataFrame,
-    curves: pd.DataFrame,
-    spec_yaml: str | None,
-    description: str = "",
-    storage_shown: str = "",
-    metric: str = "final_test_error",
-    convention: str = "paper",
-    generated: dt.datetime | None = None,
-) -> str:
+def study_report(*, study: str, trials: pd.DataFrame, curves: pd.DataFrame,
+                 spec_yaml: str | None, description: str = "", storage_shown: str = "",
+                 metric: str = "final_test_error", convention: str = "paper",
+                 generated: dt.datetime | None = None) -> str:
     """A one-file HTML report: description, conventions, summary table, one landscape figure
     per schedule, learning curves of each optimizer's best cell, and the spec."""
     from plotly.offline import get_plotlyjs
@@ -119,10 +102,8 @@ def study_report(
         parts.append("<p class='note'>This study has no trials yet.</p>")
     else:
         done = int((usable["state"] == "COMPLETE").sum())
-        parts.append(
-            f"<h2>Summary</h2><p>{done} of {len(usable)} trials complete; "
-            f"metric: {esc(metric_label(metric))}, mean over seeds.</p>"
-        )
+        parts.append(f"<h2>Summary</h2><p>{done} of {len(usable)} trials complete; "
+                     f"metric: {esc(metric_label(metric))}, mean over seeds.</p>")
         frame = summary(usable, metric=metric)
         schedules = schedules_of(usable)
         table = summary_table(frame, convention=convention, metric=metric,
@@ -131,7 +112,7 @@ def study_report(
             col = f"best_wd_{name}"
             if name != convention and frame[col].notna().any():
                 table[f"Best {WD_COLUMN[name]}"] = [f"{v:.4g}" for v in frame[col]]
-        parts.append(_table_html(table))
+        parts.append(table.to_html(index=False, escape=True, border=0, na_rep="—"))
         parts.append(f"<h2>Landscapes ({esc(CONVENTION_TITLES[convention])})</h2>")
         for schedule in schedules:
             lands = landscapes(usable, metric=metric, convention=convention, schedule=schedule)
@@ -145,9 +126,8 @@ def study_report(
             parts += [_figure_div(diff) for diff in difference_maps(lands).values()]
         cells = best_cells(frame)
         if cells and not curves.empty:
-            parts.append("<h2>Learning curves of each optimizer's best cell</h2>")
-            fig = curves_figure(curves, usable, cells=cells)
-            parts.append(_figure_div(fig))
+            parts += ["<h2>Learning curves of each optimizer's best cell</h2>",
+                      _figure_div(curves_figure(curves, usable, cells=cells))]
     if spec_yaml:
         parts += ["<h2>Spec</h2>", f"<pre>{esc(spec_yaml)}</pre>"]
     parts.append("</body></html>")
@@ -188,22 +168,24 @@ def exports(url: str, study: str) -> list[Export]:
     from studies.export import curves_frame, export_trials, trials_frame
     from studies.storage import StoredStudy, redact
 
-    def landscape_page() -> str:
+    def usable() -> pd.DataFrame:
         trials = trials_frame(url, study)
-        usable = trials[trials["optimizer"].notna()]
-        schedules = schedules_of(usable)
-        lands = landscapes(usable, schedule=schedules[0] if schedules else None)
+        return trials[trials["optimizer"].notna()]
+
+    def landscape_page() -> str:
+        trials = usable()
+        schedules = schedules_of(trials)
+        lands = landscapes(trials, schedule=schedules[0] if schedules else None)
         if not lands:
             return "<p>No trials yet.</p>"
         return figure_html(landscape_figure(lands), title=f"{study}: landscape")
 
     def curves_page() -> str:
-        trials = trials_frame(url, study)
-        usable = trials[trials["optimizer"].notna()]
-        cells = best_cells(summary(usable)) if not usable.empty else []
+        trials = usable()
+        cells = best_cells(summary(trials)) if not trials.empty else []
         if not cells:
             return "<p>No results yet.</p>"
-        fig = curves_figure(curves_frame(url, study), usable, cells=cells)
+        fig = curves_figure(curves_frame(url, study), trials, cells=cells)
         return figure_html(fig, title=f"{study}: learning curves of the best cells")
 
     def report() -> str:

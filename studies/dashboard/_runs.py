@@ -106,8 +106,8 @@ def _home(data_dir: Path | None) -> Path:
 
         data_dir = default_data_dir()
     home = Path(data_dir) / REGISTRY_DIR
-    (home / "logs").mkdir(parents=True, exist_ok=True)
-    (home / "specs").mkdir(parents=True, exist_ok=True)
+    for sub in ("logs", "specs"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
     return home
 
 
@@ -188,16 +188,12 @@ def _probe(record: RunRecord) -> tuple[bool, int | None]:
         return code is None, code
     if _has_proc():
         stat = _proc_stat(record.pid)
-        if stat is None or stat[0] in ("Z", "X"):
-            return False, None
-        if record.start_ticks is not None and stat[1] != record.start_ticks:
-            return False, None  # the PID now belongs to another process
-        return True, None
+        # Gone, a zombie, or the PID now belongs to another process: not alive.
+        return (stat is not None and stat[0] not in ("Z", "X")
+                and record.start_ticks in (None, stat[1])), None
     try:
         os.kill(record.pid, 0)
-    except ProcessLookupError:
-        return False, None
-    except PermissionError:  # alive, but someone else's: not ours any more
+    except (ProcessLookupError, PermissionError):  # gone, or someone else's: not ours any more
         return False, None
     return True, None
 
@@ -242,14 +238,9 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
     secret = redact(url) != url
     if secret:  # keep the password off the command line (readable by every local user)
         env[STORAGE_ENV] = url
-    storage_args = [] if secret else ["--storage", url]
-    head = [sys.executable, "-m", "studies", kind]
-    if kind == "run":
-        assert spec_file is not None
-        args = [*head, str(spec_file), *storage_args, "--study", study, "--log", str(log),
-                "--no-progress"]
-    else:
-        args = [*head, *storage_args, "--study", study, "--log", str(log), "--no-progress"]
+    args = [sys.executable, "-m", "studies", kind, *([str(spec_file)] if spec_file else []),
+            *([] if secret else ["--storage", url]), "--study", study, "--log", str(log),
+            "--no-progress"]
     shown = tuple(redact(a) if a == url else a for a in args)
     return args, env, shown
 
@@ -258,13 +249,10 @@ def _start(kind: str, url: str, study: str, *, spec_yaml: str | None, partial: f
            data_dir: Path | None) -> RunStatus:
     current = run_status(url, study, data_dir=data_dir)
     if current is not None and current.alive:
-        raise RunError(
-            f"study {study!r} already has a process running from this dashboard "
-            f"(PID {current.record.pid}); cancel it first or watch it on the Run page"
-        )
+        raise RunError(f"study {study!r} already has a process running from this dashboard "
+                       f"(PID {current.record.pid}); cancel it first or watch it on the Run page")
     home = _home(data_dir)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = f"{study}-{stamp}-{os.getpid()}"
+    base = f"{study}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     log = home / "logs" / f"{base}.log"
     console = home / "logs" / f"{base}.console.txt"
     spec_file = None
@@ -274,33 +262,18 @@ def _start(kind: str, url: str, study: str, *, spec_yaml: str | None, partial: f
     args, env, shown = _command(kind, url, study, log, spec_file)
     with open(console, "wb") as out:
         try:
-            child = subprocess.Popen(
-                args,
-                cwd=Path.cwd(),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: ours to signal, not the tab's
-                close_fds=True,
-            )
+            # start_new_session: its own process group, ours to signal, not the tab's.
+            child = subprocess.Popen(args, cwd=Path.cwd(), env=env, stdin=subprocess.DEVNULL,
+                                     stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True, close_fds=True)
         except OSError as error:
             raise RunError(f"cannot start {shown[0]}: {error.strerror or error}") from None
     ticks = _start_ticks(child.pid)
     _children[child.pid] = (child, ticks)
-    record = RunRecord(
-        study=study,
-        storage_key=storage_key(url),
-        storage_shown=redact(url),
-        kind=kind,
-        pid=child.pid,
-        start_ticks=ticks,
-        started=time.time(),
-        log=str(log),
-        console=str(console),
-        command=shown,
-        partial_at_start=float(partial),
-    )
+    record = RunRecord(study=study, storage_key=storage_key(url), storage_shown=redact(url),
+                       kind=kind, pid=child.pid, start_ticks=ticks, started=time.time(),
+                       log=str(log), console=str(console), command=shown,
+                       partial_at_start=float(partial))
     with _registry(data_dir) as reg:
         reg[_key(url, study)] = dataclasses.asdict(record)
     return RunStatus(record=record, alive=True, exit_code=None)
@@ -367,9 +340,8 @@ def cancel_run(url: str, study: str, *, grace_s: float = CANCEL_GRACE_S,
     with _registry(data_dir) as reg:
         raw = _from_json(reg.get(_key(url, study)))
         if raw is not None and raw.pid == record.pid:
-            record = dataclasses.replace(
-                raw, cancelled=True, exit_code=code, ended=None if alive else time.time()
-            )
+            record = dataclasses.replace(raw, cancelled=True, exit_code=code,
+                                         ended=None if alive else time.time())
             reg[_key(url, study)] = dataclasses.asdict(record)
     if not alive:
         _children.pop(record.pid, None)
