@@ -25,12 +25,7 @@ from studies.runner._create import (
     stored_cells,
 )
 from studies.runner._data import load_data
-from studies.runner._worker import (
-    CURVES_FLUSH_S,
-    DEFAULT_MAX_MEMBERS,
-    WorkerSummary,
-    run_worker,
-)
+from studies.runner._worker import CURVES_FLUSH_S, DEFAULT_MAX_MEMBERS, WorkerSummary, run_worker
 from studies.storage import Progress
 
 __all__ = [

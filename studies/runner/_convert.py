@@ -25,14 +25,11 @@ def core_schedule(schedule: ScheduleSpec, *, epochs: int) -> Schedule:
     elif schedule.name == "cosine":
         inner = Cosine(epochs=epochs, eta_min=schedule.eta_min or 0.0)
     elif schedule.name == "warm_restarts":
-        inner = WarmRestarts(
-            t0=schedule.t0, t_mult=schedule.t_mult or 1.0, eta_min=schedule.eta_min or 0.0
-        )
+        inner = WarmRestarts(t0=schedule.t0, t_mult=schedule.t_mult or 1.0,
+                             eta_min=schedule.eta_min or 0.0)
     else:  # the spec validates names; a new one must be added here
         raise ValueError(f"unknown schedule {schedule.name!r}")
-    if schedule.warmup_epochs > 0:
-        return Warmup(inner=inner, epochs=schedule.warmup_epochs)
-    return inner
+    return Warmup(inner=inner, epochs=schedule.warmup_epochs) if schedule.warmup_epochs else inner
 
 
 def core_model(spec: StudySpec) -> CoreModelSpec:
@@ -40,12 +37,9 @@ def core_model(spec: StudySpec) -> CoreModelSpec:
     m = spec.model
     if isinstance(m, CoreModelSpec):  # the spec reuses core's model description
         return m
-    kwargs: dict[str, object] = {"name": m.name}
-    for name in ("widths", "channels", "depth", "width", "norm"):
-        value = getattr(m, name)
-        if value is not None:
-            kwargs[name] = value
-    return CoreModelSpec(**kwargs)  # type: ignore[arg-type]
+    kwargs = {name: getattr(m, name) for name in ("widths", "channels", "depth", "width", "norm")
+              if getattr(m, name) is not None}
+    return CoreModelSpec(name=m.name, **kwargs)
 
 
 def train_config(spec: StudySpec, cell: Cell) -> TrainConfig:
@@ -54,20 +48,12 @@ def train_config(spec: StudySpec, cell: Cell) -> TrainConfig:
     lam = cell.weight_decay if normalized else to_paper(
         cell.weight_decay, convention=cell.convention, lr=cell.lr)
     return TrainConfig(
-        optimizer=cell.optimizer,
-        lr=float(cell.lr),
-        weight_decay=float(lam),
-        seed=int(cell.seed),
-        epochs=spec.epochs,
-        batch_size=spec.batch_size,
+        optimizer=cell.optimizer, lr=float(cell.lr), weight_decay=float(lam), seed=int(cell.seed),
+        epochs=spec.epochs, batch_size=spec.batch_size,
         schedule=core_schedule(spec.schedule_named(cell.schedule), epochs=spec.epochs),
-        normalized_decay=normalized,
-        momentum=spec.momentum,
+        normalized_decay=normalized, momentum=spec.momentum,
         betas=tuple(spec.betas),  # type: ignore[arg-type]
-        eps=spec.eps,
-        decay_rule=spec.decay,
-        dtype=spec.dtype,
-    )
+        eps=spec.eps, decay_rule=spec.decay, dtype=spec.dtype)
 
 
 def family(optimizer: str) -> str:

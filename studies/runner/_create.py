@@ -8,6 +8,7 @@ waiting trials (see ``_worker``) and optuna-dashboard shows the whole grid from 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -36,7 +37,6 @@ from studies.storage import (
     check_study_name,
     open_storage,
     redact,
-    storage_exists,
     study_id_of,
     study_lock,
     study_mode,
@@ -46,14 +46,8 @@ from studies.storage import layout as L
 log = logging.getLogger("studies.runner")
 
 
-def create_study(
-    spec: StudySpec,
-    *,
-    storage: str,
-    study_name: str | None = None,
-    data_dir: str | Path | None = None,
-    stop: threading.Event | None = None,
-) -> str:
+def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None,
+                 data_dir: str | Path | None = None, stop: threading.Event | None = None) -> str:
     """Create the study of ``spec`` (or resume it); returns the study name.
 
     * The study minimizes the final test error in grid mode (the landscapes' metric) and the
@@ -81,15 +75,12 @@ def create_study(
         spec = spec_from_dict({**spec.to_dict(), "name": name})
     spec_dict = _plain(spec.to_dict())
     train_size = load_data(spec, data_dir=data_dir).train_size
-    if storage_exists(storage):
-        view = open_storage(storage, read_only=True, create=False)
-        study_id = study_id_of(view, name)
-        if study_id is not None:
-            stored = StoredStudy(storage, view, study_id, name,
-                                 view.get_study_user_attrs(study_id))
-            # A spec-less study that a racing creator is making is checked under the lock.
-            if L.SPEC in stored.attrs or not being_created(storage, view, name):
-                _check_same_spec(stored, spec_dict)
+    view = open_storage(storage, read_only=True)  # a missing file reads as an EmptyStorage
+    if (study_id := study_id_of(view, name)) is not None:
+        stored = StoredStudy(storage, view, study_id, name, view.get_study_user_attrs(study_id))
+        # A spec-less study that a racing creator is making is checked under the lock.
+        if L.SPEC in stored.attrs or not being_created(storage, view, name):
+            _check_same_spec(stored, spec_dict)
     st = open_storage(storage)
 
     def waiting() -> None:
@@ -109,15 +100,10 @@ def create_study(
             return name
         mode = study_mode(spec)
         # The spec first: readers wait for it while the lock is held (load_spec).
-        attrs: dict[str, Any] = {
-            L.SPEC: spec_dict,
-            L.SCHEMA: SCHEMA_VERSION,
-            L.CREATED: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            L.MODE: mode.name,
-            L.TRAIN_SIZE: train_size,
-            **mode.created_attrs(),
-        }
-        for key, value in attrs.items():
+        for key, value in {L.SPEC: spec_dict, L.SCHEMA: SCHEMA_VERSION,
+                           L.CREATED: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                           L.MODE: mode.name, L.TRAIN_SIZE: train_size,
+                           **mode.created_attrs()}.items():
             study.set_user_attr(key, value)
         cells = mode.cells()  # tune: none, the sampler proposes the trials
         if cells:
@@ -161,9 +147,8 @@ def _plain(value: Any) -> Any:
 def _distributions(spec: StudySpec, cell: Cell) -> dict[str, BaseDistribution]:
     """Distributions of a cell's params: one kind per param for the whole study (Optuna
     requires it), bounds that cover the spec's grid and the cell (extensions may go beyond)."""
-    lrs = [v for opt in spec.optimizers for v in spec.lr_values(opt)] + [cell.lr]
-    wds = [v for opt in spec.optimizers for v in spec.weight_decay_values(opt)]
-    wds.append(cell.weight_decay)
+    lrs = [cell.lr, *(v for o in spec.optimizers for v in spec.lr_values(o))]
+    wds = [cell.weight_decay, *(v for o in spec.optimizers for v in spec.weight_decay_values(o))]
     seeds = [*spec.seeds, cell.seed]
     return {
         "optimizer": CategoricalDistribution(list(spec.optimizers)),
@@ -174,12 +159,6 @@ def _distributions(spec: StudySpec, cell: Cell) -> dict[str, BaseDistribution]:
     }
 
 
-def _cell_trial(spec: StudySpec, cell: Cell) -> optuna.trial.FrozenTrial:
-    return optuna.trial.create_trial(state=TrialState.WAITING, params=L.cell_params(cell),
-                                     distributions=_distributions(spec, cell),
-                                     user_attrs=L.cell_attrs(cell))
-
-
 def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, existing: set[str],
              stop: threading.Event | None = None) -> int:
     """Add a WAITING trial for each cell not in ``existing``; call it under the study lock."""
@@ -187,22 +166,19 @@ def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, exi
     for cell in cells:
         if stop is not None and stop.is_set():
             raise Stopped
-        key = L.key_of(cell)
-        if key in existing:
-            continue
-        study.add_trial(_cell_trial(spec, cell))
-        existing.add(key)
-        added += 1
+        if (key := L.key_of(cell)) not in existing:
+            study.add_trial(optuna.trial.create_trial(
+                state=TrialState.WAITING, params=L.cell_params(cell),
+                distributions=_distributions(spec, cell), user_attrs=L.cell_attrs(cell)))
+            existing.add(key)
+            added += 1
     return added
 
 
 def _existing_keys(stored: StoredStudy) -> set[str]:
-    keys = set()
-    for record in stored.trials(attr_keys=(L.CELL, L.REMOVED)):
-        key = record.user_attrs.get(L.CELL)
-        if isinstance(key, str) and not record.user_attrs.get(L.REMOVED):  # removed: re-addable
-            keys.add(key)
-    return keys
+    """The cell keys of the study's trials; a removed cell's is not one (it can be re-added)."""
+    return {r.user_attrs[L.CELL] for r in stored.trials(attr_keys=(L.CELL, L.REMOVED))
+            if isinstance(r.user_attrs.get(L.CELL), str) and not r.user_attrs.get(L.REMOVED)}
 
 
 # --- extending -----------------------------------------------------------------------------
@@ -217,16 +193,14 @@ def _check_cell(spec: StudySpec, cell: Cell, path: str) -> None:
         raise SpecError(f"{path}.schedule", f"must be one of {', '.join(spec.schedule_names)}")
     if cell.convention != spec.convention:
         raise SpecError(f"{path}.convention", f"must be the study's {spec.convention!r}")
-    if not (isinstance(cell.lr, int | float) and math.isfinite(cell.lr)
-            and cell.lr >= MIN_LR):
+    if not (isinstance(cell.lr, int | float) and math.isfinite(cell.lr) and cell.lr >= MIN_LR):
         raise SpecError(f"{path}.lr", f"must be a finite number >= {MIN_LR:.4g} (smaller ones "
                         f"round to 0 in float32), got {cell.lr!r}")
     wd = cell.weight_decay
     if not (isinstance(wd, int | float) and math.isfinite(wd) and wd >= 0):
         raise SpecError(f"{path}.weight_decay", f"must be a finite number >= 0, got {wd!r}")
-    if isinstance(cell.seed, bool) or not isinstance(cell.seed, int) or not (
-        0 <= cell.seed <= MAX_SEED
-    ):
+    if isinstance(cell.seed, bool) or not isinstance(cell.seed, int) \
+            or not 0 <= cell.seed <= MAX_SEED:
         raise SpecError(f"{path}.seed", f"must be an integer in [0, {MAX_SEED}]")
 
 
@@ -285,16 +259,10 @@ def _counts(count: int | tuple[int, int]) -> tuple[int, int]:
     return pair[0], pair[1]  # type: ignore[return-value]
 
 
-def refine_cells(
-    spec: StudySpec,
-    *,
-    lr_range: tuple[float, float],
-    wd_range: tuple[float, float],
-    count: int | tuple[int, int],
-    optimizers: Sequence[str] | None = None,
-    seeds: Sequence[int] | None = None,
-    schedules: Sequence[str] | None = None,
-) -> list[Cell]:
+def refine_cells(spec: StudySpec, *, lr_range: tuple[float, float],
+                 wd_range: tuple[float, float], count: int | tuple[int, int],
+                 optimizers: Sequence[str] | None = None, seeds: Sequence[int] | None = None,
+                 schedules: Sequence[str] | None = None) -> list[Cell]:
     """A finer log₂ grid over a region: ``count`` learning rates × ``count`` weight decays
     (or ``(n_lr, n_wd)``) from min to max inclusive, in the spec's weight-decay convention,
     for each optimizer (default all), seed (default the spec's) and schedule (default all).
@@ -308,24 +276,16 @@ def refine_cells(
     for axis, lo, hi, n in (("lr_range", lo_lr, hi_lr, n_lr), ("wd_range", lo_wd, hi_wd, n_wd)):
         if (lo == hi) != (n == 1):
             raise SpecError("count", f"{axis}: use count 1 exactly when min == max")
-    lrs = log_grid(lo_lr, hi_lr, n_lr)
-    wds = log_grid(lo_wd, hi_wd, n_wd)
+    lrs, wds = log_grid(lo_lr, hi_lr, n_lr), log_grid(lo_wd, hi_wd, n_wd)
     opts = _subset("optimizers", optimizers, spec.optimizers)
     scheds = _subset("schedules", schedules, spec.schedule_names)
-    seed_list = tuple(spec.seeds if seeds is None else seeds)
-    return [
-        Cell(optimizer=o, lr=lr, weight_decay=wd, seed=s, schedule=sc, convention=spec.convention)
-        for s in seed_list
-        for sc in scheds
-        for o in opts
-        for lr in lrs
-        for wd in wds
-    ]
+    axes = itertools.product(spec.seeds if seeds is None else seeds, scheds, opts, lrs, wds)
+    return [Cell(optimizer=o, lr=lr, weight_decay=wd, seed=s, schedule=sc,
+                 convention=spec.convention) for s, sc, o, lr, wd in axes]
 
 
-def more_seeds_cells(
-    spec: StudySpec, *, seeds: Sequence[int], cells: Iterable[Cell] | None = None
-) -> list[Cell]:
+def more_seeds_cells(spec: StudySpec, *, seeds: Sequence[int],
+                     cells: Iterable[Cell] | None = None) -> list[Cell]:
     """Every distinct (optimizer, lr, weight decay, schedule) of ``cells`` (default: the
     spec's grid; pass :func:`stored_cells` to include extensions) with each of ``seeds``."""
     base = spec.cells() if cells is None else list(cells)

@@ -107,19 +107,13 @@ class _Heartbeat:
     """Records heartbeats of the trials this worker holds, every ``interval`` seconds."""
 
     def __init__(self, storage: Any, interval: int | None) -> None:
-        self.storage = storage
-        self.interval = interval
+        self.storage, self.interval, self.enabled = storage, interval, interval is not None
         self.ids: set[int] = set()
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.thread: threading.Thread | None = None
-        if interval is not None:
-            self.thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        if self.enabled:
             self.thread.start()
-
-    @property
-    def enabled(self) -> bool:
-        return self.interval is not None
 
     def beat(self, trial_id: int) -> None:
         if self.enabled:
@@ -146,7 +140,7 @@ class _Heartbeat:
 
     def close(self) -> None:
         self.done.set()
-        if self.thread is not None:
+        if self.enabled:
             self.thread.join(timeout=30)
 
 
@@ -154,8 +148,7 @@ class _Tracker:
     """Study-wide progress, and the ETA from the throughput measured since the worker
     started (:mod:`studies.eta`: the start-up before the first finished epoch never counts)."""
 
-    def __init__(self, study: StoredStudy, callback: Callable[[Progress], None] | None
-                 ) -> None:
+    def __init__(self, study: StoredStudy, callback: Callable[[Progress], None] | None) -> None:
         self.study, self.callback = study, callback
         self.inflight = 0.0  # finished fraction of this worker's current population, in cells
         self.estimator = EtaEstimator()
@@ -180,16 +173,10 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_worker(
-    *,
-    storage: str,
-    study_name: str,
-    device: str | None = None,
-    progress: Callable[[Progress], None] | None = None,
-    stop: threading.Event | None = None,
-    max_members: int | None = None,
-    data_dir: str | Path | None = None,
-) -> WorkerSummary:
+def run_worker(*, storage: str, study_name: str, device: str | None = None,
+               progress: Callable[[Progress], None] | None = None,
+               stop: threading.Event | None = None, max_members: int | None = None,
+               data_dir: str | Path | None = None) -> WorkerSummary:
     """Work study ``study_name`` until no cell is left (or ``stop`` is set); see the module
     docstring for how cells are taken, trained, stored and handed back.
 
@@ -212,11 +199,9 @@ def run_worker(
         raise SpecError("device", str(error)) from None
     data = load_data(spec, data_dir=data_dir)
     if stored.train_size is not None and stored.train_size != data.train_size:
-        raise SpecError(
-            "data",
-            f"this machine's {spec.data.dataset} gives {data.train_size} training points but "
-            f"study {study_name!r} was created with {stored.train_size}; use the same data files",
-        )
+        raise SpecError("data", f"this machine's {spec.data.dataset} gives {data.train_size} "
+                        f"training points but study {study_name!r} was created with "
+                        f"{stored.train_size}; use the same data files")
     data = data.to(dev)
     with warnings.catch_warnings():
         # Optuna flags heartbeats, fail_stale_trials and ask() under heartbeats as experimental.
@@ -226,8 +211,7 @@ def run_worker(
         study = stored.optuna_study(sampler=stored.mode.sampler(sum(stored.counts().values())),
                                     pruner=stored.mode.pruner())
         summary = WorkerSummary(study=study_name)
-        hb = _Heartbeat(st, st.get_heartbeat_interval() if hasattr(st, "get_heartbeat_interval")
-                        else None)
+        hb = _Heartbeat(st, getattr(st, "get_heartbeat_interval", lambda: None)())
         job = _Job(stored=stored, spec=spec, study=study, data=data, device=dev, heartbeat=hb,
                    tracker=tracker, stop=stop, summary=summary,
                    limit=max_members or DEFAULT_MAX_MEMBERS)
@@ -246,13 +230,11 @@ def run_worker(
         summary.elapsed_s = time.perf_counter() - started
         summary.stopped = stop.is_set()
         tracker.report("stopped" if summary.stopped else "finished")
-        log.info(
-            "worker %s %s: %d completed (%d diverged), %d pruned, %d failed, %d handed back "
-            "in %.1f s; cells %d/%d done",
-            _worker_id(), "stopped" if summary.stopped else "finished", summary.completed,
-            summary.diverged, summary.pruned, summary.failed, summary.interrupted,
-            summary.elapsed_s, summary.cells_done, summary.cells_total,
-        )
+        log.info("worker %s %s: %d completed (%d diverged), %d pruned, %d failed, %d handed "
+                 "back in %.1f s; cells %d/%d done", _worker_id(),
+                 "stopped" if summary.stopped else "finished", summary.completed,
+                 summary.diverged, summary.pruned, summary.failed, summary.interrupted,
+                 summary.elapsed_s, summary.cells_done, summary.cells_total)
         return summary
 
 
@@ -308,7 +290,7 @@ class _Job:
                 # Stopped, or a population raised: hand back what was claimed and not trained.
                 for population in pending:
                     for m in population:
-                        self._hand_back(m, interrupted=True)
+                        self._hand_back(m)
 
     def _poll_s(self) -> float:
         interval = self.heartbeat.interval or IDLE_POLL_S
@@ -341,12 +323,10 @@ class _Job:
                 continue
             self.heartbeat.beat(record.trial_id)  # before the claim: see the module docstring
             try:
-                claimed = self.storage.set_trial_state_values(
-                    record.trial_id, state=TrialState.RUNNING
-                )
+                if not self.storage.set_trial_state_values(record.trial_id,
+                                                           state=TrialState.RUNNING):
+                    continue
             except UpdateFinishedTrialError:
-                claimed = False
-            if not claimed:
                 continue
             self.heartbeat.hold(record.trial_id)
             members.append(_Member(trial_id=record.trial_id, number=record.number, cell=cell))
@@ -355,9 +335,8 @@ class _Job:
     def _fail_foreign(self, record: TrialRecord) -> None:
         try:
             if self.storage.set_trial_state_values(record.trial_id, state=TrialState.RUNNING):
-                self.storage.set_trial_user_attr(
-                    record.trial_id, L.ERROR, "not a cell of this study (params missing)"
-                )
+                self.storage.set_trial_user_attr(record.trial_id, L.ERROR,
+                                                 "not a cell of this study (params missing)")
                 self.storage.set_trial_state_values(record.trial_id, state=TrialState.FAIL)
         except UpdateFinishedTrialError:
             pass
@@ -404,7 +383,9 @@ class _Job:
         def callback(epoch: int, running: dict[int, EpochMetrics]) -> list[int]:
             nonlocal last_flush
             stop_now: list[int] = []
-            reports = []
+            # Writes in this thread: a background writer measured slower (GIL contention with
+            # the training loop's own Python work and PyTorch's spinning threads). A trial
+            # declared stale by another worker raises; its result is dropped at the end.
             for i, metrics in running.items():
                 m = members[i]
                 m.history.append(metrics)
@@ -413,14 +394,14 @@ class _Job:
                     if m.trial.should_prune():
                         pruned.add(i)
                         stop_now.append(i)
-                else:
-                    reports.append((m.trial_id, metrics.val_error))
-            # In this thread: a background writer measured slower (GIL contention with the
-            # training loop's own Python work and PyTorch's spinning threads).
-            _report(st, epoch, reports)
+                else:  # trial.report(), at the storage level
+                    with contextlib.suppress(UpdateFinishedTrialError):
+                        st.set_trial_intermediate_value(m.trial_id, epoch, metrics.val_error)
             if time.perf_counter() - last_flush >= CURVES_FLUSH_S:
-                _store_curves(st, [(members[i].trial_id, _curves(members[i].history))
-                                   for i in running])
+                for i in running:
+                    with contextlib.suppress(UpdateFinishedTrialError):
+                        st.set_trial_user_attr(members[i].trial_id, L.CURVES,
+                                               _curves(members[i].history))
                 last_flush = time.perf_counter()
             if self.stop.is_set() and epoch < spec.epochs:
                 interrupted.update(i for i in running if i not in pruned)
@@ -431,56 +412,45 @@ class _Job:
 
         self.tracker.report(f"{label}: {n} cells starting")
         try:
-            results = train_population(
-                configs, model=core_model(spec), data=self.data, device=self.device,
-                callback=callback,
-            )
+            results = train_population(configs, model=core_model(spec), data=self.data,
+                                       device=self.device, callback=callback)
         except Exception as error:
             for m in members:
                 self._fail(m, f"{type(error).__name__}: {error}", retry=True)
-            self.tracker.inflight = 0.0
             raise
         except BaseException:  # KeyboardInterrupt, SystemExit: hand the cells back as is
             for m in members:
-                self._hand_back(m, interrupted=True)
-            self.tracker.inflight = 0.0
+                self._hand_back(m)
             raise
+        finally:
+            self.tracker.inflight = 0.0
         for i, (m, result) in enumerate(zip(members, results, strict=True)):
             if i in interrupted:
-                self._hand_back(m, interrupted=True)
+                self._hand_back(m)
             else:
                 self._finish(m, result, pruned=i in pruned)
         self.summary.populations += 1
-        self.tracker.inflight = 0.0
         self.tracker.refresh()
         p = self.tracker.report(f"{label}: {n} cells done")
-        log.info(
-            "population done: %d cells (%s) in %.1f s; cells %d/%d done, %d running, ETA %s",
-            n, label, time.perf_counter() - start, p.done, p.total, p.running,
-            p.eta_text,
-        )
+        log.info("population done: %d cells (%s) in %.1f s; cells %d/%d done, %d running, "
+                 "ETA %s", n, label, time.perf_counter() - start, p.done, p.total, p.running,
+                 p.eta_text)
 
     # --- results --------------------------------------------------------------------------
     def _finish(self, m: _Member, result: RunResult, *, pruned: bool) -> None:
-        st = self.storage
-        history = result.history
-        metrics = _metrics(result, history, self.data.train_size)
-        value: float
-        state = TrialState.COMPLETE
+        st, history = self.storage, result.history
         if result.diverged:
-            value = 1.0
+            state, value = TrialState.COMPLETE, 1.0
         elif pruned:
-            state = TrialState.PRUNED
-            value = math.nan
-        elif not history:
+            state, value = TrialState.PRUNED, math.nan
+        elif history:
+            state, value = TrialState.COMPLETE, getattr(history[-1], self.stored.mode.objective)
+        else:
             self._fail(m, "no epoch finished", retry=True)
             return
-        else:
-            final = history[-1]
-            value = getattr(final, self.stored.mode.objective)
         try:
             st.set_trial_user_attr(m.trial_id, L.CURVES, _curves(history))
-            st.set_trial_user_attr(m.trial_id, L.METRICS, metrics)
+            st.set_trial_user_attr(m.trial_id, L.METRICS, _metrics(result, self.data.train_size))
             st.set_trial_user_attr(m.trial_id, L.DIVERGED, result.diverged)
             st.set_trial_user_attr(m.trial_id, L.DIVERGED_EPOCH, result.diverged_epoch)
             if m.trial is None:
@@ -520,33 +490,17 @@ class _Job:
         return True
 
     def _fail(self, m: _Member, reason: str, *, retry: bool) -> None:
-        if not self._mark_failed(m, L.ERROR, reason[:500]):
-            return
-        self.summary.failed += 1
-        log.error("trial %d failed: %s", m.number, reason)
-        if retry:
-            requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=MAX_RETRY)
+        if self._mark_failed(m, L.ERROR, reason[:500]):
+            self.summary.failed += 1
+            log.error("trial %d failed: %s", m.number, reason)
+            if retry:
+                requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=MAX_RETRY)
 
-    def _hand_back(self, m: _Member, *, interrupted: bool) -> None:
-        if not self._mark_failed(m, L.INTERRUPTED, interrupted):
-            return
-        self.summary.interrupted += 1
-        if not isinstance(self.stored.mode, TuneMode):  # tune: the sampler asks anew
-            requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=None)
-
-
-def _report(storage: Any, epoch: int, reports: list[tuple[int, float]]) -> None:
-    """``trial.report(value, step=epoch)`` for many trials, at the storage level."""
-    for trial_id, value in reports:
-        # A trial declared stale by another worker raises; its result is dropped at the end.
-        with contextlib.suppress(UpdateFinishedTrialError):
-            storage.set_trial_intermediate_value(trial_id, epoch, value)
-
-
-def _store_curves(storage: Any, curves: list[tuple[int, dict[str, list[float]]]]) -> None:
-    for trial_id, series in curves:
-        with contextlib.suppress(UpdateFinishedTrialError):
-            storage.set_trial_user_attr(trial_id, L.CURVES, series)
+    def _hand_back(self, m: _Member) -> None:
+        if self._mark_failed(m, L.INTERRUPTED, True):
+            self.summary.interrupted += 1
+            if not isinstance(self.stored.mode, TuneMode):  # tune: the sampler asks anew
+                requeue(self.study, self.storage.get_trial(m.trial_id), max_retry=None)
 
 
 def _group(cell: Cell) -> tuple[str, str]:
@@ -555,25 +509,18 @@ def _group(cell: Cell) -> tuple[str, str]:
 
 
 def _curves(history: Sequence[EpochMetrics]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"epoch": [float(m.epoch) for m in history]}
-    for name in L.CURVE_SERIES:
-        out[name] = [float(getattr(m, name)) for m in history]
-    return out
+    return {name: [float(getattr(m, name)) for m in history]
+            for name in ("epoch", *L.CURVE_SERIES)}
 
 
-def _metrics(result: RunResult, history: Sequence[EpochMetrics], train_size: int
-             ) -> dict[str, Any]:
+def _metrics(result: RunResult, train_size: int) -> dict[str, Any]:
+    history = result.history
     final = history[-1] if history and not result.diverged else None
-
-    def best(name: str) -> float | None:
-        values = [getattr(m, name) for m in history]
-        return min(values) if values else None
-
     return {
         "final_test_error": final.test_error if final else None,
-        "best_test_error": best("test_error"),
+        "best_test_error": min((m.test_error for m in history), default=None),
         "final_val_error": final.val_error if final else None,
-        "best_val_error": best("val_error"),
+        "best_val_error": min((m.val_error for m in history), default=None),
         "final_train_loss": final.train_loss if final else None,
         "final_weight_norm": final.weight_norm if final else None,
         "epochs_done": len(history),

@@ -21,6 +21,7 @@ from studies.storage._urls import StorageError, redact, scrub
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 _READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+_DRIVERS = ("sqlite3", "psycopg", "psycopg2")
 _FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota exceeded")
 _READ_ONLY_TEXT = ("readonly database", "read-only transaction", "read-only file system",
                    "read only database")
@@ -46,13 +47,7 @@ def _is_storage_error(e: BaseException, url: str) -> bool:
 
         path = _file_of(url)
         return path is not None and str(e.filename or "").startswith(str(path))
-    return type(e).__module__.split(".")[0] in ("sqlite3", "sqlalchemy", "psycopg",
-                                               "psycopg2", "optuna")
-
-
-def _is_driver_error(e: BaseException) -> bool:
-    return isinstance(e, OSError) or type(e).__module__.split(".")[0] in (
-        "sqlite3", "psycopg", "psycopg2")
+    return type(e).__module__.split(".")[0] in (*_DRIVERS, "sqlalchemy", "optuna")
 
 
 def storage_failure(error: BaseException, url: str) -> StorageError | None:
@@ -66,7 +61,8 @@ def storage_failure(error: BaseException, url: str) -> StorageError | None:
             or any(t in str(e).lower() for t in texts))]
         if not found:
             continue
-        cause = next((e for e in found if _is_driver_error(e)), found[0])
+        cause = next((e for e in found if isinstance(e, OSError)  # the driver's own, if any
+                      or type(e).__module__.split(".")[0] in _DRIVERS), found[0])
         detail = scrub(" ".join(str(cause).split())[:160], url)
         if kind == "full":
             return StorageError(

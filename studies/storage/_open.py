@@ -308,12 +308,8 @@ def _with_installed_driver(parsed: Any, url: str) -> str:
 
 
 def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool) -> bool:
-    """Check an SQLite file before SQLAlchemy touches it; False when a reader should see an
-    empty storage instead (the file is missing or has no tables: nothing is created).
-
-    A file with tables that are not Optuna's is refused (:class:`StorageError`) before
-    anything is written to it, and only a writer switches the file to WAL.
-    """
+    """Check an SQLite file before SQLAlchemy touches it (see the module docstring); False
+    when a reader should see an empty storage instead (the file is missing or has no tables)."""
     if not path.exists():
         if read_only:
             return False

@@ -67,16 +67,6 @@ class Progress:
         return format_duration(self.eta_seconds)
 
 
-def _decode(name: str, raw: Any) -> tuple[StudySpec | None, str]:
-    """The one place a stored spec is decoded: (spec, "") or (None, what is wrong)."""
-    if not isinstance(raw, dict):
-        return None, f"{name!r} has no stored spec (it was not created by studies)"
-    try:
-        return spec_from_dict(raw), ""
-    except SpecError as error:
-        return None, f"{name!r} has a stored spec that does not validate: {error}"
-
-
 class StoredStudy:
     """A study in an Optuna storage, read the way this project laid it out
     (:mod:`studies.storage.layout`). ``url`` may be "" for a storage given as an object."""
@@ -88,7 +78,15 @@ class StoredStudy:
 
     @functools.cached_property
     def _decoded(self) -> tuple[StudySpec | None, str]:
-        return _decode(self.name, self.attrs.get(L.SPEC))  # on first use: polls need no spec
+        """The one place a stored spec is decoded, on first use (polls need no spec):
+        (spec, "") or (None, what is wrong)."""
+        raw = self.attrs.get(L.SPEC)
+        if not isinstance(raw, dict):
+            return None, f"{self.name!r} has no stored spec (it was not created by studies)"
+        try:
+            return spec_from_dict(raw), ""
+        except SpecError as error:
+            return None, f"{self.name!r} has a stored spec that does not validate: {error}"
 
     @property
     def spec(self) -> StudySpec | None:

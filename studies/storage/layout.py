@@ -60,34 +60,12 @@ METRICS: Final[str] = "metrics"
 CURVES: Final[str] = "curves"
 INTERRUPTED: Final[str] = "interrupted"
 ERROR: Final[str] = "error"
-WORKER: Final[str] = "worker"
 REMOVED: Final[str] = "removed"  # a cell taken out by its user (FAIL; see dashboard._added)
 
-#: Per-epoch series stored in the ``curves`` attribute, in this order.
+#: Per-epoch series stored in the ``curves`` attribute (after ``epoch``), in this order.
 CURVE_SERIES: Final[tuple[str, ...]] = (
-    "train_loss",
-    "train_error",
-    "val_error",
-    "test_error",
-    "val_loss",
-    "test_loss",
-    "eta",
-    "weight_norm",
-    "elapsed_s",
-)
-
-#: Keys of the ``metrics`` attribute.
-METRIC_KEYS: Final[tuple[str, ...]] = (
-    "final_test_error",
-    "best_test_error",
-    "final_val_error",
-    "best_val_error",
-    "final_train_loss",
-    "final_weight_norm",
-    "epochs_done",
-    "duration_s",
-    "train_size",
-    "worker",
+    "train_loss", "train_error", "val_error", "test_error", "val_loss", "test_loss", "eta",
+    "weight_norm", "elapsed_s",
 )
 
 # Cells are told apart by 12 significant digits, as studies.analysis keys its grid: a value
@@ -112,7 +90,6 @@ def cell_params(cell: Cell) -> dict[str, Any]:
 
 
 def key_of(cell: Cell) -> str:
-    """:func:`cell_key` of ``cell``."""
     return cell_key(**cell_params(cell))
 
 
