@@ -16,16 +16,15 @@ whose first 15 s were start-up was told "2 min 54 s" at 20 % of its work.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
 class EtaEstimator:
     """Feed it ``(time, progress)`` as often as you like; it keeps the steps."""
 
-    steps: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    steps: list[tuple[float, float]] = field(default_factory=list)
     now: float | None = None
 
     def add(self, now: float, partial: float) -> None:
@@ -47,7 +46,7 @@ class EtaEstimator:
         moving = self.steps[1:]  # the first observation is a baseline, not a step edge
         if len(moving) < 2:
             return None
-        (t0, p0) = moving[0]
+        t0, p0 = moving[0]
         if t_last <= t0 or p_last <= p0:
             return None
         rate = (p_last - p0) / (t_last - t0)

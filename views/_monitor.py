@@ -20,6 +20,7 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
     @ui.guarded
     def view() -> None:
         status = dash.run_status(ctx.url, study)
+        alive = status is not None and status.alive
         sig = ui.study_signature(ctx, study)
         st.subheader(f"Study {study}")
         error = dash.run_error(status) if status is not None else None
@@ -28,7 +29,6 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
                      icon=":material/error:")
         if sig is None:
             _process_line(ctx, status)
-            alive = status is not None and status.alive
             if alive:
                 st.info("Starting: loading data and creating the study…",
                         icon=":material/hourglass_top:")
@@ -40,7 +40,7 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
                 st.rerun()  # it ended before creating the study: stop polling
             return
         progress = dash.study_progress(ctx.url, study)
-        running = (status is not None and status.alive) or progress.running > 0
+        running = alive or progress.running > 0
         _process_line(ctx, status, progress)
         # One estimator per run: a Resume, Refine or More seeds starts a new process, and its
         # rate must not span the idle gap since the last one.
@@ -50,12 +50,10 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
         eta = estimator.seconds(progress.total)
         shown = ("—" if not running else dash.format_duration(eta) if eta is not None
                  else "estimating…")
-        st.progress(
-            progress.fraction,
-            text=f"{progress.fraction:.0%} · {progress.done} / {progress.total} cells done · "
-            f"{progress.running} training · {progress.waiting} waiting · ETA {shown}",
-        )
-        _actions(ctx, study, status, progress)
+        st.progress(progress.fraction, text=f"{progress.fraction:.0%} · {progress.done} / "
+                    f"{progress.total} cells done · {progress.running} training · "
+                    f"{progress.waiting} waiting · ETA {shown}")
+        _actions(ctx, study, progress, alive=alive)
         _heatmaps(ctx, study, sig, running=progress.running > 0)
         _log(ctx, status)
         if live and not running:
@@ -71,33 +69,26 @@ def _process_line(ctx: ui.Context, status: dash.RunStatus | None,
             st.caption("Running in a process not started from this dashboard (another "
                        "terminal or machine); shown from the storage.")
         return
-    icon = {
-        "running": ":green[:material/radio_button_checked:]",
-        "finished": ":green[:material/check_circle:]",
-        "failed": ":red[:material/cancel:]",
-        "cancelled": ":material/stop_circle:",
-        "ended": ":material/radio_button_unchecked:",
-    }
     pid = "" if ctx.read_only else f"PID {status.record.pid}, "
     kept = ""
     if progress is not None:
         kept = (f": {progress.done} finished cell{'s' if progress.done != 1 else ''} kept; "
                 "cells that were in training restart from epoch 1 on Resume")
-    text = {
-        "running": f"running ({pid}started {ui.ago(status.record.started)})",
-        "finished": "finished",
-        "failed": f"failed (exit status {status.exit_code})",
-        "cancelled": f"cancelled{kept}",
-        "ended": "the process has ended",
-    }
     state = status.state
     if state == "ended" and progress is not None and progress.finished:
         state = "finished"
-    st.markdown(f"{icon[state]} **{status.record.kind.capitalize()} process:** {text[state]}")
+    icon, text = {
+        "running": (":green[:material/radio_button_checked:]",
+                    f"running ({pid}started {ui.ago(status.record.started)})"),
+        "finished": (":green[:material/check_circle:]", "finished"),
+        "failed": (":red[:material/cancel:]", f"failed (exit status {status.exit_code})"),
+        "cancelled": (":material/stop_circle:", f"cancelled{kept}"),
+        "ended": (":material/radio_button_unchecked:", "the process has ended"),
+    }[state]
+    st.markdown(f"{icon} **{status.record.kind.capitalize()} process:** {text}")
 
 
-def _actions(ctx: ui.Context, study: str, status: dash.RunStatus | None,
-             progress: dash.Progress) -> None:
+def _actions(ctx: ui.Context, study: str, progress: dash.Progress, *, alive: bool) -> None:
     links, curves, button, _ = st.columns([1, 1, 1, 3])
     with links:
         ui.page_link(ui.LANDSCAPE, "Landscape", study, icon=":material/grid_on:")
@@ -105,15 +96,13 @@ def _actions(ctx: ui.Context, study: str, status: dash.RunStatus | None,
         ui.page_link(ui.CURVES, "Curves", study, icon=":material/show_chart:")
     if ctx.read_only:
         return
-    alive = status is not None and status.alive
     asking = f"_cancel_ask:{study}"
     if alive and not st.session_state.get(asking):
         button.button("Cancel…", icon=":material/stop_circle:", key="cancel",
                       on_click=st.session_state.__setitem__, args=(asking, True),
                       help="Stop the process; you are told first what it would discard.")
     elif alive:
-        cost = dash.cancel_cost(ctx.url, study)
-        st.warning(dash.cancel_text(cost), icon=":material/warning:")
+        st.warning(dash.cancel_text(dash.cancel_cost(ctx.url, study)), icon=":material/warning:")
         yes, no, _ = st.columns([1, 1, 3])
         if yes.button("Cancel the run", type="primary", key="cancel_confirm"):
             st.session_state.pop(asking, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import math
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from studies.cli._parser import UsageError
-from studies.spec import SpecError, StudySpec, list_presets, load_preset, load_spec
+from studies.spec import SpecError, StudySpec, json_schema, list_presets, load_preset, load_spec
 from studies.storage import (
     GridMode,
     Stopped,
@@ -52,8 +53,7 @@ def storage_url(args: argparse.Namespace) -> str:
 def resolve_spec(text: str) -> StudySpec:
     """A YAML file if ``text`` names one (or looks like a path), else a preset name."""
     path = Path(text)
-    looks_like_path = path.suffix in (".yaml", ".yml") or os.sep in text or path.exists()
-    if looks_like_path:
+    if path.suffix in (".yaml", ".yml") or os.sep in text or path.exists():
         if not path.is_file():
             raise SpecError("spec", f"no such file {text!r} (give a YAML file or a preset name)")
         return load_spec(path)
@@ -67,9 +67,7 @@ def setup_logging(log_file: str | None) -> None:
     """Log lines of the studies package to ``log_file`` (appended) or stderr."""
     logger = logging.getLogger("studies")
     logger.setLevel(logging.INFO)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    logger.handlers.clear()
     handler: logging.Handler
     if log_file:
         try:
@@ -78,7 +76,8 @@ def setup_logging(log_file: str | None) -> None:
             raise UsageError(f"log: cannot open {log_file!r}: {error.strerror}") from None
     else:
         handler = _TqdmHandler()
-    handler.setFormatter(fmt)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                           "%Y-%m-%dT%H:%M:%S"))
     logger.addHandler(handler)
     logger.propagate = False
 
@@ -282,18 +281,13 @@ def _spawn_worker(args: argparse.Namespace, url: str, study: str, max_members: i
     SIGKILL), the pipe closes and the worker stops after its epoch (no orphans)."""
     command = [sys.executable, "-m", "studies", "worker", "--study", study, "--no-progress",
                "--stop-when-stdin-closes"]
-    if args.device:
-        command += ["--device", args.device]
-    if args.data_dir:
-        command += ["--data-dir", args.data_dir]
-    if max_members:
-        command += ["--max-members", str(max_members)]
-    if args.log:
-        command += ["--log", args.log]
+    for flag, value in (("--device", args.device), ("--data-dir", args.data_dir),
+                        ("--max-members", max_members), ("--log", args.log)):
+        if value:
+            command += [flag, str(value)]
     # Same process group as this one: whoever stops or kills the group (a terminal, the
     # dashboard) reaches the workers too.
-    env = dict(os.environ)
-    env[STORAGE_ENV] = url
+    env = {**os.environ, STORAGE_ENV: url}
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
@@ -347,15 +341,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not infos:
         print(f"no studies in {redact(url)}")
         return 0
-    header = ("STUDY", "MODE", "STATE", "DONE", "RUNNING", "FAILED", "BEST TEST ERROR",
-              "CREATED (UTC)")
-    rows = [header]
+    rows = [("STUDY", "MODE", "STATE", "DONE", "RUNNING", "FAILED", "BEST TEST ERROR",
+             "CREATED (UTC)")]
     for s in infos:
         best = ", ".join(f"{o} {100 * e:.1f}%" for o, e in s.best.items()) or "-"
         created = s.created.strftime("%Y-%m-%d %H:%M") if s.created else "-"
         rows.append((s.name, s.mode or "-", s.state, f"{s.cells_done}/{s.cells_total}",
                      str(s.running), str(s.failed), best, created))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     return 0
@@ -388,10 +381,6 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(_args: argparse.Namespace) -> int:
-    import json
-
-    from studies.spec import json_schema
-
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
 

@@ -60,11 +60,9 @@ def check_data(spec: StudySpec) -> None:
     samples = d.num_samples if d.dataset == "mnist1d" else None
     available = _train_part(d.dataset, d.split_seed, d.val_fraction, samples)
     if available is not None and d.train_size > available:
-        raise SpecError(
-            "data.train_size",
-            f"must be at most {available} for {d.dataset} with a validation fraction of "
-            f"{d.val_fraction:g} (its training part), got {d.train_size}",
-        )
+        raise SpecError("data.train_size", f"must be at most {available} for {d.dataset} with "
+                        f"a validation fraction of {d.val_fraction:g} (its training part), got "
+                        f"{d.train_size}")
 
 
 def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> RunStatus:
@@ -88,7 +86,7 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
                             "different spec; choose another name (or open that study and "
                             "resume it)")
         partial = study_progress(storage, spec.name).partial
-    return launch_run(spec.to_yaml(), storage=storage, study=spec.name, partial=partial,
+    return launch_run(storage, spec.name, spec_yaml=spec.to_yaml(), partial=partial,
                       data_dir=data_dir)
 
 
@@ -163,8 +161,7 @@ def more_seeds(url: str, study: str, *, cells: Sequence[Cell], n_seeds: int,
     spec = _grid(url, study).need_spec()
     seeds = pd.to_numeric(trials["seed"], errors="coerce").dropna()
     first = int(max([*seeds.tolist(), *spec.seeds])) + 1
-    new = list(range(first, first + n_seeds))
-    extra = more_seeds_cells(spec, seeds=new, cells=list(cells))
+    extra = more_seeds_cells(spec, seeds=list(range(first, first + n_seeds)), cells=list(cells))
     added = extend_study(storage=url, study_name=study, cells=extra)
     return added, (ensure_worker(url, study, data_dir=data_dir) if added else None)
 

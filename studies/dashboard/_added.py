@@ -134,12 +134,9 @@ def _fail_finished(storage: object, trial_ids: list[int]) -> int:
     user_t = models.TrialUserAttributeModel.__table__
     with rdb.engine.begin() as connection:
         done = connection.execute(
-            update(trials_t)
-            .where(trials_t.c.trial_id.in_(trial_ids))
-            .where(trials_t.c.state == TrialState.COMPLETE)
-            .values(state=TrialState.FAIL)
-            .returning(trials_t.c.trial_id)
-        ).scalars().all()
+            update(trials_t).where(trials_t.c.trial_id.in_(trial_ids),
+                                   trials_t.c.state == TrialState.COMPLETE)
+            .values(state=TrialState.FAIL).returning(trials_t.c.trial_id)).scalars().all()
         if done:
             connection.execute(insert(user_t), [
                 {"trial_id": t, "key": L.REMOVED, "value_json": json.dumps(True)} for t in done])

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from studies.storage import default_storage_url
+
 READ_ONLY_ENV = "WDLAB_READ_ONLY"
 READ_ONLY_FLAG = "--read-only"
 STORAGE_FLAG = "--storage"
@@ -75,9 +77,4 @@ def storage_url() -> str:
     """The storage the dashboard shows: ``--storage``, else ``$WDLAB_STORAGE``, else the
     default SQLite file in the data directory (see :func:`studies.storage.default_storage_url`).
     """
-    given = options().storage
-    if given:
-        return given
-    from studies.storage import default_storage_url
-
-    return default_storage_url()
+    return options().storage or default_storage_url()

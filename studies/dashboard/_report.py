@@ -191,10 +191,9 @@ def exports(url: str, study: str) -> list[Export]:
     def report() -> str:
         spec = StoredStudy.open(url, study).spec  # None: an Optuna study made elsewhere
         return study_report(study=study, trials=trials_frame(url, study),
-                            curves=curves_frame(url, study),
+                            curves=curves_frame(url, study), storage_shown=redact(url),
                             spec_yaml=spec.to_yaml() if spec else None,
-                            description=spec.description if spec else "",
-                            storage_shown=redact(url))
+                            description=spec.description if spec else "")
 
     items = [
         Export("Trials (CSV)", f"{study}-trials.csv", "text/csv",

@@ -124,11 +124,10 @@ def _registry(data_dir: Path | None) -> Iterator[dict[str, dict[str, Any]]]:
         except ImportError:  # no fcntl (Windows): the in-process lock is all there is
             pass
         try:
-            data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-            if not isinstance(data, dict):
-                data = {}
-        except (OSError, ValueError):  # a damaged registry only forgets old runs
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none yet, or damaged: it only forgets old runs
             data = {}
+        data = data if isinstance(data, dict) else {}
         before = json.dumps(data, sort_keys=True)
         yield data
         if json.dumps(data, sort_keys=True) != before:
@@ -216,12 +215,8 @@ def active_runs(url: str, *, data_dir: Path | None = None) -> dict[str, RunStatu
     prefix = storage_key(url) + "/"
     with _registry(data_dir) as reg:
         studies = [k[len(prefix) :] for k in reg if k.startswith(prefix)]
-    out = {}
-    for study in studies:
-        status = run_status(url, study, data_dir=data_dir)
-        if status is not None and status.alive:
-            out[study] = status
-    return out
+    statuses = {study: run_status(url, study, data_dir=data_dir) for study in studies}
+    return {study: s for study, s in statuses.items() if s is not None and s.alive}
 
 
 def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
@@ -229,8 +224,7 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
     """(argv, environment, argv as shown) for the CLI."""
     from studies.storage._urls import STORAGE_ENV
 
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # The child runs in the server's directory (relative storage paths mean the same thing
     # to both) and imports this checkout's ``studies`` whatever that directory is.
     env["PYTHONPATH"] = os.pathsep.join(
@@ -245,8 +239,18 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
     return args, env, shown
 
 
-def _start(kind: str, url: str, study: str, *, spec_yaml: str | None, partial: float,
-           data_dir: Path | None) -> RunStatus:
+def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 0.0,
+               data_dir: Path | None = None) -> RunStatus:
+    """Start ``python -m studies run SPEC --study NAME --log FILE`` for a validated spec, or
+    without one ``python -m studies worker --study NAME --log FILE`` on an existing study
+    (after refining it, or to resume it).
+
+    ``spec_yaml`` is written to the data directory and passed by path. ``partial``: cells
+    already done (resuming), for the ETA. Refused in read-only mode and while the dashboard
+    already runs a process for this study (:class:`RunError`).
+    """
+    kind = "run" if spec_yaml is not None else "worker"
+    require_writable("Launching a study" if kind == "run" else "Starting a worker")
     current = run_status(url, study, data_dir=data_dir)
     if current is not None and current.alive:
         raise RunError(f"study {study!r} already has a process running from this dashboard "
@@ -279,25 +283,10 @@ def _start(kind: str, url: str, study: str, *, spec_yaml: str | None, partial: f
     return RunStatus(record=record, alive=True, exit_code=None)
 
 
-def launch_run(spec_yaml: str, *, storage: str, study: str, partial: float = 0.0,
-               data_dir: Path | None = None) -> RunStatus:
-    """Start ``python -m studies run SPEC --study NAME --log FILE`` for a validated spec.
-
-    ``spec_yaml`` is written to the data directory and passed by path. ``partial``: cells
-    already done (resuming), for the ETA. Refused in read-only mode and while the dashboard
-    already runs a process for this study (:class:`RunError`).
-    """
-    require_writable("Launching a study")
-    return _start("run", storage, study, spec_yaml=spec_yaml, partial=partial,
-                  data_dir=data_dir)
-
-
 def launch_worker(*, storage: str, study: str, partial: float = 0.0,
                   data_dir: Path | None = None) -> RunStatus:
-    """Start ``python -m studies worker --study NAME --log FILE`` on an existing study (after
-    refining it, or to resume it)."""
-    require_writable("Starting a worker")
-    return _start("worker", storage, study, spec_yaml=None, partial=partial, data_dir=data_dir)
+    """:func:`launch_run` without a spec: a worker on an existing study."""
+    return launch_run(storage, study, spec_yaml=None, partial=partial, data_dir=data_dir)
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -312,11 +301,11 @@ def _signal_group(pid: int, sig: int) -> None:
 
 def _wait_dead(record: RunRecord, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _probe(record)[0]:
-            return True
+    while _probe(record)[0]:
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.1)
-    return not _probe(record)[0]
+    return True
 
 
 def cancel_run(url: str, study: str, *, grace_s: float = CANCEL_GRACE_S,
