@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from streamlit.logger import get_logger
 from studies import dashboard as dash
 from studies import storage
 from studies.analysis import summary as analysis_summary
+from studies.export import curves_frame, trials_frame
 from studies.spec import SpecError
 
 log = get_logger(__name__)
@@ -36,9 +39,6 @@ _QP_WRITTEN = "_wdlab_qp_study"
 PICKER = "study_picker"
 _FLASH = "_wdlab_flash"
 _LAUNCHED = "_wdlab_launched"  # studies launched from this session
-
-
-# --- context and sidebar -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -135,11 +135,6 @@ def _pick_study(names: tuple[str, ...]) -> None:
         st.session_state[PICKER] = wanted if wanted in names else names[-1]
 
 
-def pick(study: str) -> None:
-    """Make ``study`` the picked one (from a widget callback, before the sidebar is drawn)."""
-    st.session_state[PICKER] = study
-
-
 def context() -> Context:
     """The context the sidebar decided in this run (decided here for a page run alone)."""
     return st.session_state.get(_CTX) or sidebar()
@@ -160,9 +155,6 @@ def warm_up() -> None:
     server in a background thread, so the first visit of Landscape, Curves or Schedules does
     not wait for them. A page that needs one meanwhile waits on Python's import lock, never
     imports it twice."""
-    import importlib
-    import threading
-
     def load() -> None:
         for name in ("studies.plots", "studies.export", "core.schedules", "studies.runner"):
             try:
@@ -171,9 +163,6 @@ def warm_up() -> None:
                 log.debug("warm-up import of %s failed", name, exc_info=True)
 
     threading.Thread(target=load, name="wdlab-warm-up", daemon=True).start()
-
-
-# --- error boundary ------------------------------------------------------------------------
 
 
 def guard(render: Callable[..., None], *args: Any) -> None:
@@ -231,22 +220,15 @@ def flash(message: str, page: str | None = None) -> None:
         st.rerun()
 
 
-# --- cached reads --------------------------------------------------------------------------
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def trials(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
     """The study's trials table; ``sig`` (:func:`studies.dashboard.signature`) is the cache
     key that changes when the study does."""
-    from studies.export import trials_frame
-
     return trials_frame(url, study)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def curves(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
-    from studies.export import curves_frame
-
     return curves_frame(url, study)
 
 
@@ -301,8 +283,7 @@ def progress(ctx: Context, study: str) -> Any:
 def is_live(ctx: Context, study: str) -> bool:
     """Whether the study is changing: trials running, or a process of this dashboard about
     to run them (a worker still starting)."""
-    p = progress(ctx, study)
-    if p is not None and p.running:
+    if (p := progress(ctx, study)) is not None and p.running:
         return True
     status = dash.run_status(ctx.url, study)
     return status is not None and status.alive
@@ -328,12 +309,8 @@ def open_study(ctx: Context, page: str, what: str) -> tuple[str, tuple[object, .
     return None
 
 
-# --- small displays ------------------------------------------------------------------------
-
-
 def plotly(fig: Any, *, key: str | None = None, **kwargs: Any) -> Any:
-    """A Plotly figure; a string in its place (an Optuna view that cannot be drawn) is
-    shown as the caption that says why."""
+    """A Plotly figure, or the caption that says why there is none (a string in its place)."""
     if isinstance(fig, str):
         return st.caption(fig)
     config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}

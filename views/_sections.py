@@ -14,9 +14,8 @@ from studies.plots import CONVENTION_TITLES, curves_figure, landscape_figure, me
 from studies.spec import SpecError
 from views import _components as ui
 
+
 # --- home ----------------------------------------------------------------------------------
-
-
 def demo_panel(ctx: ui.Context) -> None:
     """The one-click demo, described from its preset (never a hard-coded number). In
     read-only mode: a link to the demo's results instead."""
@@ -64,8 +63,6 @@ def recent_studies(ctx: ui.Context) -> None:
 
 
 # --- landscape -----------------------------------------------------------------------------
-
-
 @dataclasses.dataclass(frozen=True)
 class LandscapeOptions:
     """What the Landscape page's controls ask for."""
@@ -118,8 +115,7 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
                             products=products or None, coupling=coupling)
 
 
-def live_landscape(ctx: ui.Context, study: str, options: LandscapeOptions, *, live: bool
-                   ) -> None:
+def live_landscape(ctx: ui.Context, study: str, o: LandscapeOptions, *, live: bool) -> None:
     """Heatmaps, summary, the clicked cell's curves and Refine; a fragment that polls the
     storage while the study runs."""
 
@@ -128,7 +124,7 @@ def live_landscape(ctx: ui.Context, study: str, options: LandscapeOptions, *, li
     def view() -> None:
         sig = ui.study_signature(ctx, study)
         if sig is not None:
-            landscape_view(ctx, study, sig, options, live=live)
+            landscape_view(ctx, study, sig, o, live=live)
         if live and not ui.is_live(ctx, study):
             st.rerun()  # finished: redraw once, without the timer
 
@@ -311,13 +307,10 @@ def tune_view(ctx: ui.Context, study: str) -> None:
 
 
 # --- studies -------------------------------------------------------------------------------
-
-
 def export_buttons(ctx: ui.Context, study: str) -> None:
     st.markdown("**Export** · files are made when you click; figures and the report open "
                 "offline in any browser.")
-    cols = st.columns(5)
-    for col, item in zip(cols, dash.exports(ctx.url, study), strict=True):
+    for col, item in zip(st.columns(5), dash.exports(ctx.url, study), strict=True):
         col.download_button(item.label, item.make, file_name=item.filename, mime=item.mime,
                             on_click="ignore", key=f"dl_{item.filename}", width="stretch")
 

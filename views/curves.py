@@ -15,8 +15,7 @@ BANDS = {"std": "mean ± std over seeds", "minmax": "min – max over seeds", No
 
 def render() -> None:
     ctx = ui.context()
-    opened = ui.open_study(ctx, "Curves", "learning curves")
-    if opened is None:
+    if (opened := ui.open_study(ctx, "Curves", "learning curves")) is None:
         return
     study, sig = opened
     trials = ui.trials(ctx.url, study, sig)
@@ -38,9 +37,8 @@ def render() -> None:
     if not picked or not metrics:
         st.info("Pick at least one cell and one metric.")
     else:
-        curves = ui.curves(ctx.url, study, sig)
-        fig = curves_figure(curves, trials, cells=[choices[p] for p in picked],
-                            metrics=metrics, band=band, log_loss=log_loss)
+        fig = curves_figure(ui.curves(ctx.url, study, sig), trials, metrics=metrics, band=band,
+                            cells=[choices[p] for p in picked], log_loss=log_loss)
         ui.plotly(fig, key="curves")
         st.caption("Lines: mean over seeds; colours follow the optimizer (each decoupled "
                    "variant is the dark shade of its L2 twin).")

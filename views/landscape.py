@@ -12,8 +12,7 @@ from views import _sections as sections
 
 def render() -> None:
     ctx = ui.context()
-    opened = ui.open_study(ctx, "Landscape", "a landscape")
-    if opened is None:
+    if (opened := ui.open_study(ctx, "Landscape", "a landscape")) is None:
         return
     study, sig = opened
     spec = ui.stored_spec(ctx.url, study)

@@ -25,8 +25,7 @@ def render() -> None:
                               help="Batches per epoch: ⌈training points / batch size⌉.")
     names = c[2].multiselect("Schedules", SCHEDULES, default=list(SCHEDULES), key="sc_names")
     series, notes = {}, []
-    cols = st.columns(max(1, len(names)))
-    for col, name in zip(cols, names, strict=False):
+    for col, name in zip(st.columns(max(1, len(names))), names, strict=False):
         with col, st.container(border=True):
             st.markdown(f"**{name}**")
             for item in dash.forms.schedule_items(name):

@@ -17,7 +17,7 @@ def _picked() -> None:
     rows = st.session_state[TABLE].selection.rows
     names = st.session_state.get(ROWS, [])
     if rows and rows[0] < len(names):
-        ui.pick(names[rows[0]])
+        st.session_state[ui.PICKER] = names[rows[0]]
 
 
 def render() -> None:
