@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from core.catalog import DATASETS
 from core.data._cifar import read_cifar10
 from core.data._digits import read_digits
 from core.data._fashion_mnist import read_fashion_mnist
@@ -17,7 +18,6 @@ from core.data._mnist1d import DEFAULT_SAMPLES, check_num_samples, read_mnist1d
 from core.data._raw import RawImages
 from core.data._splits import DataSplits
 from core.data._stratify import stratified_take
-from core.spec import DATASETS
 
 # Digits has no official test split; this fixed share of it is held out as test, so the test
 # set depends on split_seed but never on val_fraction or train_size.

@@ -8,7 +8,7 @@ learning-rate x weight-decay cells at once.
 
 from __future__ import annotations
 
+from core.catalog import MODELS, ModelSpec
 from core.models._build import build_model
-from core.spec import MODELS, ModelSpec
 
 __all__ = ["MODELS", "ModelSpec", "build_model"]

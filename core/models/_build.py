@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.catalog import ModelSpec
 from core.models._resnet import CifarResNet
 from core.models._small import cnn, cnn1d, mlp
-from core.spec import ModelSpec
 
 
 def _initialize(model: nn.Module) -> None:

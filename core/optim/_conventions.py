@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from core.spec import CONVENTIONS as WD_CONVENTIONS
+from core.catalog import CONVENTIONS as WD_CONVENTIONS
 
 
 def normalized_decay_factor(*, batch_size: Any, train_size: Any, epochs: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.spec import DECAY_RULES
+from core.catalog import DECAY_RULES
 
 if TYPE_CHECKING:  # importing DECAY_RULES needs no torch
     from torch import nn

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core.catalog import DTYPES as DTYPE_NAMES
 from core.optim import DECAY_RULES, OPTIMIZERS
 from core.schedules import Constant, Schedule
-from core.spec import DTYPES as DTYPE_NAMES
 
 ADAM_FAMILY = frozenset({"adam", "adamw"})
 SGD_FAMILY = frozenset({"sgd", "sgdw"})

@@ -26,6 +26,7 @@ from typing import Any
 from studies.cli._parser import UsageError
 from studies.spec import SpecError, StudySpec, json_schema, list_presets, load_preset, load_spec
 from studies.storage import (
+    STORAGE_ENV,
     GridMode,
     Stopped,
     StorageError,
@@ -39,7 +40,6 @@ from studies.storage import (
     scrub,
     storage_failure,
 )
-from studies.storage._urls import STORAGE_ENV
 
 log = logging.getLogger("studies.cli")
 

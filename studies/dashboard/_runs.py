@@ -222,7 +222,7 @@ def active_runs(url: str, *, data_dir: Path | None = None) -> dict[str, RunStatu
 def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
              ) -> tuple[list[str], dict[str, str], tuple[str, ...]]:
     """(argv, environment, argv as shown) for the CLI."""
-    from studies.storage._urls import STORAGE_ENV
+    from studies.storage import STORAGE_ENV
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # The child runs in the server's directory (relative storage paths mean the same thing

@@ -5,13 +5,13 @@ A spec is a frozen tree of pydantic models checked on construction; every proble
 (``lr.count: must be an integer in [1, 20000], got 0``). :data:`FIELDS` and :data:`SECTIONS`
 describe every field (label, help, kind, choices, default) for the dashboard's forms;
 :func:`json_schema` is the same description for editors. The name lists and
-the model are core's (``core.spec``); reading a spec never imports torch.
+the model are core's (``core.catalog``); reading a spec never imports torch.
 """
 
 import typing
 from typing import Any
 
-from core.spec import (
+from core.catalog import (
     CONVENTIONS,
     DATASETS,
     DECAY_RULES,

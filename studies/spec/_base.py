@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.spec import MODEL_FIELDS, ModelSpec, SpecError, show
+from core.catalog import MODEL_FIELDS, ModelSpec, SpecError, show
 
 _EXTRA = ("when", "applies_when", "form", "pattern_text", "uniqueItems")
 

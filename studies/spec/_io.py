@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from core.spec import SpecError
+from core.catalog import SpecError
 from studies.spec._model import StudySpec
 
 PRESETS_DIR: Path = Path(__file__).resolve().parent.parent / "presets"

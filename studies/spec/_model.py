@@ -3,7 +3,7 @@
 Each field carries its title, a one-sentence description and its bounds (:func:`about`); the
 same declaration validates values, words errors, builds the JSON Schema and the dashboard's
 forms. Rules across fields (grids, mode, overrides, schedules vs epochs, the size guard) are
-each section's :meth:`check`. The model is core's :class:`~core.spec.ModelSpec` itself.
+each section's :meth:`check`. The model is core's :class:`~core.catalog.ModelSpec` itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import Field, PlainValidator, PrivateAttr
 
-from core.spec import (
+from core.catalog import (
     MODEL_FIELDS,
     Convention,
     Dataset,

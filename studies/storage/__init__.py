@@ -35,11 +35,18 @@ from studies.storage._studies import (
     require_study,
     study_names,
 )
-from studies.storage._urls import StorageError, data_dir, default_storage_url, redact, scrub
+from studies.storage._urls import (
+    STORAGE_ENV,
+    StorageError,
+    data_dir,
+    default_storage_url,
+    redact,
+    scrub,
+)
 from studies.storage.layout import SCHEMA_VERSION, cell_key
 
 __all__ = [
-    "MAX_RETRY", "SCHEMA_VERSION", "GridMode", "Progress", "Stopped", "StorageError",
+    "MAX_RETRY", "SCHEMA_VERSION", "STORAGE_ENV", "GridMode", "Progress", "Stopped", "StorageError",
     "StoredStudy", "StudyDeletedError", "StudyInfo", "StudyNotFoundError", "TrialRecord",
     "TuneMode", "being_created", "cell_key", "check_study_name", "data_dir",
     "default_storage_url", "delete_study", "forget_storages", "layout", "list_studies",
