@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage
 
-# The conventions module itself, not core.optim: that package imports torch.
 from core.optim import from_paper, normalized_decay_factor, to_paper
 from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, TRIAL_METRICS
 from studies.spec import SpecError, StudySpec

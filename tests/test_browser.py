@@ -365,9 +365,10 @@ def _refine_cancel_remove(page: Any, server: str, storage: str, stored_cells: An
 
 def _delete_clears_the_url(page: Any, server: str, storage: str) -> None:
     from studies.runner import create_study
-    from studies.spec import load_preset
+    from studies.spec import load_preset, spec_from_dict
 
-    create_study(load_preset("demo").replace(name="scratch"), storage=storage)
+    create_study(spec_from_dict({**load_preset("demo").to_dict(), "name": "scratch"}),
+                 storage=storage)
     page.goto(f"{server}/studies?study=scratch")
     _settle(page)
     page.get_by_text("Delete this study").click()

@@ -76,11 +76,14 @@ def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None
     spec_dict = _plain(spec.to_dict())
     train_size = load_data(spec, data_dir=data_dir).train_size
     view = open_storage(storage, read_only=True)  # a missing file reads as an EmptyStorage
-    if (study_id := study_id_of(view, name)) is not None:
-        stored = StoredStudy(storage, view, study_id, name, view.get_study_user_attrs(study_id))
-        # A spec-less study that a racing creator is making is checked under the lock.
-        if L.SPEC in stored.attrs or not being_created(storage, view, name):
-            _check_same_spec(stored, spec_dict)
+    # A spec-less study that a racing creator is making is checked under the lock. The
+    # attributes are read again once the lock is seen free: a creator that finished between
+    # the two reads has written its spec by then.
+    study_id = study_id_of(view, name)
+    if study_id is not None and (L.SPEC in view.get_study_user_attrs(study_id)
+                                 or not being_created(storage, view, name)):
+        attrs = view.get_study_user_attrs(study_id)
+        _check_same_spec(StoredStudy(storage, view, study_id, name, attrs), spec_dict)
     st = open_storage(storage)
 
     def waiting() -> None:
