@@ -83,11 +83,9 @@ def added_cells(study: StoredStudy) -> Added:
     """The trials of a grid study whose cell is not in its spec's grid."""
     grid = {L.key_of(c) for c in study.mode.cells()}
     by_state: dict[str, list[int]] = {"WAITING": [], "RUNNING": [], "COMPLETE": []}
-    for r in study.trials(attr_keys=(L.CELL, L.REMOVED)):
-        key = r.user_attrs.get(L.CELL)
+    for r in study.cell_trials():
         # FAIL is left out: an attempt whose cell was re-enqueued (or removed).
-        if r.state in by_state and isinstance(key, str) and key not in grid \
-                and not r.user_attrs.get(L.REMOVED):
+        if r.state in by_state and r.user_attrs[L.CELL] not in grid:
             by_state[r.state].append(r.trial_id)
     return Added(*(tuple(ids) for ids in by_state.values()))
 

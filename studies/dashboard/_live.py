@@ -52,8 +52,7 @@ def latest_validation(url: str, study: str) -> dict[int, tuple[int, float]]:
     every poll of a live page.
     """
     out = {}
-    for r in StoredStudy.open(url, study).trials(states=("RUNNING",),
-                                                  intermediate_when=("RUNNING",)):
+    for r in StoredStudy.open(url, study).running():
         finite = {k: v for k, v in r.intermediate.items() if math.isfinite(v)}
         if finite:
             epoch = max(finite)
@@ -95,13 +94,11 @@ class CancelCost:
 def cancel_cost(url: str, study: str, *, now: float | None = None) -> CancelCost:
     """:class:`CancelCost` of ``study``, read from the storage."""
     stored = StoredStudy.open(url, study)
-    running = stored.trials(states=("RUNNING",), intermediate_when=("RUNNING",))
+    running = stored.running()
     reached = max((max(r.intermediate) for r in running if r.intermediate), default=0)
-    starts = [r.datetime_start for r in running if r.datetime_start is not None]
-    seconds = None
-    if starts:
-        now = time.time() if now is None else now
-        seconds = max(0.0, now - min(starts).timestamp())  # read_trials gives aware UTC
+    starts = [r.datetime_start.timestamp() for r in running if r.datetime_start is not None]
+    now = time.time() if now is None else now
+    seconds = max(0.0, now - min(starts)) if starts else None  # read_trials gives aware UTC
     return CancelCost(done=stored.progress(inflight=0.0).done, training=len(running),
                       epochs_done=int(reached), seconds=seconds,
                       epochs=stored.spec.epochs if stored.spec is not None else 0)

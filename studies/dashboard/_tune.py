@@ -18,14 +18,11 @@ def tune_figures(url: str, study: str) -> dict[str, go.Figure | str]:
     from optuna import visualization as vis
 
     from studies.plots import CONVENTION_TITLES, LR_TITLE
-    from studies.storage import StorageError, load_spec, require_study
+    from studies.storage import StoredStudy
 
-    storage, _ = require_study(url, study)
-    try:
-        convention = load_spec(url, study).convention
-    except StorageError:
-        convention = None
-    loaded = optuna.load_study(study_name=study, storage=storage)
+    stored = StoredStudy.open(url, study, wait=True)
+    convention = stored.spec.convention if stored.spec is not None else None
+    loaded = stored.optuna_study()
     complete = [t for t in loaded.get_trials(deepcopy=False)
                 if t.state == optuna.trial.TrialState.COMPLETE]
     varying = [p for p in ("lr", "weight_decay")

@@ -8,6 +8,7 @@ waiting trials (see ``_worker``) and optuna-dashboard shows the whole grid from 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -50,11 +51,8 @@ def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None
                  data_dir: str | Path | None = None, stop: threading.Event | None = None) -> str:
     """Create the study of ``spec`` (or resume it); returns the study name.
 
-    * The study minimizes the final test error in grid mode (the landscapes' metric) and the
-      final validation error in tune mode (the sampler must not tune on test data).
-    * Study user attributes: ``spec`` (:meth:`StudySpec.to_dict`), ``schema_version``,
-      ``created``, ``mode``, ``train_size`` (B, for the normalized decay), and
-      ``cells_total`` (grid) or ``n_trials`` (tune); see :mod:`studies.storage.layout`.
+    * The study's attributes are those of :mod:`studies.storage.layout` (the spec first;
+      ``train_size``: B, for the normalized decay).
     * Grid mode enqueues every cell exactly once as a WAITING trial, whatever the number of
       processes creating the same study at once: the study is created, checked and enqueued
       under :func:`studies.storage.study_lock`, so a racing creator waits, then finds the
@@ -85,11 +83,8 @@ def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None
         attrs = view.get_study_user_attrs(study_id)
         _check_same_spec(StoredStudy(storage, view, study_id, name, attrs), spec_dict)
     st = open_storage(storage)
-
-    def waiting() -> None:
-        log.info("waiting for another process creating or extending study %s in %s", name,
-                 redact(storage))
-
+    waiting = functools.partial(log.info, "waiting for another process creating or extending "
+                                "study %s in %s", name, redact(storage))
     with study_lock(storage, st, name, stop=stop, on_wait=waiting):
         study_id = study_id_of(st, name)
         if study_id is not None:
@@ -134,8 +129,9 @@ def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], 
     _check_same_spec(stored, spec_dict)
     cells = stored.mode.cells()
     if cells and not stored.attrs.get(L.CELLS_ENQUEUED):
-        study = optuna.load_study(study_name=spec.name, storage=st)
-        _enqueue(study, spec, cells, existing=_existing_keys(stored), stop=stop)
+        study = stored.optuna_study()
+        existing = {r.user_attrs[L.CELL] for r in stored.cell_trials()}
+        _enqueue(study, spec, cells, existing=existing, stop=stop)
         study.set_user_attr(L.CELLS_ENQUEUED, True)
 
 
@@ -178,12 +174,6 @@ def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, exi
     return added
 
 
-def _existing_keys(stored: StoredStudy) -> set[str]:
-    """The cell keys of the study's trials; a removed cell's is not one (it can be re-added)."""
-    return {r.user_attrs[L.CELL] for r in stored.trials(attr_keys=(L.CELL, L.REMOVED))
-            if isinstance(r.user_attrs.get(L.CELL), str) and not r.user_attrs.get(L.REMOVED)}
-
-
 # --- extending -----------------------------------------------------------------------------
 
 
@@ -218,8 +208,8 @@ def extend_study(*, storage: str, study_name: str, cells: Iterable[Cell]) -> int
     for i, cell in enumerate(cells):
         _check_cell(spec, cell, f"cells[{i}]")
     with study_lock(storage, stored.storage, study_name):  # no other extender enqueues now
-        existing = _existing_keys(stored)
-        study = optuna.load_study(study_name=study_name, storage=stored.storage)
+        existing = {r.user_attrs[L.CELL] for r in stored.cell_trials()}
+        study = stored.optuna_study()
         added = _enqueue(study, spec, cells, existing=existing)
         if added:
             study.set_user_attr(L.CELLS_TOTAL, len(existing))

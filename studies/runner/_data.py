@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from core.data import DatasetUnavailableError, DataSplits, load_dataset
+from core.data import DataSplits, load_dataset
 from studies.spec import SpecError, StudySpec
 
 _cache: dict[tuple[object, ...], DataSplits] = {}
@@ -20,30 +20,14 @@ def load_data(spec: StudySpec, *, data_dir: str | Path | None = None) -> DataSpl
     :class:`core.data.DatasetUnavailableError` through (files missing, no download possible).
     """
     d = spec.data
-    key = (
-        d.dataset,
-        d.split_seed,
-        d.val_fraction,
-        d.train_size,
-        d.num_samples,
-        str(data_dir or ""),
-    )
+    key = (d.dataset, d.split_seed, d.val_fraction, d.train_size, d.num_samples, str(data_dir))
     with _lock:
-        data = _cache.get(key)
-        if data is None:
+        if key not in _cache:
             try:
-                data = load_dataset(
-                    d.dataset,
-                    split_seed=d.split_seed,
-                    val_fraction=d.val_fraction,
-                    train_size=d.train_size,
-                    num_samples=d.num_samples,  # None unless the data set is generated
-                    data_dir=data_dir,
-                    device="cpu",
-                )
-            except DatasetUnavailableError:
-                raise
-            except ValueError as error:
+                _cache[key] = load_dataset(  # num_samples: None unless the data set is generated
+                    d.dataset, split_seed=d.split_seed, val_fraction=d.val_fraction,
+                    train_size=d.train_size, num_samples=d.num_samples, data_dir=data_dir,
+                    device="cpu")
+            except ValueError as error:  # DatasetUnavailableError is no ValueError: it goes on
                 raise SpecError("data", str(error)) from None
-            _cache[key] = data
-    return data
+        return _cache[key]

@@ -158,6 +158,16 @@ class StoredStudy:
         """:func:`studies.storage.read_trials` of this study."""
         return read_trials(self.storage, self.study_id, **kwargs)
 
+    def running(self) -> list[TrialRecord]:
+        """The RUNNING trials, with the intermediate values they reported."""
+        return self.trials(states=("RUNNING",), intermediate_when=("RUNNING",))
+
+    def cell_trials(self) -> list[TrialRecord]:
+        """The trials that hold a grid cell (user attribute ``cell``), except removed ones:
+        a removed cell may be added again."""
+        return [r for r in self.trials(attr_keys=(L.CELL, L.REMOVED))
+                if isinstance(r.user_attrs.get(L.CELL), str) and not r.user_attrs.get(L.REMOVED)]
+
     def counts(self) -> dict[str, int]:
         """Trials per state name, every state present (one small query)."""
         return count_states(self.storage, self.study_id)
@@ -171,11 +181,9 @@ class StoredStudy:
         total = self.mode.total(self.attrs, sum(counts.values()))
         done = self.mode.done(counts)
         if inflight is None:
-            inflight = 0.0
             epochs = self.spec.epochs if self.spec is not None else 0
-            if counts.get("RUNNING") and epochs > 0:
-                running = self.trials(states=("RUNNING",), intermediate_when=("RUNNING",))
-                inflight = sum(min(len(r.intermediate), epochs) / epochs for r in running)
+            running = self.running() if counts.get("RUNNING") and epochs > 0 else []
+            inflight = sum((min(len(r.intermediate), epochs) / epochs for r in running), 0.0)
         return Progress(done=done, total=total, running=counts.get("RUNNING", 0),
                         waiting=counts.get("WAITING", 0), failed=counts.get("FAIL", 0),
                         pruned=counts.get("PRUNED", 0),
