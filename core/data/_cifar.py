@@ -47,11 +47,5 @@ def read_cifar10(root: Path, *, download: bool) -> RawImages:
     ensure_files("cifar10", root, expected=EXPECTED, download=download, torchvision_name="CIFAR10",
                  find_missing=lambda: [e for e in EXPECTED if not (root / e).is_file()])
     parts = [_read_batch(root / FOLDER / name, root) for name in (*TRAIN_FILES, TEST_FILE)]
-    return RawImages(
-        train_x=np.concatenate([x for x, _ in parts[:-1]]),
-        train_y=np.concatenate([y for _, y in parts[:-1]]),
-        test_x=parts[-1][0],
-        test_y=parts[-1][1],
-        max_value=255.0,
-        class_names=CLASS_NAMES,
-    )
+    train_x, train_y = (np.concatenate(arrays) for arrays in zip(*parts[:-1], strict=True))
+    return RawImages(train_x, train_y, *parts[-1], max_value=255.0, class_names=CLASS_NAMES)

@@ -15,11 +15,6 @@ from core.data._raw import RawImages
 def read_digits() -> RawImages:
     """All 1,797 digits as (N, 1, 8, 8) gray levels 0..16; there is no official test split."""
     bunch = load_digits()
-    return RawImages(
-        train_x=np.asarray(bunch.images, dtype=np.float32)[:, None],
-        train_y=np.asarray(bunch.target, dtype=np.int64),
-        test_x=None,
-        test_y=None,
-        max_value=16.0,
-        class_names=tuple(str(d) for d in range(10)),
-    )
+    return RawImages(np.asarray(bunch.images, dtype=np.float32)[:, None],
+                     np.asarray(bunch.target, dtype=np.int64), test_x=None, test_y=None,
+                     max_value=16.0, class_names=tuple(str(d) for d in range(10)))

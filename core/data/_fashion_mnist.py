@@ -59,12 +59,10 @@ def _read_idx(path: Path, *, magic: int, root: Path) -> np.ndarray:
 def read_fashion_mnist(root: Path, *, download: bool) -> RawImages:
     """Read (downloading first if allowed and needed) the 60,000 + 10,000 28x28 images."""
     folder = root / FOLDER
-    ensure_files(
-        "fashion_mnist", root, expected=EXPECTED, download=download,
-        torchvision_name="FashionMNIST",
-        find_missing=lambda: [f"{FOLDER}/{name}" for pair in FILES.values() for name in pair
-                              if not _locate(folder, name).is_file()],
-    )  # fmt: skip
+    ensure_files("fashion_mnist", root, expected=EXPECTED, download=download,
+                 torchvision_name="FashionMNIST",
+                 find_missing=lambda: [f"{FOLDER}/{name}" for pair in FILES.values()
+                                       for name in pair if not _locate(folder, name).is_file()])
     arrays = {}
     for part, (images_file, labels_file) in FILES.items():
         images = _read_idx(_locate(folder, images_file), magic=IMAGES_MAGIC, root=root)

@@ -27,9 +27,8 @@ def default_data_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "wdlab" / "data"
 
 
-def unavailable(
-    dataset: str, root: Path, expected: Sequence[str], reason: str
-) -> DatasetUnavailableError:
+def unavailable(dataset: str, root: Path, expected: Sequence[str], reason: str
+                ) -> DatasetUnavailableError:
     """The error to raise, naming what is missing, where, and the two ways to get it."""
     return DatasetUnavailableError(
         f"data set {dataset!r} is not available: {reason}. "
@@ -41,10 +40,9 @@ def unavailable(
     )
 
 
-def ensure_files(
-    dataset: str, root: Path, *, expected: Sequence[str], find_missing: Callable[[], list[str]],
-    download: bool, torchvision_name: str,
-) -> None:
+def ensure_files(dataset: str, root: Path, *, expected: Sequence[str],
+                 find_missing: Callable[[], list[str]], download: bool, torchvision_name: str
+                 ) -> None:
     """Make sure every expected file is under ``root``, downloading it through
     ``torchvision.datasets.<torchvision_name>`` if allowed.
 
@@ -55,11 +53,8 @@ def ensure_files(
     if not missing:
         return
     if not download:
-        what = (
-            "none of the files are there"
-            if len(missing) == len(expected)
-            else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
-        )
+        what = ("none of the files are there" if len(missing) == len(expected)
+                else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
         raise unavailable(dataset, root, expected, f"{what} and download=False")
     try:
         root.mkdir(parents=True, exist_ok=True)

@@ -38,16 +38,14 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def _check_arguments(
-    name: str, split_seed: int, val_fraction: float, train_size: int | None, num_samples: int | None
-) -> None:
+def _check_arguments(name: str, split_seed: int, val_fraction: float, train_size: int | None,
+                     num_samples: int | None) -> None:
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
     if num_samples is not None:
         if name != "mnist1d":
-            raise ValueError(
-                f"num_samples applies only to the generated data set 'mnist1d', not {name!r}"
-            )
+            raise ValueError(f"num_samples applies only to the generated data set 'mnist1d', "
+                             f"not {name!r}")
         check_num_samples(num_samples)
     if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
         raise ValueError(f"split_seed must be a non-negative integer, got {split_seed!r}")
@@ -55,9 +53,8 @@ def _check_arguments(
         raise ValueError(f"val_fraction must be a number in (0, 0.5], got {val_fraction!r}")
     if not 0.0 < val_fraction <= 0.5:
         raise ValueError(f"val_fraction must be in (0, 0.5], got {val_fraction!r}")
-    if train_size is not None and (
-        isinstance(train_size, bool) or not isinstance(train_size, int) or train_size <= 0
-    ):
+    if train_size is not None and (isinstance(train_size, bool)
+                                   or not isinstance(train_size, int) or train_size <= 0):
         raise ValueError(f"train_size must be a positive integer or None, got {train_size!r}")
 
 
@@ -71,9 +68,8 @@ def _read(name: str, root: Path, download: bool, num_samples: int | None) -> Raw
     return read_fashion_mnist(root, download=download)
 
 
-def _standardize(
-    parts: dict[str, np.ndarray], max_value: float, per_pixel: bool
-) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+def _standardize(parts: dict[str, np.ndarray], max_value: float, per_pixel: bool
+                 ) -> tuple[dict[str, Tensor], Tensor, Tensor]:
     """Scale pixels to [0, 1], then subtract/divide by statistics of ``parts["train"]`` only.
 
     ``per_pixel``: one mean and std per input position; otherwise one per channel (axis 1),
@@ -98,17 +94,10 @@ def _standardize(
     return out, mean[0], std[0]
 
 
-def load_dataset(
-    name: str,
-    *,
-    split_seed: int = 0,
-    val_fraction: float = 0.1,
-    train_size: int | None = None,
-    data_dir: str | Path | None = None,
-    download: bool = True,
-    device: str | torch.device = "cpu",
-    num_samples: int | None = None,
-) -> DataSplits:
+def load_dataset(name: str, *, split_seed: int = 0, val_fraction: float = 0.1,
+                 train_size: int | None = None, data_dir: str | Path | None = None,
+                 download: bool = True, device: str | torch.device = "cpu",
+                 num_samples: int | None = None) -> DataSplits:
     """Load ``name`` split into train / validation / test, standardized, on ``device``.
 
     - ``digits`` (scikit-learn, bundled): a stratified 20 % is held out as test.
@@ -152,20 +141,16 @@ def load_dataset(
     if train_size is not None:
         n_classes = len(np.unique(pool_y[train_idx]))
         if not n_classes <= train_size <= len(train_idx):
-            raise ValueError(
-                f"train_size must be between {n_classes} (one sample per class) and "
-                f"{len(train_idx)} (the training part of {name!r} with "
-                f"val_fraction={val_fraction}), got {train_size}"
-            )
+            raise ValueError(f"train_size must be between {n_classes} (one sample per class) "
+                             f"and {len(train_idx)} (the training part of {name!r} with "
+                             f"val_fraction={val_fraction}), got {train_size}")
         if train_size < len(train_idx):
             keep, _ = stratified_take(pool_y[train_idx], train_size, min_per_class=1,
                                       rng=_rng(split_seed, _STREAM_SUBSAMPLE))
             train_idx = train_idx[keep]
 
-    x, mean, std = _standardize(
-        {"train": pool_x[train_idx], "val": pool_x[val_idx], "test": test_x},
-        raw.max_value, per_pixel=name == "digits",
-    )
+    x, mean, std = _standardize({"train": pool_x[train_idx], "val": pool_x[val_idx],
+                                 "test": test_x}, raw.max_value, per_pixel=name == "digits")
     y = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.int64))
          for k, v in (("train", pool_y[train_idx]), ("val", pool_y[val_idx]), ("test", test_y))}
     return DataSplits(

@@ -34,7 +34,6 @@ from core.data._raw import RawImages
 FOLDER = "mnist1d"
 DEFAULT_SAMPLES = 5000  # the package's default: 4,000 train + 1,000 test (train_split 0.8)
 DEFAULT_SEED = 42  # the package's default seed: the standard MNIST-1D samples
-SIGNAL_LENGTH = 40  # the package's final_seq_length
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
 MIN_SAMPLES = 50  # 5 per class: enough for every class to reach train and test in practice
@@ -52,10 +51,9 @@ def check_num_samples(num_samples: object) -> int:
     """
     if (isinstance(num_samples, bool) or not isinstance(num_samples, int)
             or num_samples < MIN_SAMPLES or num_samples % NUM_CLASSES):
-        raise ValueError(
-            f"num_samples (MNIST-1D samples generated, train + test) must be a multiple of "
-            f"{NUM_CLASSES} and at least {MIN_SAMPLES}, got {num_samples!r}"
-        )
+        raise ValueError(f"num_samples (MNIST-1D samples generated, train + test) must be a "
+                         f"multiple of {NUM_CLASSES} and at least {MIN_SAMPLES}, "
+                         f"got {num_samples!r}")
     return num_samples
 
 
@@ -89,8 +87,6 @@ def generate_mnist1d(*, num_samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_
         finally:
             random.setstate(py_state)
             np.random.set_state(np_state)
-
-    # Signals (N, 1, 40): one channel, 40 positions.
     x, x_test = (np.ascontiguousarray(data[k], dtype=np.float32)[:, None] for k in ("x", "x_test"))
     y, y_test = (np.asarray(data[k], dtype=np.int64) for k in ("y", "y_test"))
     # The generator already centres and scales the whole set; nothing to divide by here.
@@ -126,9 +122,8 @@ def _write_atomically(path: Path, raw: RawImages) -> None:
         raise
 
 
-def read_mnist1d(
-    root: Path, *, num_samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED
-) -> RawImages:
+def read_mnist1d(root: Path, *, num_samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED
+                 ) -> RawImages:
     """MNIST-1D from the cache under ``root``, generated (and cached) first when missing.
 
     A cache file that cannot be read is regenerated; a data directory that cannot be written
@@ -144,7 +139,6 @@ def read_mnist1d(
         except (OSError, ValueError, KeyError):
             pass  # truncated or foreign file: generate again and replace it
     raw = generate_mnist1d(num_samples=num_samples, seed=seed)
-    # A read-only data directory costs the caching only: the data are still right.
     with contextlib.suppress(OSError):
         _write_atomically(path, raw)
     return raw

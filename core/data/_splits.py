@@ -42,14 +42,11 @@ class DataSplits:
         for part in ("train", "val", "test"):
             x, y = getattr(self, f"{part}_x"), getattr(self, f"{part}_y")
             if x.shape[0] != y.shape[0]:
-                raise ValueError(
-                    f"{part}_x has {x.shape[0]} samples but {part}_y has {y.shape[0]} labels"
-                )
+                raise ValueError(f"{part}_x has {x.shape[0]} samples but {part}_y has "
+                                 f"{y.shape[0]} labels")
             if tuple(x.shape[1:]) != self.input_shape:
-                raise ValueError(
-                    f"{part}_x samples have shape {tuple(x.shape[1:])}, "
-                    f"but input_shape is {self.input_shape}"
-                )
+                raise ValueError(f"{part}_x samples have shape {tuple(x.shape[1:])}, "
+                                 f"but input_shape is {self.input_shape}")
 
     @property
     def train_size(self) -> int:

@@ -29,9 +29,8 @@ def allocate(class_counts: np.ndarray, total: int, *, min_per_class: int = 0) ->
     return take
 
 
-def stratified_take(
-    labels: np.ndarray, total: int, *, rng: np.random.Generator, min_per_class: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_take(labels: np.ndarray, total: int, *, rng: np.random.Generator,
+                    min_per_class: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``total`` positions of ``labels`` stratified by class; return (taken, rest).
 
     Both index arrays are sorted, so each part keeps the source order and two calls with
@@ -39,10 +38,8 @@ def stratified_take(
     """
     classes, counts = np.unique(labels, return_counts=True)
     take = allocate(counts, total, min_per_class=min_per_class)
-    chosen = []
-    for cls, k in zip(classes, take, strict=True):
-        members = np.flatnonzero(labels == cls)
-        chosen.append(rng.permutation(members)[:k])
+    chosen = [rng.permutation(np.flatnonzero(labels == cls))[:k]
+              for cls, k in zip(classes, take, strict=True)]
     taken = np.sort(np.concatenate(chosen))
     rest = np.setdiff1d(np.arange(len(labels)), taken, assume_unique=True)
     return taken, rest
