@@ -24,9 +24,8 @@ class NormalizedDecay:
 
     def paper_lambda(self, period: float) -> float:
         """The paper's λ for a period (or run) of ``period`` epochs."""
-        return self.lambda_norm * normalized_decay_factor(
-            batch_size=self.batch_size, train_size=self.train_size, epochs=period
-        )
+        return self.lambda_norm * normalized_decay_factor(batch_size=self.batch_size,
+                                                          train_size=self.train_size, epochs=period)
 
 
 @dataclass

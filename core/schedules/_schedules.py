@@ -63,8 +63,7 @@ class StepDrop:
 
     def __call__(self, step: int, steps_per_epoch: int) -> float:
         epoch = _epoch(step, steps_per_epoch)
-        drops = sum(1 for m in self.milestones if epoch >= m)
-        return self.factor**drops
+        return self.factor ** sum(1 for m in self.milestones if epoch >= m)
 
 
 @dataclass(frozen=True)
@@ -178,18 +177,16 @@ def _cosine(t_cur: float, t_i: float, eta_min: float, eta_max: float) -> float:
     return eta_min + 0.5 * (eta_max - eta_min) * (1.0 + math.cos(math.pi * t_cur / t_i))
 
 
-def period_epochs(
-    schedule: Schedule, step: int, steps_per_epoch: int, total_epochs: float
-) -> float:
+def period_epochs(schedule: Schedule, step: int, steps_per_epoch: int, total_epochs: float
+                  ) -> float:
     """T for normalized weight decay: the restart period under warm restarts, else the run."""
     period = getattr(schedule, "period", None)
     value = period(step, steps_per_epoch) if period else None
     return float(total_epochs) if value is None else float(value)
 
 
-def eta_curve(
-    schedule: Schedule, *, epochs: float, steps_per_epoch: int
-) -> tuple[list[float], list[float]]:
+def eta_curve(schedule: Schedule, *, epochs: float, steps_per_epoch: int
+              ) -> tuple[list[float], list[float]]:
     """(fractional epochs, η) at every step of a run, for plotting."""
     n_steps = math.ceil(epochs * steps_per_epoch)
     xs = [s / steps_per_epoch for s in range(n_steps)]
