@@ -49,13 +49,10 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
             self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-        now = time.time()
-        stale = []
-        for trial in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-            beat = trial.system_attrs.get(HEARTBEAT_ATTR)
-            if isinstance(beat, int | float) and now - beat > self.grace_period:
-                stale.append(trial._trial_id)
-        return stale
+        now, running = time.time(), (TrialState.RUNNING,)
+        return [t._trial_id for t in self.get_all_trials(study_id, deepcopy=False, states=running)
+                if isinstance(beat := t.system_attrs.get(HEARTBEAT_ATTR), int | float)
+                and now - beat > self.grace_period]
 
     def get_heartbeat_interval(self) -> int | None:
         return self.heartbeat_interval

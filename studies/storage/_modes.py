@@ -21,11 +21,12 @@ from studies.spec import Cell, StudySpec, TuneSpec
 from studies.storage import layout as L
 
 
+@dataclass(frozen=True)
 class _Mode:
+    spec: StudySpec | None
     name: ClassVar[str]
     done_states: ClassVar[tuple[str, ...]]
     objective: ClassVar[str]  # the EpochMetrics field a finished trial is told as its value
-    spec: StudySpec | None
 
     def done(self, counts: Mapping[str, int]) -> int:
         return sum(counts.get(s, 0) for s in self.done_states)
@@ -36,7 +37,6 @@ class GridMode(_Mode):
     """Every cell is one trial enqueued at creation (or by an extension); a worker's cell
     handed back unfinished is enqueued again."""
 
-    spec: StudySpec | None
     name: ClassVar[str] = "grid"
     done_states: ClassVar[tuple[str, ...]] = ("COMPLETE",)
     objective: ClassVar[str] = "test_error"
@@ -66,7 +66,6 @@ class TuneMode(_Mode):
     spec's ``tune`` ranges; a trial handed back unfinished is not re-run (the sampler asks
     anew), and pruned trials count as done."""
 
-    spec: StudySpec | None
     name: ClassVar[str] = "tune"
     done_states: ClassVar[tuple[str, ...]] = ("COMPLETE", "PRUNED")
     objective: ClassVar[str] = "val_error"

@@ -265,16 +265,13 @@ def _sqlite_tables(url: str, path: Path) -> dict[str, set[str]]:
     if path.stat().st_size == 0:
         return {}
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                     timeout=SQLITE_TIMEOUT_S)
-        try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                                timeout=SQLITE_TIMEOUT_S)) as connection:
             names = [row[0] for row in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")]
             return {name: {row[1] for row in connection.execute(
                         "SELECT * FROM pragma_table_info(?)", (name,))}
                     for name in names}
-        finally:
-            connection.close()
     except sqlite3.DatabaseError as error:
         raise StorageError(
             "storage", f"{redact(url)} is not an SQLite database ({error}); nothing was changed"
@@ -322,11 +319,8 @@ def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool) -> bool:
     if read_only:
         return True
     try:
-        connection = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
-        try:
+        with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
-        finally:
-            connection.close()
     except sqlite3.Error as error:
         raise StorageError("storage", f"cannot open {redact(url)}: {error}") from None
     return True

@@ -47,15 +47,9 @@ def rdb_of(storage: BaseStorage) -> RDBStorage | None:
     return backend if isinstance(backend, RDBStorage) else None
 
 
-def read_trials(
-    storage: BaseStorage,
-    study_id: int,
-    *,
-    curves: bool = False,
-    intermediate_when: Iterable[str] = (),
-    states: Iterable[str] | None = None,
-    attr_keys: Iterable[str] | None = None,
-) -> list[TrialRecord]:
+def read_trials(storage: BaseStorage, study_id: int, *, curves: bool = False,
+                intermediate_when: Iterable[str] = (), states: Iterable[str] | None = None,
+                attr_keys: Iterable[str] | None = None) -> list[TrialRecord]:
     """The trials of the study (those in ``states``, names; default all), ordered by number.
 
     ``curves``: include the (large) ``curves`` user attribute. ``intermediate_when``: states

@@ -34,15 +34,10 @@ def requeue(study: optuna.Study, trial: FrozenTrial, *, max_retry: int | None) -
         "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
         "retry_history": history,
     }
-    study.add_trial(
-        optuna.trial.create_trial(
-            state=TrialState.WAITING,
-            params=trial.params,
-            distributions=trial.distributions,
-            user_attrs={k: trial.user_attrs[k] for k in _KEEP if k in trial.user_attrs},
-            system_attrs=system,
-        )
-    )
+    study.add_trial(optuna.trial.create_trial(
+        state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
+        user_attrs={k: trial.user_attrs[k] for k in _KEEP if k in trial.user_attrs},
+        system_attrs=system))
     return True
 
 

@@ -204,22 +204,17 @@ class StoredStudy:
         """The study as the list shows it (one query per table)."""
         records = self.trials(attr_keys=(L.DIVERGED, L.METRICS))
         p = self.progress(Counter(r.state for r in records), inflight=0.0)
+        complete = [r for r in records if r.state == "COMPLETE"]
+        diverged = sum(1 for r in complete if r.user_attrs.get(L.DIVERGED))
         best: dict[str, float] = {}
-        diverged = 0
-        for r in records:
-            if r.state != "COMPLETE":
-                continue
-            if r.user_attrs.get(L.DIVERGED):
-                diverged += 1
-                continue
+        for r in complete:
             optimizer = r.params.get("optimizer")
             error = (r.user_attrs.get(L.METRICS) or {}).get("final_test_error")
             if error is None and self.mode.objective == "test_error" and self.declared_mode:
                 error = r.value  # a grid trial's value is its final test error
-            if optimizer is None or not isinstance(error, int | float) \
-                    or not math.isfinite(error):
-                continue
-            best[optimizer] = min(best.get(optimizer, math.inf), float(error))
+            if optimizer is not None and not r.user_attrs.get(L.DIVERGED) \
+                    and isinstance(error, int | float) and math.isfinite(error):
+                best[optimizer] = min(best.get(optimizer, math.inf), float(error))
         state = ("empty" if not records else "running" if p.running
                  else "finished" if p.done >= p.total and not p.waiting else "partial")
         starts = [r.datetime_start for r in records if r.datetime_start is not None]

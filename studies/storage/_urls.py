@@ -26,8 +26,7 @@ class StorageError(ValueError):
     """
 
     def __init__(self, what: str, reason: str) -> None:
-        self.what = what
-        self.reason = reason
+        self.what, self.reason = what, reason
         super().__init__(f"{what}: {reason}")
 
 
