@@ -70,10 +70,9 @@ def _process_line(ctx: ui.Context, status: dash.RunStatus | None,
                        "terminal or machine); shown from the storage.")
         return
     pid = "" if ctx.read_only else f"PID {status.record.pid}, "
-    kept = ""
-    if progress is not None:
-        kept = (f": {progress.done} finished cell{'s' if progress.done != 1 else ''} kept; "
-                "cells that were in training restart from epoch 1 on Resume")
+    kept = "" if progress is None else (
+        f": {progress.done} finished cell{'s' if progress.done != 1 else ''} kept; cells that "
+        "were in training restart from epoch 1 on Resume")
     state = status.state
     if state == "ended" and progress is not None and progress.finished:
         state = "finished"

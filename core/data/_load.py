@@ -70,12 +70,9 @@ def _read(name: str, root: Path, download: bool, num_samples: int | None) -> Raw
 
 def _standardize(parts: dict[str, np.ndarray], max_value: float, per_pixel: bool
                  ) -> tuple[dict[str, Tensor], Tensor, Tensor]:
-    """Scale pixels to [0, 1], then subtract/divide by statistics of ``parts["train"]`` only.
-
-    ``per_pixel``: one mean and std per input position; otherwise one per channel (axis 1),
-    pooled over the batch and every spatial axis, for images (N, C, H, W) and signals (N, C, L)
-    alike.
-    """
+    """Scale pixels to [0, 1], then subtract/divide by statistics of ``parts["train"]`` only:
+    one mean and std per input position (``per_pixel``) or per channel (axis 1), pooled over
+    the batch and every spatial axis, for images (N, C, H, W) and signals (N, C, L) alike."""
     # In place after the one float conversion: CIFAR-10's training part is 600 MB as float32,
     # and every extra temporary of that size counts on a laptop.
     out = {k: torch.from_numpy(np.ascontiguousarray(v)).float().div_(max_value)

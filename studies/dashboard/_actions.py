@@ -23,7 +23,7 @@ from studies.dashboard._runs import (
     run_status,
 )
 from studies.spec import Cell, SpecError, StudySpec
-from studies.storage import StoredStudy, StudyNotFoundError, load_spec
+from studies.storage import StoredStudy, StudyNotFoundError, delete_study, load_spec, open_storage
 
 
 def existing_spec(url: str, study: str) -> StudySpec | None:
@@ -72,8 +72,6 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
     would give, before any process starts.
     """
     require_writable("Launching a study")
-    from studies.storage import open_storage
-
     check_data(spec)
     # Create the storage's tables here, before the CLI starts: two processes creating a
     # fresh database at once can collide, and this page polls the storage from now on.
@@ -180,8 +178,6 @@ def add_tune_trials(url: str, study: str, n: int, *, data_dir: Path | None = Non
 def delete(url: str, study: str, *, data_dir: Path | None = None) -> None:
     """Delete a study and its trials. Refused while the dashboard runs a process on it."""
     require_writable("Deleting a study")
-    from studies.storage import delete_study
-
     current = run_status(url, study, data_dir=data_dir)
     if current is not None and current.alive:
         raise RunError(f"study {study!r} is running (PID {current.record.pid}); cancel it first")
@@ -207,8 +203,7 @@ def demo_blurb() -> str:
 
     spec = load_preset(DEMO_PRESET)
     names = " and ".join(f"**{display_name(o)}**" for o in spec.optimizers)
-    seeds = len(spec.seeds)
-    first = spec.optimizers[0]
+    seeds, first = len(spec.seeds), spec.optimizers[0]
     n_lr, n_wd = len(spec.lr_values(first)), len(spec.weight_decay_values(first))
     data = _DATASETS.get(spec.data.dataset, spec.data.dataset)
     if spec.data.train_size:

@@ -161,18 +161,13 @@ CELL_COLUMNS = {
 
 def cell_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The trials of one cell as people read them: titled columns, errors in %."""
+    shown = {**dict.fromkeys(ERROR_METRICS, percent), "duration_s": number,
+             "final_train_loss": lambda x: number(x, 4)}
     out = pd.DataFrame()
     for column, title in CELL_COLUMNS.items():
-        if column not in rows.columns:
-            continue
-        values = rows[column]
-        if column in ERROR_METRICS:
-            values = values.map(percent)
-        elif column == "final_train_loss":
-            values = values.map(lambda x: number(x, 4))
-        elif column == "duration_s":
-            values = values.map(lambda x: number(x, 3))
-        out[title] = values.to_numpy()
+        if column in rows.columns:
+            values = rows[column]
+            out[title] = (values.map(shown[column]) if column in shown else values).to_numpy()
     return out
 
 

@@ -65,13 +65,9 @@ def storage_failure(error: BaseException, url: str) -> StorageError | None:
                       or type(e).__module__.split(".")[0] in _DRIVERS), found[0])
         detail = scrub(" ".join(str(cause).split())[:160], url)
         if kind == "full":
-            return StorageError(
-                "storage",
-                f"no space left on the device of {redact(url)} ({detail}); free some space "
-                "and run the same command again (finished cells are kept)",
-            )
-        return StorageError(
-            "storage",
-            f"{redact(url)} is read-only ({detail}); make it writable or use another storage",
-        )
+            return StorageError("storage", f"no space left on the device of {redact(url)} "
+                                f"({detail}); free some space and run the same command again "
+                                "(finished cells are kept)")
+        return StorageError("storage", f"{redact(url)} is read-only ({detail}); make it writable "
+                            "or use another storage")
     return None

@@ -79,11 +79,9 @@ def study_lock(url: str, storage: BaseStorage, study: str, *,
         with _pg_lock(storage, study, stop=stop, on_wait=on_wait):
             yield
         return
-    raise StorageError(
-        "storage",
-        f"creating or extending studies in {redact(url)} is not supported: use SQLite, "
-        "PostgreSQL or a journal file (workers may still join existing studies there)",
-    )
+    raise StorageError("storage", f"creating or extending studies in {redact(url)} is not "
+                       "supported: use SQLite, PostgreSQL or a journal file (workers may still "
+                       "join existing studies there)")
 
 
 def being_created(url: str, storage: BaseStorage, study: str) -> bool:

@@ -91,13 +91,10 @@ def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}")
-    return value
+    with contextlib.suppress(ValueError):
+        if int(raw) >= 1:
+            return int(raw)
+    raise StorageError(name, f"must be a positive integer (seconds), got {raw!r}")
 
 
 CREATE_ATTEMPTS = 4  # opening a new database that another process is creating
@@ -109,17 +106,12 @@ SCHEMA_RACE_MARKERS = (
 
 
 def open_storage(url: str, *, read_only: bool = False, create: bool = True) -> BaseStorage:
-    """The Optuna storage behind ``url`` (see the module docstring for the settings).
-
-    ``url``: ``sqlite:///PATH`` (SQLite file), any other SQLAlchemy URL
-    (``postgresql://USER:PASSWORD@HOST/DB``), or ``journal:///ABS/PATH.log`` (Optuna's
-    journal file storage, with heartbeats here). ``read_only``: for readers such as the
-    dashboard (no heartbeats, SQLite snapshots that never wait for writers, nothing created:
-    a storage that does not exist yet reads as an :class:`EmptyStorage`); it does not forbid
-    writes. ``create``: whether a missing SQLite or journal file may be created; if not, a
-    missing file raises :class:`StorageError`. Raises :class:`StorageError` for a URL that
-    cannot be opened or a file or database that is not an Optuna storage (unchanged), with
-    the URL redacted.
+    """The Optuna storage behind ``url``: ``sqlite:///PATH``, any other SQLAlchemy URL or
+    ``journal:///ABS/PATH.log`` (see the module docstring for the settings). ``read_only``:
+    for readers such as the dashboard (see the module docstring); it does not forbid writes.
+    ``create``: whether a missing SQLite or journal file may be created (if not, it raises).
+    Raises :class:`StorageError`, the URL redacted, for a URL that cannot be opened or a
+    file or database that is not an Optuna storage (unchanged).
     """
     if not isinstance(url, str) or not url.strip():
         raise StorageError("storage", f"empty URL: use {ACCEPTED}")
@@ -203,9 +195,8 @@ def _open(url: str, *, read_only: bool, heartbeat: tuple[int, int] | None) -> Ba
         except StorageError:
             raise
         except ImportError as error:
-            raise StorageError(
-                "storage", f"no database driver for {redact(shown)}: {_first_line(error, shown)}"
-            ) from None
+            raise StorageError("storage", f"no database driver for {redact(shown)}: "
+                               f"{_first_line(error, shown)}") from None
         except Exception as error:  # SQLAlchemy/driver errors: unreachable host, credentials
             # Two processes creating the schema of a new database at once: the loser sees
             # one of these. The schema is there (or nearly) now; opening again works.
@@ -213,9 +204,8 @@ def _open(url: str, *, read_only: bool, heartbeat: tuple[int, int] | None) -> Ba
             if racing and attempt + 1 < CREATE_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            raise StorageError(
-                "storage", f"cannot open {redact(shown)}: {_first_line(error, shown)}"
-            ) from None
+            raise StorageError("storage", f"cannot open {redact(shown)}: "
+                               f"{_first_line(error, shown)}") from None
     if backend == "sqlite":
         _tune_sqlite_engine(rdb.engine, read_only=read_only)
     return optuna.storages.get_storage(rdb)
@@ -252,11 +242,9 @@ def _kind(url: str, tables: dict[str, set[str]]) -> str:
     others = sorted(names - _OPTUNA_TABLES)
     if odd or (others and not names >= _OPTUNA_CORE):
         shown = ", ".join((odd + others)[:5]) + (", ..." if len(odd + others) > 5 else "")
-        raise StorageError(
-            "storage",
-            f"{redact(url)} is not an Optuna storage (it has its own tables: {shown}); "
-            "nothing was changed in it: use another file or database",
-        )
+        raise StorageError("storage", f"{redact(url)} is not an Optuna storage (it has its own "
+                           f"tables: {shown}); nothing was changed in it: use another file or "
+                           "database")
     return "optuna"
 
 
@@ -273,9 +261,8 @@ def _sqlite_tables(url: str, path: Path) -> dict[str, set[str]]:
                         "SELECT * FROM pragma_table_info(?)", (name,))}
                     for name in names}
     except sqlite3.DatabaseError as error:
-        raise StorageError(
-            "storage", f"{redact(url)} is not an SQLite database ({error}); nothing was changed"
-        ) from None
+        raise StorageError("storage", f"{redact(url)} is not an SQLite database ({error}); "
+                           "nothing was changed") from None
 
 
 def _database_kind(shown: str, url: str, engine_kwargs: dict[str, Any]) -> str:
@@ -311,9 +298,8 @@ def _prepare_sqlite_file(url: str, path: Path, *, read_only: bool) -> bool:
         if read_only:
             return False
         if not path.parent.is_dir():
-            raise StorageError(
-                "storage", f"directory {path.parent} of {redact(url)} does not exist"
-            )
+            raise StorageError("storage",
+                               f"directory {path.parent} of {redact(url)} does not exist")
     elif _kind(url, _sqlite_tables(url, path)) == "empty" and read_only:
         return False
     if read_only:

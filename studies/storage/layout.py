@@ -20,7 +20,7 @@ user attrs          ``cell`` (the cell key), ``seed``, ``schedule``, ``wd_conven
                     the start; when the trial ends ``diverged``, ``diverged_epoch``,
                     ``metrics`` (final and best errors, final train loss, weight norm,
                     epochs done, duration, B, the worker's host:pid) and ``curves``
-                    (per-epoch lists); ``curves``
+                    (per-epoch lists of :data:`CURVE_SERIES`, telemetry included); ``curves``
                     is also refreshed while the trial runs
 intermediate values the validation error after every epoch (``trial.report(step=epoch)``)
 value               final test error (1.0 for a diverged run) in grid mode; final
@@ -62,10 +62,12 @@ INTERRUPTED: Final[str] = "interrupted"
 ERROR: Final[str] = "error"
 REMOVED: Final[str] = "removed"  # a cell taken out by its user (FAIL; see dashboard._added)
 
-#: Per-epoch series stored in the ``curves`` attribute (after ``epoch``), in this order.
+#: Per-epoch series stored in the ``curves`` attribute (after ``epoch``), in this order; the
+#: last five are the equilibrium telemetry (:class:`core.train.EpochMetrics`; NaN when off).
 CURVE_SERIES: Final[tuple[str, ...]] = (
     "train_loss", "train_error", "val_error", "test_error", "val_loss", "test_loss", "eta",
-    "weight_norm", "elapsed_s",
+    "weight_norm", "elapsed_s", "eta_epoch_mean", "angular_update_bn", "angular_update_other",
+    "weight_norm_bn", "weight_norm_other",
 )
 
 # Cells are told apart by 12 significant digits, as studies.analysis keys its grid: a value
