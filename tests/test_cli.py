@@ -153,3 +153,29 @@ def test_sigterm_keeps_finished_cells_and_run_again_finishes(cli, env, tmp_path,
     cells = [t.user_attrs["cell"] for t in done]
     assert len(cells) == 8 and len(set(cells)) == 8
     assert all(t.user_attrs.get("interrupted") for t in trials if t.state.name == "FAIL")
+
+
+def test_a_transfer_family_runs_its_members_and_bad_ones_write_nothing(cli, tmp_path, tiny_dict):
+    url = f"sqlite:///{tmp_path / 'family.db'}"
+    family = _write_spec(tmp_path / "fam.yaml", tiny_dict(transfer={"data": [0.5, 1]}))
+    run = cli("run", str(family), "--storage", url, "--study", "fam")
+    assert run.returncode == 0, run.stderr
+    assert "study fam-x0.5: cells 8/8 done" in run.stdout
+    assert "study fam-x1: cells 8/8 done" in run.stdout
+    for name, n in (("fam-x0.5", 50), ("fam-x1", 100)):
+        study = optuna.load_study(study_name=name, storage=url)
+        assert study.user_attrs["train_size"] == n and len(study.trials) == 8
+        assert study.user_attrs["spec"]["transfer"] == {"data": [0.5, 1.0], "scale": n / 100}
+    again = cli("run", str(family), "--storage", url, "--study", "fam")  # resumes: nothing to do
+    assert again.returncode == 0 and "fam-x1: cells 8/8 done (0 trained here" in again.stdout
+    db = tmp_path / "never.db"
+    # 2 × 1000 digits is more than the training part: refused before any member is created.
+    big = _write_spec(tmp_path / "big.yaml", tiny_dict(data={"dataset": "digits",
+                                                              "train_size": 1000},
+                                                        transfer={"data": [1, 2]}))
+    line = _one_error_line(cli("run", str(big), "--storage", f"sqlite:///{db}"))
+    assert line.startswith("error: data: train_size must be") and "(member tiny-x2)" in line
+    bad = _write_spec(tmp_path / "bad.yaml", tiny_dict(transfer={"data": [1]}))
+    assert _one_error_line(cli("run", str(bad), "--storage", f"sqlite:///{db}")).startswith(
+        "error: transfer.data: must be a list of 2 to 8 items")
+    assert not db.exists()

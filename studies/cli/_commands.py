@@ -194,14 +194,37 @@ def _summary_line(summary: Any, url: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run a study; a transfer family's members one after another, each as ``run`` runs a
+    study (resumable; a stop ends the family). Every member's data is loaded, and so
+    checked, before the first is created."""
     spec = resolve_spec(args.spec)  # before importing torch: a typo fails fast
     url = storage_url(args)
     if args.study is not None:
         check_study_name(args.study)
+        if spec.transfer is not None and spec.transfer.scale is None:  # the members follow
+            spec = StudySpec.parse({**spec.to_dict(), "name": args.study})
     # The spec's own device too, before the study exists: a run that cannot train here
     # must not leave an empty study behind with a Resume that fails the same way.
     _validate_device(args.device or spec.device)
     setup_logging(args.log)
+    if not spec.members:
+        return _run_study(args, url, spec, args.study)
+    from studies.runner import load_data
+
+    for member in spec.members:
+        try:
+            load_data(member, data_dir=args.data_dir)
+        except SpecError as error:
+            raise SpecError(error.path, f"{error.reason} (member {member.name})") from None
+    for i, member in enumerate(spec.members, start=1):
+        log.info("transfer family %s: member %d/%d, %s", spec.name, i, len(spec.members),
+                 member.name)
+        if code := _run_study(args, url, member, None):
+            return code
+    return 0
+
+
+def _run_study(args: argparse.Namespace, url: str, spec: StudySpec, study: str | None) -> int:
     from studies.runner import DEFAULT_MAX_MEMBERS, create_study
 
     children: list[subprocess.Popen[bytes]] = []
@@ -220,7 +243,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # before training.
     with Stopper(on_signal=forward) as stopper:
         try:
-            name = create_study(spec, storage=url, study_name=args.study,
+            name = create_study(spec, storage=url, study_name=study,
                                 data_dir=args.data_dir, stop=stopper.event)
         except Stopped:
             sys.stderr.write("stopped before the study was fully created; run the same "

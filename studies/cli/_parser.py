@@ -96,7 +96,8 @@ def build_parser() -> Parser:
         description="Create the study of SPEC (a YAML file or the name of a preset in "
         "studies/presets), or resume it if it exists with the same spec, then train its "
         "cells. Ctrl-C stops after the current epoch; finished cells are kept and running "
-        "the same command again continues.")
+        "the same command again continues. A spec with a transfer section runs its family's "
+        "studies (NAME-x0.25, ...) one after another.")
     run.add_argument("spec", metavar="SPEC", help="a spec YAML file, or a preset name (e.g. demo)")
     _storage(run)
     run.add_argument("--study", metavar="NAME", help="study name (default: the spec's name)")

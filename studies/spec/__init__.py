@@ -46,9 +46,11 @@ from studies.spec._model import (
     OverrideSpec,
     ScheduleSpec,
     StudySpec,
+    TransferSpec,
     TuneSpec,
     WeightDecayGrid,
     log_grid,
+    member_name,
 )
 
 DEVICES: tuple[str, ...] = typing.get_args(Device)
@@ -67,7 +69,7 @@ __all__ = [
     "CONVENTIONS", "DATASETS", "DECAY_RULES", "DEVICES", "DTYPES", "FIELDS", "MAX_CELLS",
     "MAX_EPOCHS", "MAX_SEED", "MAX_WIDTH", "MIN_LR", "MODELS", "OPTIMIZERS", "PRESETS_DIR",
     "SCHEDULES", "SECTIONS", "Cell", "DataSpec", "FieldInfo", "LogRange", "LrGrid", "ModelSpec",
-    "OverrideSpec", "ScheduleSpec", "SectionInfo", "SpecError", "StudySpec", "TuneSpec",
-    "WeightDecayGrid", "json_schema", "list_presets", "load_preset", "load_spec", "log_grid",
-    "spec_from_dict", "spec_from_yaml",
+    "OverrideSpec", "ScheduleSpec", "SectionInfo", "SpecError", "StudySpec", "TransferSpec",
+    "TuneSpec", "WeightDecayGrid", "json_schema", "list_presets", "load_preset", "load_spec",
+    "log_grid", "member_name", "spec_from_dict", "spec_from_yaml",
 ]  # fmt: skip

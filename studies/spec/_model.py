@@ -337,6 +337,49 @@ class TuneSpec(Section):
                             f"{self.trials_per_batch}")
 
 
+class TransferSpec(Section):
+    """A transfer family: one landscape repeated at 2 to 8 data-set sizes or widths.
+
+    The least intrusive design: a family spec expands (:attr:`StudySpec.members`) into ordinary
+    grid studies, one per scale, each fully resolved (the scaled field written out, named by
+    :func:`member_name`, this section kept with its ``scale``). Runner, storage, resume,
+    workers, exports and pages take them unchanged; only ``run`` runs the members in turn, and
+    the Landscape page finds a member's siblings by name.
+    """
+
+    data: tuple[Positive, ...] | None = about(
+        "Data-size scales", "Multiples of the training set to repeat the study at, e.g. 0.25, "
+        "0.5, 1, 2 (MNIST-1D's data.num_samples and any data.train_size are scaled and "
+        "rounded); give data or width.", None, strict=False, min_length=2, max_length=8,
+        uniqueItems=True)
+    width: tuple[Positive, ...] | None = about(
+        "Width scales", "Multiples of every hidden width (MLP widths, CNN channels, ResNet "
+        "width; rounded, at least 1) to repeat the study at; give data or width.", None,
+        strict=False, min_length=2, max_length=8, uniqueItems=True)
+    scale: float | None = about("Member scale", "This member's scale (written by the family's "
+                                "expansion; empty in a family).", None, gt=0)
+
+    @property
+    def over(self) -> Literal["data", "width"]:
+        return "data" if self.data is not None else "width"
+
+    @property
+    def scales(self) -> tuple[float, ...]:
+        return self.data or self.width or ()
+
+    def check(self) -> None:
+        if (self.data is None) == (self.width is None):
+            raise SpecError("", "give either data or width scales")
+        if self.scale is not None and self.scale not in self.scales:
+            raise SpecError("scale", f"must be one of the scales {list(self.scales)}, got "
+                            f"{self.scale!r}")
+
+
+def member_name(family: str, scale: float) -> str:
+    """The study name of a transfer family's member: ``demo-x0.25``."""
+    return f"{family}-x{scale:g}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Cell:
     """One point of a grid study: a single configuration to train."""
@@ -412,6 +455,10 @@ class StudySpec(Section):
                            "else the CPU.", "auto")
     dtype: DType = about("Precision", "Floating-point type of the parameters and optimizer state "
                          "(float64 for parity checks).", "float32")
+    transfer: TransferSpec | None = about(
+        "Transfer family", "Repeat the study at several data-set sizes or widths, one study "
+        "per scale named <name>-x<scale> (mode grid).", None, applies_when={"mode": ["grid"]})
+    _members: tuple[StudySpec, ...] = PrivateAttr(default=())
 
     def check(self) -> None:
         if self.mode == "grid":
@@ -434,6 +481,8 @@ class StudySpec(Section):
             if self.overrides:
                 raise SpecError("overrides", "not allowed in mode 'tune'")
         self._check_schedules()
+        if self.transfer is not None:
+            self._expand()
         if self.n_cells > MAX_CELLS:
             factors = " + ".join(f"{opt} {len(self.lr_values(opt))}×"
                                  f"{len(self.weight_decay_values(opt))}" for opt in self.optimizers)
@@ -456,6 +505,41 @@ class StudySpec(Section):
             if wd is not None and wd.convention != self.convention:
                 raise SpecError(f"overrides[{i}].weight_decay.convention", "must be weight_decay"
                                 f".convention ({self.convention!r}), got {wd.convention!r}")
+
+    def _expand(self) -> None:
+        """Validate a transfer family's members (one spec per scale) and keep them."""
+        t = self.transfer
+        if self.mode != "grid":
+            raise SpecError("transfer", "only in mode 'grid' (a family repeats a landscape)")
+        if t.scale is not None:  # a member: an ordinary study
+            return
+        if t.over == "data" and self.data.dataset != "mnist1d" and self.data.train_size is None:
+            raise SpecError("transfer.data", f"needs data.train_size for {self.data.dataset!r}")
+        seen: dict[Any, float] = {}
+        self._members = ()  # pydantic may validate a spec twice
+        for i, s in enumerate(t.scales):
+            raw = self.to_dict()
+            part = raw[t.over if t.over == "data" else "model"]
+            for key in ("num_samples", "train_size", "widths", "channels", "width"):
+                if (v := part.get(key)) is not None:  # too small data: DataSpec refuses it
+                    part[key] = ([max(1, round(w * s)) for w in v] if isinstance(v, list)
+                                 else max(1, round(v * s)))
+            raw["transfer"]["scale"], raw["name"] = s, member_name(self.name, s)
+            try:
+                member = StudySpec.parse(raw)
+            except SpecError as error:
+                raise SpecError(f"transfer.{t.over}[{i}]", f"scale {s!r} gives an invalid "
+                                f"study: {error}") from None
+            if (key := (member.data, member.model)) in seen:  # rounding made them equal
+                raise SpecError(f"transfer.{t.over}[{i}]", f"scale {s!r} gives the same study "
+                                f"as scale {seen[key]!r}")
+            seen[key] = s
+            self._members += (member,)
+
+    @property
+    def members(self) -> tuple[StudySpec, ...]:
+        """A transfer family's studies, one per scale in order; () for any other study."""
+        return self._members
 
     def _check_schedules(self) -> None:
         seen: set[str] = set()
