@@ -22,34 +22,31 @@ _KINDS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str
 
 
 @dataclass(frozen=True, kw_only=True)
-class FieldInfo:
-    """One leaf field of a study spec, as a form needs it (bounds are validation's)."""
-
+class _Info:
     path: str  # dotted path; "[]" marks each item of a list of sections ("schedules[].t0")
-    label: str  # short label for a widget
+    label: str  # short label for a widget, or heading of a section
     help: str  # one sentence; names the weight-decay convention where relevant
-    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "list"
-    item_kind: str | None  # kind of each item when kind == "list", else None
-    choices: tuple[str, ...] | None  # allowed values of a choice (or of each list item)
     required: bool  # must be given (when it applies); ``default`` is then None
-    nullable: bool  # null is a legal value (e.g. data.train_size: the whole split)
+    nullable: bool  # null is a legal value (data.train_size: the whole split; lr in tune mode)
     default: Any  # JSON-ready default, used when the field is absent and applies
     applies_when: tuple[Condition, ...]  # all must hold for the field to apply; () = always
 
 
 @dataclass(frozen=True, kw_only=True)
-class SectionInfo:
+class FieldInfo(_Info):
+    """One leaf field of a study spec, as a form needs it (bounds are validation's)."""
+
+    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "list"
+    item_kind: str | None  # kind of each item when kind == "list", else None
+    choices: tuple[str, ...] | None  # allowed values of a choice (or of each list item)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SectionInfo(_Info):
     """A group of fields (a mapping in YAML), or a list of such groups."""
 
-    path: str  # dotted path; ends with "[]" for a list of sections
-    label: str  # short heading for a form
-    help: str  # one sentence
     kind: str  # "section" | "grid" (explicit values or a log range) | "range" (min, max)
     repeated: bool  # a list of sections ("schedules", "overrides")
-    required: bool  # must be given (when it applies)
-    nullable: bool  # may be absent / null (e.g. lr in mode "tune")
-    default: Any  # JSON-ready default, None when required or absent by default
-    applies_when: tuple[Condition, ...]  # as FieldInfo's
 
 
 def _kind(node: dict[str, Any]) -> str:

@@ -64,15 +64,10 @@ HIDDEN = "***"
 
 
 def redact(url: str) -> str:
-    """``url`` with every credential replaced by ``***``; use it wherever a URL is shown.
-
-    Every form SQLAlchemy accepts is covered: the password of the userinfo
-    (``postgresql://me:secret@db/x`` → ``postgresql://me:***@db/x``), including one with a raw
-    ``@`` in it (hidden up to the last ``@``), query parameters that carry credentials
-    (``?password=``, ``sslpassword``, ``passwd``, tokens, keys, an ODBC string with ``PWD=``).
-    A string SQLAlchemy cannot parse is redacted by pattern, so even a malformed URL never
-    leaks its password.
-    """
+    """``url`` with every credential replaced by ``***``; use it wherever a URL is shown:
+    the password of the userinfo (``postgresql://me:secret@db/x`` → ``postgresql://me:***@db/x``)
+    and the query parameters above. A string SQLAlchemy cannot parse is redacted by pattern,
+    so even a malformed URL never leaks its password."""
     if url.startswith(JOURNAL_PREFIX):
         return url
     parsed = parse(url)
