@@ -8,6 +8,7 @@ import streamlit as st
 from studies import dashboard as dash
 from views import _components as ui
 from views import _sections as sections
+from views import _transfer as transfer
 
 
 def render() -> None:
@@ -26,6 +27,7 @@ def render() -> None:
     options = sections.landscape_options(dash.schedules_of(trials),
                                          panel_cells=dash.panel_cells(trials))
     sections.live_landscape(ctx, study, options, live=ui.is_live(ctx, study))
+    transfer.section(ctx, spec, options.metric)
 
 
 ui.guard(render)

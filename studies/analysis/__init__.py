@@ -10,6 +10,8 @@ shrink η_t·λ), PyTorch's wd = λ/α, or the normalized λ_norm with λ = λ_n
 * :func:`summary` — one row per (optimizer, schedule): best cell, basin, coupling.
 * :func:`seed_noise`, :func:`near_best`, :func:`difference`, :func:`compare_best`,
   :func:`coupling_interval` — what is beyond the seed noise the study measured.
+* :func:`transfer_points`, :func:`transfer_fits` — a transfer family's best λ against N or
+  width, and the slope of log₂(best λ): 0 constant λ, −1 constant τ_epoch (λ ∝ 1/N).
 * :func:`learning_curves` — per-epoch mean and spread over the seeds of chosen cells.
 
 The conversions between conventions are :mod:`core.optim`'s (``convert_weight_decay``,
@@ -54,6 +56,7 @@ from ._tables import (
     validate_curves,
     validate_trials,
 )
+from ._transfer import HYPOTHESES, transfer_fits, transfer_points, transfer_verdict
 
 __all__ = [
     "AGGREGATES", "ALPHA", "CURVE_COLUMNS", "CURVE_FRAME_COLUMNS", "CURVE_METRICS",
@@ -65,3 +68,4 @@ __all__ = [
     "learning_curves", "near_best", "require_columns", "seed_noise", "summary",
     "validate_curves", "validate_trials",
 ]
+__all__ += ["HYPOTHESES", "transfer_fits", "transfer_points", "transfer_verdict"]

@@ -5,6 +5,7 @@
 * :func:`difference_figure` — one optimizer minus another, cells beyond the seed noise dotted.
 * :func:`curves_figure` — training loss and test error against epoch, mean ± spread.
 * :func:`schedule_figure` — η_t against epoch.
+* :func:`transfer_figure` — a transfer family's best λ against N or width, fits, references.
 
 Colours: :data:`OPTIMIZER_COLORS` gives the four optimizers four clearly different hues.
 """
@@ -36,6 +37,7 @@ from ._style import (
     optimizer_color,
     pow2_label,
 )
+from ._transfer import X_TITLES, transfer_figure
 
 __all__ = [
     "BANDS", "BEST_NAME", "CONVENTION_SYMBOLS", "CONVENTION_TITLES", "COUPLING_NAME",
@@ -44,3 +46,4 @@ __all__ = [
     "difference_figure", "landscape_figure", "log2_ticks", "metric_kind", "metric_label",
     "optimizer_color", "pow2_label", "schedule_figure",
 ]
+__all__ += ["X_TITLES", "transfer_figure"]
