@@ -68,9 +68,9 @@ def test_digits_shapes_and_types():
     assert d.input_shape == (1, 8, 8)
     assert d.num_classes == 10
     assert d.augment is None
-    assert d.train_size + d.val_size + d.test_size == 1797
-    assert d.test_size == 359  # 20 % of 1797
-    assert d.val_size == 144  # 10 % of the remaining 1438
+    assert d.train_size + len(d.val_y) + len(d.test_y) == 1797
+    assert len(d.test_y) == 359  # 20 % of 1797
+    assert len(d.val_y) == 144  # 10 % of the remaining 1438
     for part in PARTS:
         assert getattr(d, f"{part}_x").dtype == torch.float32
         assert getattr(d, f"{part}_y").dtype == torch.int64
@@ -164,7 +164,7 @@ def test_val_fraction_is_validated(val_fraction):
 
 def test_val_fraction_half_is_allowed():
     d = load_dataset("digits", val_fraction=0.5)
-    assert d.val_size == 719  # half of 1438, rounded half up
+    assert len(d.val_y) == 719  # half of 1438, rounded half up
 
 
 def test_unknown_dataset_names_the_allowed_values():
@@ -244,7 +244,7 @@ def test_cifar10_reads_the_genuine_format(tmp_path):
     assert d.augment == "cifar"
     assert d.input_shape == (3, 32, 32) and d.num_classes == 10
     assert d.class_names[0] == "airplane"
-    assert (d.train_size, d.val_size, d.test_size) == (90, 10, 20)
+    assert (d.train_size, len(d.val_y), len(d.test_y)) == (90, 10, 20)
     assert d.train_x.dtype == torch.float32 and d.train_y.dtype == torch.int64
 
     # The official test batch is the test set, in file order, pixel for pixel.
@@ -288,7 +288,7 @@ def test_cifar10_with_files_present_does_not_download(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", refuse)
     write_cifar10(tmp_path)
     d = load_dataset("cifar10", data_dir=tmp_path, download=True)
-    assert d.test_size == 20
+    assert len(d.test_y) == 20
 
 
 def test_missing_cifar10_without_download_explains_where_and_how(tmp_path):
@@ -373,7 +373,7 @@ def test_fashion_mnist_reads_idx_files(tmp_path, gz):
     d = load_dataset("fashion_mnist", data_dir=tmp_path, download=False, val_fraction=0.25)
     assert d.augment is None
     assert d.input_shape == (1, 28, 28) and d.num_classes == 10
-    assert (d.train_size, d.val_size, d.test_size) == (30, 10, 20)
+    assert (d.train_size, len(d.val_y), len(d.test_y)) == (30, 10, 20)
     assert d.test_y.tolist() == arrays["t10k-labels-idx1-ubyte"].tolist()
     assert np.array_equal(raw_pixels(d, "test", 255.0)[:, 0], arrays["t10k-images-idx3-ubyte"])
     whole = rows_with_labels(

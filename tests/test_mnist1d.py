@@ -110,7 +110,7 @@ def test_unreadable_cache_is_regenerated(tmp_path):
 
 def test_load_dataset_split_sizes_and_shapes(tmp_path):
     d = load_dataset("mnist1d", num_samples=SMALL, val_fraction=0.25, data_dir=tmp_path)
-    assert (d.train_size, d.val_size, d.test_size) == (120, 40, 40)
+    assert (d.train_size, len(d.val_y), len(d.test_y)) == (120, 40, 40)
     assert d.input_shape == (1, 40) and d.num_classes == 10 and d.augment is None
     assert d.name == "mnist1d"
     small = load_dataset("mnist1d", num_samples=SMALL, train_size=50, data_dir=tmp_path)

@@ -71,7 +71,7 @@ def test_num_samples_applies_to_mnist1d_only():
 def test_runner_loads_the_specs_sample_count(tmp_path):
     spec = spec_from_dict(mnist1d_spec(data={"num_samples": 300, "train_size": None}))
     data = load_data(spec, data_dir=tmp_path)
-    assert data.test_size == 60 and data.train_size + data.val_size == 240
+    assert len(data.test_y) == 60 and data.train_size + len(data.val_y) == 240
     assert data.input_shape == (1, 40)
     too_many = spec_from_dict(mnist1d_spec(data={"num_samples": 300, "train_size": 500}))
     with pytest.raises(SpecError, match="train_size must be between"):

@@ -52,14 +52,6 @@ class DataSplits:
     def train_size(self) -> int:
         return int(self.train_x.shape[0])
 
-    @property
-    def val_size(self) -> int:
-        return int(self.val_x.shape[0])
-
-    @property
-    def test_size(self) -> int:
-        return int(self.test_x.shape[0])
-
     def to(self, device: torch.device | str) -> DataSplits:
         """Return a copy with every tensor on ``device`` (tensors already there are shared)."""
         return dataclasses.replace(self, **{
