@@ -75,13 +75,9 @@ def convert(value: float, *, convention: str, lr: float, batch_size: int, train_
     """Convert a weight decay given in ``convention`` at learning rate α = ``lr``, batch size
     b, B = ``train_size`` training points and T = ``epochs`` (per restart period under warm
     restarts). Raises :class:`SpecError` naming the input that is out of range."""
-    checks = (
-        ("weight decay", value, 0.0, True),
-        ("learning rate α", lr, 0.0, False),
-        ("batch size b", batch_size, 1, True),
-        ("training points B", train_size, 1, True),
-        ("epochs T", epochs, 0.0, False),
-    )
+    checks = (("weight decay", value, 0.0, True), ("learning rate α", lr, 0.0, False),
+              ("batch size b", batch_size, 1, True), ("training points B", train_size, 1, True),
+              ("epochs T", epochs, 0.0, False))
     for name, x, low, inclusive in checks:
         ok = isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
         if not ok or (x < low if inclusive else x <= low):

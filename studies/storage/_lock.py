@@ -71,24 +71,19 @@ def study_lock(url: str, storage: BaseStorage, study: str, *,
     that has no lock here (see the module docstring).
     """
     path = _file_of(url)
-    if path is not None:
-        with _file_lock(url, path, stop=stop, on_wait=on_wait):
-            yield
-        return
-    if _backend(url) == "postgresql":
-        with _pg_lock(storage, study, stop=stop, on_wait=on_wait):
-            yield
-        return
-    raise StorageError("storage", f"creating or extending studies in {redact(url)} is not "
-                       "supported: use SQLite, PostgreSQL or a journal file (workers may still "
-                       "join existing studies there)")
+    if path is None and _backend(url) != "postgresql":
+        raise StorageError("storage", f"creating or extending studies in {redact(url)} is not "
+                           "supported: use SQLite, PostgreSQL or a journal file (workers may "
+                           "still join existing studies there)")
+    with (_file_lock(url, path, stop=stop, on_wait=on_wait) if path is not None
+          else _pg_lock(storage, study, stop=stop, on_wait=on_wait)):
+        yield
 
 
 def being_created(url: str, storage: BaseStorage, study: str) -> bool:
     """Whether a writer holds the lock of ``study`` now. Takes nothing and creates nothing."""
     try:
-        path = _file_of(url)
-        backend = _backend(url)
+        path, backend = _file_of(url), _backend(url)
     except Exception:
         return False
     if path is not None:
