@@ -1,10 +1,8 @@
-"""Watching a study from the storage: its progress, ETA, and a cheap signature for caches.
+"""Watching a study from the storage: its progress, a cheap signature for caches, the latest
+validation errors of running cells, and what a Cancel would cost.
 
 The storage is the only channel between a running study and the dashboard (DESIGN.md), so
 everything here is read from it: a study started on another machine shows the same way.
-Progress counts finished cells plus the finished fraction of the running ones, from the
-validation errors each running trial reports after every epoch, so the bar moves while a
-population trains (all its cells finish together at the end).
 """
 
 from __future__ import annotations

@@ -140,9 +140,6 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-# --- enqueueing ----------------------------------------------------------------------------
-
-
 def _distributions(spec: StudySpec, cell: Cell) -> dict[str, BaseDistribution]:
     """Distributions of a cell's params: one kind per param for the whole study (Optuna
     requires it), bounds that cover the spec's grid and the cell (extensions may go beyond)."""
@@ -172,9 +169,6 @@ def _enqueue(study: optuna.Study, spec: StudySpec, cells: Iterable[Cell], *, exi
             existing.add(key)
             added += 1
     return added
-
-
-# --- extending -----------------------------------------------------------------------------
 
 
 def _check_cell(spec: StudySpec, cell: Cell, path: str) -> None:

@@ -129,9 +129,6 @@ def plain(obj: Any) -> Any:
     return [plain(v) for v in obj] if isinstance(obj, tuple | list) else obj
 
 
-# --- pydantic's errors as one SpecError -----------------------------------------------------
-
-
 @functools.cache
 def schema_of(cls: type[BaseModel]) -> dict[str, Any]:
     return cls.model_json_schema()

@@ -1,12 +1,8 @@
 """A study's mode as an object: what it trains, what counts as done, how big it is.
 
-* :class:`GridMode`: every cell of the grid is one trial enqueued at creation (or by an
-  extension); the objective is the final test error (the landscapes' metric).
-* :class:`TuneMode`: an Optuna sampler proposes each trial within the spec's ``tune``
-  ranges; the objective is the final validation error (the sampler never sees test data).
-
-Both know the study's total (cells, or the trial budget; both grow as the study is
-extended), which trial states count as done, their cells, and their sampler and pruner.
+:class:`GridMode` and :class:`TuneMode` know the study's total (cells, or the trial budget;
+both grow as the study is extended), which trial states count as done, their cells, their
+objective, and their sampler and pruner.
 """
 
 from __future__ import annotations
@@ -35,7 +31,8 @@ class _Mode:
 @dataclass(frozen=True)
 class GridMode(_Mode):
     """Every cell is one trial enqueued at creation (or by an extension); a worker's cell
-    handed back unfinished is enqueued again."""
+    handed back unfinished is enqueued again. The objective is the final test error (the
+    landscapes' metric)."""
 
     name: ClassVar[str] = "grid"
     done_states: ClassVar[tuple[str, ...]] = ("COMPLETE",)
@@ -64,7 +61,8 @@ class GridMode(_Mode):
 class TuneMode(_Mode):
     """A sampler proposes each trial's optimizer, α, weight decay and schedule within the
     spec's ``tune`` ranges; a trial handed back unfinished is not re-run (the sampler asks
-    anew), and pruned trials count as done."""
+    anew), and pruned trials count as done. The objective is the final validation error (the
+    sampler never sees test data)."""
 
     name: ClassVar[str] = "tune"
     done_states: ClassVar[tuple[str, ...]] = ("COMPLETE", "PRUNED")
