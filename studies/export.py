@@ -16,6 +16,7 @@ recomputes).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -24,8 +25,8 @@ import pandas as pd
 from optuna.storages import BaseStorage
 
 from core.optim import from_paper, normalized_decay_factor, to_paper
-from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, TRIAL_METRICS
-from studies.spec import SpecError, StudySpec
+from studies.analysis import CURVE_COLUMNS, TRIAL_COLUMNS, TRIAL_METRICS, theory_axis
+from studies.spec import ScheduleSpec, SpecError, StudySpec
 from studies.storage import StoredStudy, TrialRecord
 from studies.storage import layout as L
 
@@ -78,6 +79,25 @@ def _factor(spec: StudySpec | None, schedule: str, train_size: int | None,
     return cache[schedule]
 
 
+@functools.lru_cache(maxsize=64)
+def _run_theory(schedule: ScheduleSpec, epochs: int, batch_size: int, train_size: int,
+                factor: float | None) -> tuple[float, float, float]:
+    """(η̄, S, k) of a run, stepped as core.train steps it: S = ⌈B/b⌉ steps per epoch (the last,
+    smaller batch kept), η̄ the mean of η_t = schedule(t, S) over steps t = 0 … E·S − 1 (warm-up
+    included), k the mean of η_t·λ_t/λ: η̄, but under λ_norm (f = ``factor`` of wd_paper's λ)
+    λ_t = λ_norm·√(b/(B·T_i)) per restart period T_i. Imports torch on first use."""
+    from core.schedules import period_epochs
+    from core.train import steps_per_epoch
+    from studies.runner import core_schedule
+
+    core, steps = core_schedule(schedule, epochs=epochs), steps_per_epoch(train_size, batch_size)
+    eta = np.array([core(t, steps) for t in range(epochs * steps)])
+    k = eta if factor is None else eta * normalized_decay_factor(
+        batch_size=batch_size, train_size=train_size, epochs=np.array(
+            [period_epochs(core, t, steps, epochs) for t in range(epochs * steps)])) / factor
+    return float(eta.mean()), float(steps), float(k.mean())
+
+
 def _conventions(wd: float, *, convention: str, lr: float, factor: float
                  ) -> tuple[float, float, float]:
     """(λ paper, wd PyTorch = λ/α, λ_norm = λ/f) of ``wd`` given in ``convention``; NaN
@@ -106,6 +126,11 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
                                                   factor=factor)
     else:
         paper = pytorch = normalized = _NAN
+    eta = steps = k = _NAN
+    if spec is not None and b is not None and schedule in spec.schedule_names:
+        eta, steps, k = _run_theory(spec.schedule_named(schedule), spec.epochs, spec.batch_size,
+                                    int(b), factor if convention == "normalized" else None)
+    tau = theory_axis("tau_epoch", paper, lr, decay_eta=k, steps_per_epoch=steps)
     diverged = bool(a.get(L.DIVERGED, False))
     epoch = a.get(L.DIVERGED_EPOCH)
     epochs_done = metrics.get("epochs_done")
@@ -113,7 +138,9 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
         "study": study, "trial": r.number, "state": r.state, "optimizer": p.get("optimizer"),
         "schedule": schedule, "lr": lr, "seed": p.get("seed", a.get(L.SEED)),
         "weight_decay": wd, "wd_convention": convention, "wd_paper": paper,
-        "wd_pytorch": pytorch, "wd_normalized": normalized, "diverged": diverged,
+        "wd_pytorch": pytorch, "wd_normalized": normalized, "eta_mean": eta,
+        "steps_per_epoch": steps, "shrink_per_step": k * paper,
+        "tau_epochs": float(tau) if np.isfinite(tau) else _NAN, "diverged": diverged,
         "diverged_epoch": float(epoch) if diverged and epoch is not None else _NAN,
         "duration_s": _number(metrics.get("duration_s")),
         "epochs_done": int(len(r.intermediate) if epochs_done is None else epochs_done),
@@ -123,7 +150,8 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for c in ("lr", "weight_decay", "wd_paper", "wd_pytorch", "wd_normalized", "diverged_epoch",
-              "duration_s", *TRIAL_METRICS):
+              "eta_mean", "steps_per_epoch", "shrink_per_step", "tau_epochs", "duration_s",
+              *TRIAL_METRICS):
         frame[c] = frame[c].astype(float)
     frame["diverged"] = frame["diverged"].astype(bool)
     frame["trial"] = frame["trial"].astype(np.int64)
@@ -172,7 +200,9 @@ def export_trials(source: str | BaseStorage, study_name: str, *, fmt: str = "csv
 
     Columns: :data:`studies.analysis.TRIAL_COLUMNS`: study, trial, state, optimizer, schedule,
     lr, seed, weight_decay with its convention (``wd_convention``) and in all three
-    conventions (``wd_paper``, ``wd_pytorch``, ``wd_normalized``), diverged, final and best
+    conventions (``wd_paper``, ``wd_pytorch``, ``wd_normalized``), the theory coordinates
+    ``eta_mean`` (η̄), ``steps_per_epoch`` (S), ``shrink_per_step`` (s̄, paper λ) and
+    ``tau_epochs`` (τ_epoch; see :mod:`studies.analysis._tables`), diverged, final and best
     test / validation error, final train loss, final weight norm, duration and epochs done.
     Missing values are empty in CSV and null in JSON.
     """

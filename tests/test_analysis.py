@@ -272,6 +272,46 @@ def test_normalized_grid_in_paper_convention_stays_rectangular() -> None:
     np.testing.assert_allclose(back.wd, [2**-3, 2**-1])
 
 
+def with_theory(trials: pd.DataFrame, *, eta: float = 0.5, steps: float = 10.0,
+                k: float | None = None) -> pd.DataFrame:
+    """The columns the export adds: η̄, S and s̄ = k·λ (k = η̄ unless given)."""
+    return trials.assign(eta_mean=eta, steps_per_epoch=steps,
+                         shrink_per_step=(eta if k is None else k) * trials["wd_paper"])
+
+
+def test_theory_axes_by_hand() -> None:
+    trials = with_theory(make_trials(separable, log2_lr=[-9, -7], log2_wd=[-10, -8],
+                                     zero_wd=True))
+    lr = np.array([[2**-9], [2**-7]])
+    lam = np.array([[0.0, 2**-10, 2**-8]])
+    shrink = landscape(trials, optimizer="adamw", convention="shrink")
+    assert shrink.rectangular and (shrink.eta_mean, shrink.steps_per_epoch) == (0.5, 10.0)
+    np.testing.assert_allclose(shrink.wd, [0.0, 2**-11, 2**-9])  # s = η̄·λ
+    tau = landscape(trials, optimizer="adamw", convention="tau_epoch")
+    np.testing.assert_allclose(tau.wd, [np.inf, 2**10 / 5, 2**8 / 5])  # 1/(½·λ·10)
+    product = landscape(trials, optimizer="adamw", convention="alpha_lambda")
+    assert not product.rectangular  # α·λ shears the grid
+    np.testing.assert_allclose(product.cell_wd, lr * lam)
+    for land in (shrink, tau, product):  # the one formula for cells, fit lines and exports
+        np.testing.assert_allclose(land.to_axis(land.wd_paper, land.cell_lr), land.cell_wd)
+        np.testing.assert_array_equal(land.value, shrink.value)  # same cells, new axis
+    # λ_norm recomputed per restart period: s̄ = k·λ with k ≠ η̄, and the axis uses k.
+    restarts = landscape(with_theory(trials, k=0.4), optimizer="adamw", convention="shrink")
+    assert (restarts.eta_mean, restarts.decay_eta) == (0.5, pytest.approx(0.4))
+    np.testing.assert_allclose(restarts.wd, [0.0, 0.4 * 2**-10, 0.4 * 2**-8])
+
+
+def test_theory_axes_refuse_an_unknown_or_mixed_schedule() -> None:
+    trials = make_trials(separable, log2_lr=[-9, -7], log2_wd=[-10, -8])
+    with pytest.raises(ValueError, match="η̄"):  # no spec stored: no η̄, no S
+        landscape(trials, optimizer="adamw", convention="tau_epoch")
+    assert landscape(trials, optimizer="adamw", convention="alpha_lambda").shape == (2, 2)
+    mixed = with_theory(trials)
+    mixed.loc[0, "steps_per_epoch"] = 20.0
+    with pytest.raises(ValueError, match="not one value"):
+        landscape(mixed, optimizer="adamw", convention="tau_epoch")
+
+
 def test_several_schedules_must_be_told_apart() -> None:
     cos = make_trials(separable, log2_lr=[-10, -8], log2_wd=[-10, -8], schedule="cosine")
     const = make_trials(

@@ -31,6 +31,7 @@ def test_caption_states_the_studys_own_numbers_and_a_significant_gap():
     adam = coupling_interval(lands["adam"])
     assert f"Adam {adam.slope:+.2f} [{adam.low:+.2f}, {adam.high:+.2f}]" in slopes
     assert "apart beyond the seed noise" in slopes and "Adam's best λ moves more" in slopes
+    assert slopes.startswith("Coupling slope of the best λ (paper) on α")  # on every axis
 
 
 def test_caption_says_within_noise_when_the_gap_is_noise():

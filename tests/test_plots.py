@@ -149,6 +149,47 @@ def test_axis_titles_name_the_convention(convention: str, expected: str) -> None
     assert relabelled.layout.xaxis.title.text == "my λ (paper)"
 
 
+def theory_landscape(axis: str, error: Callable[[float, float], float] = separable, **kw):
+    trials = make_trials(error, optimizer="adamw", **kw)
+    trials = trials.assign(eta_mean=0.5, steps_per_epoch=10.0,
+                           shrink_per_step=0.5 * trials["wd_paper"])
+    return landscape(trials, optimizer="adamw", convention=axis)
+
+
+@pytest.mark.parametrize(("axis", "expected"), [
+    ("shrink", ["per-step shrink s = η̄·λ (paper λ", "η̄ = mean schedule multiplier over the "
+                "run = 0.5"]),
+    ("tau_epoch", ["EMA timescale τ_epoch = 1/(η̄·λ·S) epochs (paper λ)", "run = 0.5",
+                   "S = 10 steps per epoch"]),
+    ("alpha_lambda", ["α·λ (paper λ; for L2: the effective decay of normalized layers)"]),
+])
+def test_theory_axes_are_titled_with_their_definition_and_eta(axis: str, expected: list[str]
+                                                               ) -> None:
+    fig = landscape_figure({"adamw": theory_landscape(axis)}, show_iso=True, show_coupling=True)
+    for text in expected:
+        assert text in fig.layout.xaxis.title.text
+    assert not traces(fig, role=ISO_GROUP)  # lines of constant s, τ or α·λ are the columns
+    (points, _) = traces(fig, role=COUPLING_NAME)
+    assert "best λ per α (paper λ), slope" in points.name
+
+
+def test_theory_axes_place_cells_and_the_coupling_fit_at_their_coordinates() -> None:
+    shrink = theory_landscape("shrink")
+    fig = landscape_figure({"adamw": shrink}, show_coupling=True)
+    heat = traces(fig, go.Heatmap)[0]
+    np.testing.assert_allclose(heat.x, np.array(LOG2_WD) - 1)  # log₂(½·λ)
+    (points, _) = traces(fig, role=COUPLING_NAME)
+    paper, _ = traces(landscape_figure({"adamw": theory_landscape("paper")}, show_coupling=True),
+                      role=COUPLING_NAME)
+    np.testing.assert_allclose(points.x, np.asarray(paper.x) - 1)  # the same best λ, shifted
+    tau = landscape_figure({"adamw": theory_landscape("tau_epoch", zero_wd=True)})
+    heat = traces(tau, go.Heatmap)[0]
+    np.testing.assert_allclose(heat.x[1:], -np.log2(0.5 * 10 * 2.0 ** np.array(LOG2_WD)))
+    assert heat.x[0] == pytest.approx(max(heat.x[1:]) + 1)  # λ = 0: τ = ∞, one step right
+    assert tau.layout.xaxis.ticktext[-1] == "∞"
+    assert tau.layout.xaxis.tickvals[-1] == pytest.approx(heat.x[0])
+
+
 def test_circled_cells_are_exactly_the_k_best() -> None:
     trials = make_trials(diagonal, optimizer="sgd")
     fig = landscape_figure({"sgd": landscape(trials, optimizer="sgd")}, show_best=7)

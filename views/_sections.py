@@ -9,8 +9,8 @@ from typing import Any
 import streamlit as st
 
 from studies import dashboard as dash
-from studies.analysis import AGGREGATES, TRIAL_METRICS
-from studies.plots import CONVENTION_TITLES, curves_figure, landscape_figure, metric_label
+from studies.analysis import AGGREGATES, THEORY_AXES, TRIAL_METRICS
+from studies.plots import CONVENTION_SYMBOLS, curves_figure, landscape_figure, metric_label
 from studies.spec import SpecError
 from views import _components as ui
 
@@ -81,14 +81,18 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
     """The controls above the heatmaps: one row, the overlays folded into a popover so the
     heatmaps stay in view. ``panel_cells``: cells of the largest panel (the default number
     of circled best cells scales with it)."""
-    c = st.columns([3, 2, 4, 2, 2], vertical_alignment="bottom")
+    c = st.columns([3, 2, 5, 2, 2], vertical_alignment="bottom")
     metric = c[0].selectbox("Metric", TRIAL_METRICS, format_func=metric_label, key="ls_metric")
     aggregate = c[1].selectbox("Over seeds", AGGREGATES, key="ls_aggregate",
                                help="How the seeds of a cell are combined.")
-    convention = c[2].radio("Weight-decay axis", list(CONVENTION_TITLES), horizontal=True,
-                            format_func=lambda k: dash.WD_COLUMN[k], key="ls_convention",
-                            help="The same cells, with the weight decay shown as the paper's "
-                            "λ, PyTorch's wd = λ/α or the normalized λ_norm.")
+    convention = c[2].radio("Weight-decay axis", list(CONVENTION_SYMBOLS), horizontal=True,
+                            format_func=lambda k: dash.WD_COLUMN.get(k, CONVENTION_SYMBOLS[k]),
+                            key="ls_convention", help="The same cells: the paper's λ, PyTorch's "
+                            "wd = λ/α, the normalized λ_norm, or from the paper's λ the mean "
+                            "per-step shrink s = η̄·λ (η̄: mean schedule multiplier), AdamW's EMA "
+                            "timescale τ_epoch = 1/(s·S) epochs for S steps per epoch (Wang & "
+                            "Aitchison 2025: its best value holds across model and data size) "
+                            "or α·λ (for L2: the effective decay of normalized layers).")
     schedule = (c[3].selectbox("Schedule", [dash.ALL_SCHEDULES, *schedules], key="ls_schedule",
                                help="Every schedule, one row of panels each (Figure 1), or "
                                "one of them.")
@@ -97,7 +101,7 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
         best = st.number_input("Best cells circled", 0, 50, dash.best_default(panel_cells),
                                key=f"ls_best:{panel_cells}",
                                help="Default: about one cell in eight of a panel.")
-        iso = st.toggle("Iso-lines α·λ", key="ls_iso",
+        iso = st.toggle("Iso-lines α·λ", key="ls_iso", disabled=convention in THEORY_AXES,
                         help="Lines of constant α × weight decay (through the best cell "
                         "unless you give products). On PyTorch's wd axis α·wd is AdamW's "
                         "per-step shrink (EMA timescale τ = 1/(α·wd) steps).")
@@ -174,13 +178,17 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
                + (" Colours fixed at 0–100 % while the study runs." if live else ""))
     for sentence in sentences:
         st.markdown(sentence)
+    if o.convention in THEORY_AXES:
+        st.caption("Theory axis, from the paper's λ: no iso-lines (its columns are the lines of "
+                   "constant s, τ_epoch or α·λ); slope, table and difference maps in paper λ.")
     if o.aggregate != "mean" and not every:
         st.caption("Significance is tested on the mean over seeds: choose “mean” to see it.")
     frame = ui.summary(ctx.url, study, sig, o.metric, o.aggregate)
     if not frame.empty:
         if o.schedule is not None and not every:
             frame = frame[frame["schedule"] == o.schedule]
-        table = dash.summary_table(frame, convention=o.convention, metric=o.metric,
+        shown = "paper" if o.convention in THEORY_AXES else o.convention
+        table = dash.summary_table(frame, convention=shown, metric=o.metric,
                                    multiple_schedules=every)
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "Coupling slope": st.column_config.TextColumn(help=dash.COUPLING_HELP),

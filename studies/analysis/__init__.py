@@ -4,7 +4,8 @@ Input is the runner's two tidy tables (``trials``, ``curves``; see :data:`TRIAL_
 :data:`CURVE_COLUMNS`). Every weight decay says its convention: the paper's λ (per-step
 shrink η_t·λ), PyTorch's wd = λ/α, or the normalized λ_norm with λ = λ_norm·√(b/(B·T)).
 
-* :func:`landscape` — one optimizer's (α × weight decay) matrix of a metric over seeds.
+* :func:`landscape` — one optimizer's (α × weight decay) matrix of a metric over seeds, its
+  axis in any convention or theory coordinate (:func:`theory_axis`: s = η̄·λ, τ_epoch, α·λ).
 * :func:`coupling` — slope of log₂(best λ) against log₂ α across learning-rate rows:
   ≈ 0 separable (decoupled decay), ≈ −1 diagonal valley (L2 under SGD).
 * :func:`summary` — one row per (optimizer, schedule): best cell, basin, coupling.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from ._coupling import Coupling, coupling, coupling_from_score
 from ._curves import CURVE_FRAME_COLUMNS, OPTIMIZER_NAMES, Cell, display_name, learning_curves
-from ._landscape import AGGREGATES, Landscape, landscape
+from ._landscape import AGGREGATES, THEORY_AXES, Landscape, landscape, theory_axis
 from ._significance import (
     ALPHA,
     BestComparison,
@@ -60,12 +61,12 @@ from ._transfer import HYPOTHESES, transfer_fits, transfer_points, transfer_verd
 
 __all__ = [
     "AGGREGATES", "ALPHA", "CURVE_COLUMNS", "CURVE_FRAME_COLUMNS", "CURVE_METRICS",
-    "OPTIMIZER_NAMES", "OPTIMIZER_ORDER", "SINGLE_SEED_MARGIN", "SUMMARY_COLUMNS",
+    "OPTIMIZER_NAMES", "OPTIMIZER_ORDER", "SINGLE_SEED_MARGIN", "SUMMARY_COLUMNS", "THEORY_AXES",
     "TRIAL_COLUMNS", "TRIAL_METRICS", "TRIAL_STATES", "UNFINISHED_STATES", "BestComparison",
     "Cell", "Coupling", "Difference", "Landscape", "NearBest", "SeedNoise", "SlopeInterval",
     "basin_size", "compare_best", "coupling", "coupling_from_score", "coupling_interval",
     "default_margin", "difference", "display_name", "intervals_apart", "landscape",
     "learning_curves", "near_best", "require_columns", "seed_noise", "summary",
-    "validate_curves", "validate_trials",
+    "theory_axis", "validate_curves", "validate_trials",
 ]
 __all__ += ["HYPOTHESES", "transfer_fits", "transfer_points", "transfer_verdict"]

@@ -2,9 +2,12 @@
 
 ``trials``: one row per Optuna trial (:data:`TRIAL_COLUMNS`). Weight decays appear four
 times: ``weight_decay`` in the study's grid convention (``wd_convention``) and the same value
-in each convention (``wd_paper`` = λ, ``wd_pytorch`` = λ/α, ``wd_normalized`` = λ/f). Metrics
-are NaN for unfinished trials; ``diverged`` is the truth about divergence whatever the error
-columns say.
+in each convention (``wd_paper`` = λ, ``wd_pytorch`` = λ/α, ``wd_normalized`` = λ/f). Theory
+coordinates (NaN without a stored spec): ``eta_mean`` η̄, the mean schedule multiplier over
+the run's steps; ``steps_per_epoch`` S = ⌈B/b⌉; ``shrink_per_step`` s̄ = mean η_t·λ_t (paper
+λ; = η̄·λ unless λ_norm is recomputed per restart period); ``tau_epochs`` τ_epoch = 1/(s̄·S),
+AdamW's EMA timescale in epochs (NaN for λ = 0). Metrics are NaN for unfinished trials;
+``diverged`` is the truth about divergence whatever the error columns say.
 
 ``curves``: long format, one row per (trial, epoch) with epoch 1-based (:data:`CURVE_COLUMNS`).
 """
@@ -24,7 +27,8 @@ TRIAL_METRICS: Final[tuple[str, ...]] = (
 TRIAL_COLUMNS: Final[tuple[str, ...]] = (
     "study", "trial", "state", "optimizer", "schedule", "lr", "seed",
     "weight_decay", "wd_convention", "wd_paper", "wd_pytorch", "wd_normalized",
-    "diverged", "diverged_epoch", *TRIAL_METRICS, "duration_s", "epochs_done",
+    "eta_mean", "steps_per_epoch", "shrink_per_step", "tau_epochs", "diverged", "diverged_epoch",
+    *TRIAL_METRICS, "duration_s", "epochs_done",
 )
 
 #: Per-epoch metrics of the curves table.

@@ -65,8 +65,9 @@ def best_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
 
 
 def slope_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
-    """The two coupling slopes with their seed-noise intervals, and whether they are apart.
-    None when either slope cannot be fitted yet."""
+    """The two coupling slopes with their seed-noise intervals, and whether they are apart;
+    always of the paper's λ, whatever axis the page shows. None when either slope cannot be
+    fitted yet."""
     a, b = coupling_interval(decoupled), coupling_interval(coupled)
     if not (math.isfinite(a.slope) and math.isfinite(b.slope)):
         return None
@@ -77,7 +78,7 @@ def slope_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
             return f"{name} {iv.slope:+.2f} [{iv.low:+.2f}, {iv.high:+.2f}]"
         return f"{name} {iv.slope:+.2f}"
 
-    text = f"Coupling slope of the best λ on α: {show(name_b, b)}, {show(name_a, a)}"
+    text = f"Coupling slope of the best λ (paper) on α: {show(name_b, b)}, {show(name_a, a)}"
     if not (a.measured and b.measured):
         return text + " (one seed: no interval)."
     coverage = f"{100 * (1 - ALPHA):.0f} %"

@@ -9,7 +9,6 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.optim import convert_weight_decay
 from studies.analysis import (
     ALPHA,
     Difference,
@@ -25,6 +24,7 @@ from ._style import (
     CONVENTION_TITLES,
     DIVERGED_COLOR,
     LR_TITLE,
+    THEORY_TITLES,
     integer_log2_ticks,
     log2_ticks,
     metric_kind,
@@ -52,18 +52,20 @@ def landscape_figure(
 ) -> go.Figure:
     """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``).
 
-    Coordinates are log₂ α (rows, y) and log₂ of the weight decay in the landscapes'
-    convention (x), labelled as powers of two; a λ = 0 column sits one grid step left of the
-    smallest positive decay, labelled "0". Rectangular landscapes are heatmaps; sheared ones
-    (see :class:`~studies.analysis.Landscape`) are square markers at their true (α, wd), on
-    the same colour axis. Overlays: black open circles on the ``show_best`` best cells (as
-    in the paper's Figure 2), red × on cells whose every seed diverged (thin × where only
-    some did), optional lines of constant α·wd (``iso_products``; with ``show_iso`` and no
-    products, the line through each panel's best cell) and optional per-row best λ with its
-    coupling fit (``show_coupling``). Keys of ``landscapes`` are panel titles (optimizer
-    names are spelled as in the paper). ``zmin``/``zmax`` default to the range of all
-    finite values; ``fixed_range`` pins an error metric to 0–100 % instead, so the colours
-    keep their meaning while a study fills in. Lower metric values are drawn light.
+    Coordinates are log₂ α (rows, y) and log₂ of the weight decay in the landscapes' convention
+    or theory axis (x, titled by :func:`axis_title`), labelled as powers of two; a λ = 0 column
+    sits one grid step left of the smallest positive decay, labelled "0" (on the τ_epoch axis
+    one step right of the largest τ, labelled "∞"). Rectangular landscapes are heatmaps; sheared
+    ones (see :class:`~studies.analysis.Landscape`) are square markers at their true (α, wd), on
+    the same colour axis. Overlays: black open circles on the ``show_best`` best cells (as in
+    the paper's Figure 2), red × on cells whose every seed diverged (thin × where only some
+    did), optional lines of constant α·wd (``iso_products``; with ``show_iso`` and no products,
+    the line through each panel's best cell) and optional per-row best λ with its coupling fit
+    (``show_coupling``). Keys of ``landscapes`` are panel titles (optimizer names are spelled as
+    in the paper). ``zmin``/``zmax`` default to the range of all finite values; ``fixed_range``
+    pins an error metric to 0–100 % instead, so the colours keep their meaning while a study
+    fills in. Lower metric values are drawn light. On a theory axis the iso-lines are off: lines
+    of constant s, τ or α·λ are its columns.
 
     How the metric is drawn follows :func:`~studies.plots.metric_kind`: errors in percent
     (colour bar and hover); losses and weight norms on a log₁₀ colour scale labelled in
@@ -85,7 +87,7 @@ def landscape_figure(
     if kind not in ("error", "loss"):
         show_best = 0  # the smallest weight norm is no goal worth circling
     log_colour = kind in ("loss", "norm")
-    x_title = convention_label or CONVENTION_TITLES[convention]
+    show_iso = show_iso and convention not in THEORY_TITLES
 
     n = len(landscapes)
     ncols = min(cols or n, n)
@@ -106,7 +108,7 @@ def landscape_figure(
                show_iso=show_iso, iso_products=iso_products, show_coupling=show_coupling,
                show_near_best=show_near_best, kind=kind, log_colour=log_colour,
                legend_done=legend_done)
-        fig.update_xaxes(title_text=x_title, row=row, col=col)
+        fig.update_xaxes(title_text=convention_label or axis_title(land), row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
             row_lr = land.lr
@@ -129,7 +131,21 @@ def landscape_figure(
         colorbar.update(_log_colorbar_ticks(cmin, cmax))
     fig.update_layout(coloraxis={"colorscale": colorscale, "reversescale": True, "cmin": cmin,
                                  "cmax": cmax, "colorbar": colorbar})
-    return _finish(fig, height=380 * nrows + 80, legend_y=-0.2 / nrows)
+    low = convention in THEORY_TITLES  # below the second line of a theory axis' title
+    return _finish(fig, height=380 * nrows + 80, legend_y=-(0.27 if low else 0.2) / nrows)
+
+
+def axis_title(land: Landscape) -> str:
+    """The weight-decay axis' title: its convention, or a theory axis' definition with the η̄
+    (and S) its coordinates were computed with."""
+    if land.convention not in THEORY_TITLES or land.convention == "alpha_lambda":
+        return (CONVENTION_TITLES | THEORY_TITLES)[land.convention]
+    eta = f"η̄ = mean schedule multiplier over the run = {land.eta_mean:.3g}"
+    if not math.isclose(land.decay_eta, land.eta_mean, rel_tol=1e-6):
+        eta += f"; λ_norm recomputed per period: s = {land.decay_eta:.3g}·λ₀"
+    if land.convention == "tau_epoch":
+        eta += f"; S = {land.steps_per_epoch:.0f} steps per epoch"
+    return f"{THEORY_TITLES[land.convention]}<br>{eta}"
 
 
 def _finish(fig: go.Figure, *, height: int, legend_y: float, **layout) -> go.Figure:
@@ -170,10 +186,12 @@ def _panel(fig: go.Figure, land: Landscape, *, row: int, col: int, title: str, m
         fig.add_trace(go.Scatter(x=x[ok], y=y[ok], mode="markers", marker=marker,
                                  customdata=custom[ok], hovertemplate=hover, name=title,
                                  showlegend=False), row=row, col=col)
-        positive = x[np.isfinite(x) & (land.cell_wd > 0)]
+        positive = x[np.isfinite(land.cell_wd) & (land.cell_wd > 0)]
         xticks = integer_log2_ticks(positive.min(), positive.max()) if positive.size else ([], [])
         if zero_x is not None:
             xticks = ([zero_x, *xticks[0]], ["0", *xticks[1]])
+    if np.isinf(land.cell_wd).any():  # λ = 0 on the τ_epoch axis
+        xticks = ([*xticks[0], float(x[np.isinf(land.cell_wd)].max())], [*xticks[1], "∞"])
 
     # The t-test is on cell means: no outline over a median or a minimum across seeds.
     if show_near_best and kind in ("error", "loss") and land.aggregate == "mean":
@@ -266,12 +284,12 @@ def _coupling_overlay(fig: go.Figure, row: int, col: int, *, land: Landscape,
     fit = coupling(land)
     if fit.n_rows == 0:
         return
-    shown = convert_weight_decay(fit.best_wd, from_convention="paper",
-                                 to_convention=land.convention, lr=fit.lr, factor=land.factor)
+    shown = land.to_axis(fit.best_wd, fit.lr)
     interval = coupling_interval(land) if land.aggregate == "mean" else None
     spread = (f"[{interval.low:+.2f}, {interval.high:+.2f}]"
               if interval is not None and interval.measured else f"± {fit.stderr:.2f} (fit)")
-    label = f"{title}: {COUPLING_NAME}, slope {fit.slope:+.2f} {spread}"
+    paper = "" if land.convention == "paper" else " (paper λ)"
+    label = f"{title}: {COUPLING_NAME}{paper}, slope {fit.slope:+.2f} {spread}"
     fig.add_trace(go.Scatter(x=np.log2(shown), y=np.log2(fit.lr), mode="markers", name=label,
                              marker={"symbol": "diamond", "size": 8, "color": "white",
                                      "line": {"width": 1}},
@@ -279,11 +297,9 @@ def _coupling_overlay(fig: go.Figure, row: int, col: int, *, land: Landscape,
     if math.isfinite(fit.slope):
         ly = np.linspace(*y_range, 2)
         lam = 2.0 ** (fit.intercept + fit.slope * ly)
-        wd = convert_weight_decay(lam, from_convention="paper", to_convention=land.convention,
-                                  lr=2.0**ly, factor=land.factor)
-        fig.add_trace(go.Scatter(x=np.log2(wd), y=ly, mode="lines", showlegend=False,
-                                 line={"color": "white", "width": 1.5}, hoverinfo="skip",
-                                 meta={"role": COUPLING_NAME}), row=row, col=col)
+        fig.add_trace(go.Scatter(x=np.log2(land.to_axis(lam, 2.0**ly)), y=ly, mode="lines",
+                                 showlegend=False, line={"color": "white", "width": 1.5},
+                                 hoverinfo="skip", meta={"role": COUPLING_NAME}), row=row, col=col)
 
 
 def _log10_or_nan(values: np.ndarray) -> np.ndarray:
@@ -302,12 +318,14 @@ def _log_colorbar_ticks(lo: float, hi: float) -> dict:
 
 
 def _log2_decay(wd: np.ndarray) -> tuple[np.ndarray, float | None, float]:
-    """log₂ of weight decays, with λ = 0 one grid step left of the smallest positive one;
-    that x (None without a zero), and the grid step."""
+    """log₂ of weight decays, with λ = 0 one grid step left of the smallest positive one and
+    ∞ one step right of the largest finite one; the x of 0 (None without a zero), the step."""
     positive = wd > 0
     x = np.full(wd.shape, np.nan)
     x[positive] = np.log2(wd[positive])
-    step = _step(x[positive])
+    step = _step(x[positive & np.isfinite(wd)])
+    finite = x[np.isfinite(x)]
+    x[np.isinf(x)] = (finite.max() if finite.size else 0.0) + step
     zero_x = None
     if (~positive).any():
         zero_x = float(np.min(x[positive]) - step) if positive.any() else 0.0

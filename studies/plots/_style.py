@@ -25,9 +25,17 @@ CONVENTION_TITLES: Final[dict[str, str]] = {
     "pytorch": "weight decay wd = λ/α (PyTorch)",
     "normalized": "λ_norm (normalized)",
 }
+#: Titles of the theory axes (:func:`studies.analysis.theory_axis`, all from the paper's λ);
+#: :func:`studies.plots.axis_title` adds the η̄ and S they were computed with.
+THEORY_TITLES: Final[dict[str, str]] = {
+    "shrink": "per-step shrink s = η̄·λ (paper λ; = mean lr_t·wd in PyTorch's)",
+    "tau_epoch": "AdamW's EMA timescale τ_epoch = 1/(η̄·λ·S) epochs (paper λ)",
+    "alpha_lambda": "α·λ (paper λ; for L2: the effective decay of normalized layers)",
+}
 #: Short symbols for hover text.
-CONVENTION_SYMBOLS: Final[dict[str, str]] = {"paper": "λ (paper)", "pytorch": "wd (PyTorch)",
-                                             "normalized": "λ_norm"}
+CONVENTION_SYMBOLS: Final[dict[str, str]] = {
+    "paper": "λ (paper)", "pytorch": "wd (PyTorch)", "normalized": "λ_norm", "shrink": "s = η̄·λ",
+    "tau_epoch": "τ_epoch (epochs)", "alpha_lambda": "α·λ (paper)"}
 METRIC_LABELS: Final[dict[str, str]] = {
     "final_test_error": "final test error", "best_test_error": "best test error",
     "final_val_error": "final validation error", "best_val_error": "best validation error",
@@ -81,7 +89,7 @@ def log2_ticks(values: Sequence[float] | np.ndarray, *, zero_at: float | None = 
     top of each other. ``zero_at`` adds a tick "0" at that position.
     """
     v = np.unique(np.asarray(values, dtype=float))
-    v = v[v > 0]
+    v = v[(v > 0) & np.isfinite(v)]
     exps = np.log2(v)
     powers = bool(np.all(np.abs(exps - np.round(exps)) < 1e-9))
     ticks, text = ([float(zero_at)], ["0"]) if zero_at is not None else ([], [])
