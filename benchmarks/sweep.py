@@ -11,10 +11,13 @@ K = 2·n² configs: {Adam, AdamW} × n learning rates α (2^-12 … 2^-5) × n w
 It checks that both give the same test errors, and prints the speedup and the achieved
 GFLOP/s against the machine's matmul GFLOP/s, measured before and after the population (the
 better of the two: a shared machine's peak is noisy, and the ratio should not flatter us). The
-last line is ``speedup: <X>x``.
+last line is ``speedup: <X>x``. Before it, the cost of the equilibrium telemetry: the
+population timed with and without it (``train_population(telemetry=...)``), alternating,
+``--telemetry-repeats`` times each (best of each), and the ratio.
 
     python benchmarks/sweep.py [--device cpu|cuda] [--dataset digits|mnist1d] [--k 128]
         [--widths 64 64] [--norm] [--batch 64] [--epochs 5] [--loop-configs 128] [--threads N]
+        [--telemetry-repeats 3]
 
 ``--loop-configs`` times the loop on a subset and scales it to K (for slow machines); the
 default runs all of them. ``--dataset mnist1d`` uses the generated MNIST-1D set when the
@@ -208,6 +211,21 @@ def run_sweep(configs: list[TrainConfig], model: ModelSpec, data: DataSplits,
                        gflops=flops / population_s / 1e9)
 
 
+def telemetry_overhead(configs: list[TrainConfig], model: ModelSpec, data: DataSplits,
+                       device: torch.device, *, repeats: int) -> tuple[float, float]:
+    """(best seconds without, best seconds with) the telemetry, runs alternating so that both
+    see the same machine state."""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(repeats):
+        for on in (False, True):
+            sync(device)
+            start = time.perf_counter()
+            train_population(configs, model=model, data=data, device=device, telemetry=on)
+            sync(device)
+            times[on].append(time.perf_counter() - start)
+    return min(times[False]), min(times[True])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -219,6 +237,8 @@ def main() -> None:
                         help="hidden widths of the MLP")
     parser.add_argument("--norm", action="store_true", help="BatchNorm after each hidden layer")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--telemetry-repeats", type=int, default=3,
+                        help="timings with and without the telemetry (0: skip)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice)")
     args = parser.parse_args()
@@ -242,6 +262,11 @@ def main() -> None:
           f"configs; max |difference| {result.max_diff:.4f}")
     print(f"population throughput: {result.gflops:.1f} GFLOP/s = {result.gflops / peak:.0%} "
           f"of matmul peak")
+    if args.telemetry_repeats > 0:
+        off, on = telemetry_overhead(configs, model, data, device, repeats=args.telemetry_repeats)
+        print(f"telemetry: population {off:.2f} s without, {on:.2f} s with (best of "
+              f"{args.telemetry_repeats} each, alternating): ratio {on / off:.3f} "
+              f"({on / off - 1:+.1%})")
     print(f"speedup: {result.speedup:.1f}x")
 
 

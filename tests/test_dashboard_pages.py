@@ -194,7 +194,11 @@ def test_curves_page(studies_env: Path) -> None:
     at = open_page("curves", study="tiny")
     cells = at.multiselect(key="cv_cells")
     assert len(cells.value) == 2  # each optimizer's best cell
-    assert len(charts(at)) == 2  # curves and the study's schedules
+    _, equilibrium, _ = charts(at)  # curves, equilibrium telemetry, the schedules
+    roles = {(d["name"].split()[0], d["meta"]["role"]) for d in equilibrium["data"]}
+    assert {("Adam", "measured"), ("AdamW", "measured")} <= roles
+    assert ("Adam", "predicted") not in roles  # Adam + L2: no equilibrium
+    assert any("Adam + L2 has no line" in t for t in texts(at.caption))
 
 
 def test_schedules_page(studies_env: Path) -> None:

@@ -1,5 +1,6 @@
 """Curves (Figures 3 and 4): training loss and test error against epochs for chosen cells,
-the best cell of each optimizer by default, with bands over seeds; schedules compared."""
+the best cell of each optimizer by default, with bands over seeds; the angular update of the
+normalized layers against its rotational equilibrium; schedules compared."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 
 from studies import dashboard as dash
 from studies.analysis import CURVE_METRICS
-from studies.plots import curves_figure, metric_label, schedule_figure
+from studies.plots import curves_figure, equilibrium_figure, metric_label, schedule_figure
 from views import _components as ui
 
 BANDS = {"std": "mean ± std over seeds", "minmax": "min – max over seeds", None: "none"}
@@ -18,7 +19,7 @@ def render() -> None:
     if (opened := ui.open_study(ctx, "Curves", "learning curves")) is None:
         return
     study, sig = opened
-    trials = ui.trials(ctx.url, study, sig)
+    trials, curves = ui.trials(ctx.url, study, sig), ui.curves(ctx.url, study, sig)
     choices = dash.cell_choices(trials)
     if not choices:
         st.info("No trials with results yet: curves appear as soon as cells train.")
@@ -37,12 +38,27 @@ def render() -> None:
     if not picked or not metrics:
         st.info("Pick at least one cell and one metric.")
     else:
-        fig = curves_figure(ui.curves(ctx.url, study, sig), trials, metrics=metrics, band=band,
+        fig = curves_figure(curves, trials, metrics=metrics, band=band,
                             cells=[choices[p] for p in picked], log_loss=log_loss)
         ui.plotly(fig, key="curves")
         st.caption("Lines: mean over seeds; colours follow the optimizer (each decoupled "
                    "variant is the dark shade of its L2 twin).")
     spec = ui.stored_spec(ctx.url, study)
+    if picked and curves["angular_update_bn"].notna().any():
+        st.subheader("Rotational equilibrium of the normalized layers")
+        cells = [choices[p] for p in picked]
+        betas = {} if spec is None else {"momentum": spec.momentum, "beta1": float(spec.betas[0])}
+        ui.plotly(equilibrium_figure(curves, trials, cells=cells, **betas), key="cv_equilibrium")
+        st.caption(
+            "Solid: measured angle ∠(W_t, W_{t+1}) per optimizer step (radians, mean over the "
+            "epoch's steps, the decayed matrices feeding BatchNorm and the seeds). Dotted: the "
+            "equilibrium where decay balances the updates of these scale-invariant weights "
+            "(Kosson et al., ICML 2024): √(2·η̄·λ·(1−β₁)/(1+β₁)) for SGDW and AdamW, with η̄ "
+            "the epoch's mean schedule multiplier and λ the paper's λ (= mean lr_t·wd in "
+            "PyTorch's convention): α drops out, so the decoupled curves meet at one level "
+            "per λ. SGD + L2: √(2·η̄·α·λ/(1+β₁)), coupled to α. Adam + L2 has no line: its "
+            "L2 term is divided by √v̂ with the gradient, so no common shrink factor balances "
+            "the updates.")
     if spec is not None:
         st.subheader("The study's schedules η_t")
         series = {s.name: dash.eta_series(s, epochs=spec.epochs, steps_per_epoch=50)

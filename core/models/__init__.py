@@ -9,6 +9,6 @@ learning-rate x weight-decay cells at once.
 from __future__ import annotations
 
 from core.catalog import MODELS, ModelSpec
-from core.models._build import build_model
+from core.models._build import build_model, normalized_weights
 
-__all__ = ["MODELS", "ModelSpec", "build_model"]
+__all__ = ["MODELS", "ModelSpec", "build_model", "normalized_weights"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -29,6 +31,20 @@ def _initialize(model: nn.Module) -> None:
             continue
         if getattr(module, "bias", None) is not None:
             nn.init.zeros_(module.bias)
+
+
+def normalized_weights(model: nn.Module) -> frozenset[str]:
+    """Names of the weights of the layers whose output goes straight into a BatchNorm.
+
+    In train mode such a weight is scale-invariant: BatchNorm divides out any factor c > 0
+    (and subtracts a bias), so the loss depends on W only through W/‖W‖ (tested). Read from
+    the order in which the leaf modules are registered, which in every model here is the
+    order of the forward pass (layer → BatchNorm → ReLU).
+    """
+    leaves = [(n, m) for n, m in model.named_modules() if not any(m.children())]
+    return frozenset(f"{name}.weight" for (name, m), (_, after) in itertools.pairwise(leaves)
+                     if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)
+                     and isinstance(after, nn.BatchNorm1d | nn.BatchNorm2d))
 
 
 def _check_shape(spec: ModelSpec, input_shape: object) -> tuple[int, ...]:

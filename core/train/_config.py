@@ -93,6 +93,14 @@ class EpochMetrics:
     eta: float  # η_t at the last step of the epoch
     weight_norm: float  # L2 norm of the decayed parameters
     elapsed_s: float  # wall time since the start of training
+    eta_epoch_mean: float = math.nan  # mean η_t over the epoch's steps
+    # Telemetry (core.train._telemetry), means over the epoch's steps; NaN when off or when
+    # the group is empty. Angle ∠(W_t, W_{t+1}) in radians per step, mean over the group's
+    # tensors; norm √Σ‖W‖² over the group. bn: decayed matrices feeding BatchNorm.
+    angular_update_bn: float = math.nan
+    angular_update_other: float = math.nan  # the other decayed tensors (the head)
+    weight_norm_bn: float = math.nan
+    weight_norm_other: float = math.nan
 
 
 @dataclass

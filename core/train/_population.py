@@ -14,6 +14,9 @@ How it works
   gradient, so one ``backward()`` trains all K.
 * Members that share a seed share the data order (one input batch broadcast to all); members
   with different seeds get their own batches (stacked inputs).
+* Telemetry (on by default): per step, the angular update and norm of the decayed weights
+  per group (:mod:`core.train._telemetry`), from segment reductions of the decayed flat
+  buffer, summed on the device and read once per epoch.
 * Divergence is detected on the device without a host sync: a member whose loss is not
   finite or exceeds the bound is frozen from that step on (its gradient and step size are
   masked to zero), so NaN never reaches another member. A callback may stop (prune) members.
@@ -34,12 +37,13 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from core.data import DataSplits
-from core.models import ModelSpec, build_model
+from core.models import ModelSpec, build_model, normalized_weights
 from core.optim import member_adam_step, member_sgd_step, param_groups
 from core.schedules import NormalizedDecay, period_epochs
 from core.train._common import EVAL_ROWS, Callback, DataOrder, errors, prepare_data, steps_per_epoch
 from core.train._config import EpochMetrics, RunResult, TrainConfig, resolve_device
 from core.train._memory import members_per_chunk
+from core.train._telemetry import FlatTelemetry
 
 
 def check_population(configs: Sequence[TrainConfig]) -> None:
@@ -64,12 +68,14 @@ def train_population(
     device: str | torch.device = "auto",
     callback: Callback | None = None,
     max_members: int | None = None,
+    telemetry: bool = True,
 ) -> list[RunResult]:
     """Train every config of ``configs`` at once; returns one :class:`RunResult` per config.
 
     A population larger than fits in memory (or than ``max_members``) is trained in chunks;
     the callback always sees indices into ``configs``. If a chunk still runs out of GPU
     memory, it is halved and trained again from its start (its callback calls repeat).
+    ``telemetry=False`` skips the equilibrium telemetry (its fields stay NaN).
     """
     check_population(configs)
     dev = resolve_device(device)
@@ -85,7 +91,9 @@ def train_population(
         part = list(configs[offset : offset + chunk])
         relay = None if callback is None else _offset_callback(callback, offset)
         try:
-            results.extend(_Population(part, model=model, data=data, device=dev).train(relay))
+            population = _Population(part, model=model, data=data, device=dev,
+                                     telemetry=telemetry)
+            results.extend(population.train(relay))
             offset += len(part)
             continue
         except torch.OutOfMemoryError:
@@ -109,7 +117,7 @@ class _Population:
     """One chunk of members trained together (see the module docstring)."""
 
     def __init__(self, configs: list[TrainConfig], *, model: ModelSpec, data: DataSplits,
-                 device: torch.device) -> None:
+                 device: torch.device, telemetry: bool = True) -> None:
         self.configs, self.data, self.device = configs, data, device
         first = self.first = configs[0]
         k = self.k = len(configs)
@@ -139,6 +147,9 @@ class _Population:
             self.flats.append(flat)
             self.grads.append(grad)
         self.state = [self._new_state(f) for f in self.flats]
+        bn = normalized_weights(self.base)
+        self.telemetry = None if not (telemetry and decayed) else FlatTelemetry(
+            self.flats[0], [params[n][0].numel() for n in decayed], [n in bn for n in decayed])
 
         as_tensor = lambda values, dt=dtype: torch.tensor(values, device=device, dtype=dt)  # noqa: E731
         self.lr = as_tensor([c.lr for c in configs])
@@ -178,7 +189,7 @@ class _Population:
             loss_sum = torch.zeros(k, dtype=torch.float64, device=dev)
             wrong = torch.zeros(k, dtype=torch.long, device=dev)
             batches = [order.epoch() for order in self.orders]
-            eta = math.nan
+            eta, eta_sum, steps = math.nan, 0.0, 0
             for index_per_seed in zip(*batches, strict=True):
                 x, y = self._batch(index_per_seed)
                 logits = self.forward(self.params, self.buffers, x)  # (K, B, C)
@@ -201,12 +212,17 @@ class _Population:
                 if norm_unit is not None:
                     lam = lam * norm_unit.paper_lambda(
                         period_epochs(first.schedule, step, spe, first.epochs))
+                if self.telemetry:
+                    self.telemetry.before()
                 self._update(active, eta, lam)
-                step += 1
+                if self.telemetry:
+                    self.telemetry.after()
+                step, steps, eta_sum = step + 1, steps + 1, eta_sum + eta
                 loss_sum += (torch.where(active, member_loss.detach(), 0.0).double()
                              * targets.shape[1])
                 wrong += errors(logits.detach(), targets)
-            metrics = self._epoch_metrics(epoch, loss_sum, wrong, eta, n_train, start)
+            metrics = self._epoch_metrics(epoch, loss_sum, wrong, eta, eta_sum / steps, n_train,
+                                          start)
             running = {}
             for i, (result, diverged) in enumerate(zip(results, diverged_at.tolist(), strict=True)):
                 if result.stopped_epoch or result.diverged:
@@ -268,16 +284,18 @@ class _Population:
         n = max(1, y.shape[0])
         return loss / n, wrong.double() / n
 
-    def _epoch_metrics(self, epoch, loss_sum, wrong, eta, n_train, start) -> list[EpochMetrics]:
+    def _epoch_metrics(self, epoch, loss_sum, wrong, eta, eta_mean, n_train, start
+                       ) -> list[EpochMetrics]:
         val_loss, val_error = self._evaluate(self.data.val_x, self.data.val_y)
         test_loss, test_error = self._evaluate(self.data.test_x, self.data.test_y)
         norms = self.flats[0].detach().double().norm(dim=1)
         columns = [t.tolist() for t in (loss_sum / n_train, wrong.double() / n_train, val_loss,
                                          val_error, test_loss, test_error, norms)]
         elapsed = time.perf_counter() - start
+        telemetry = self.telemetry.epoch() if self.telemetry else [{}] * self.k
         return [
             EpochMetrics(epoch=epoch, train_loss=tl, train_error=te, val_error=ve,
                          test_error=tse, val_loss=vl, test_loss=tsl, eta=eta, weight_norm=wn,
-                         elapsed_s=elapsed)
-            for tl, te, vl, ve, tsl, tse, wn in zip(*columns, strict=True)
+                         elapsed_s=elapsed, eta_epoch_mean=eta_mean, **tm)
+            for tl, te, vl, ve, tsl, tse, wn, tm in zip(*columns, telemetry, strict=True)
         ]

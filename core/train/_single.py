@@ -14,6 +14,7 @@ from core.optim import OPTIMIZERS, param_groups
 from core.schedules import NormalizedDecay, ScheduleDriver
 from core.train._common import EVAL_ROWS, Callback, DataOrder, errors, prepare_data, steps_per_epoch
 from core.train._config import EpochMetrics, RunResult, TrainConfig, resolve_device
+from core.train._telemetry import decayed_groups, epoch_means
 
 
 def make_optimizer(config: TrainConfig, net: torch.nn.Module) -> torch.optim.Optimizer:
@@ -37,6 +38,22 @@ def decayed_norm(optimizer: torch.optim.Optimizer) -> float:
 
 
 @torch.no_grad()
+def step_telemetry(before: dict[str, torch.Tensor], params: dict[str, torch.Tensor],
+                   groups: list[tuple[str, bool]]) -> list[float]:
+    """One step's telemetry, the obvious way (the reference for :mod:`core.train._telemetry`):
+    per tensor, arccos of the cosine between its copy before the step and its value after;
+    the mean angle of each group, then each group's √Σ‖W_{t+1}‖² (float64)."""
+    angles: tuple[list[float], list[float]] = ([], [])
+    squares: tuple[list[float], list[float]] = ([], [])
+    for name, bn in groups:
+        a, b = before[name], params[name].detach().double()
+        cos = float((a * b).sum() / (a.norm() * b.norm()))
+        angles[not bn].append(math.acos(max(-1.0, min(1.0, cos))))
+        squares[not bn].append(float(b.pow(2).sum()))
+    return [*(sum(x) / max(1, len(x)) for x in angles), *(math.sqrt(sum(x)) for x in squares)]
+
+
+@torch.no_grad()
 def evaluate(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(mean cross-entropy, error) of ``net`` in eval mode."""
     net.eval()
@@ -56,13 +73,15 @@ def train_single(
     data: DataSplits,
     device: str | torch.device = "auto",
     callback: Callback | None = None,
+    telemetry: bool = True,
 ) -> RunResult:
     """Train ``config`` alone with a standard ``nn.Module`` and a :mod:`core.optim` optimizer.
 
     Per epoch it records training loss and error (over the epoch's minibatches, as trained),
     validation and test error (eval mode), η and the norm of the decayed weights. A training
     loss that is NaN, infinite or above ``config.divergence_loss`` ends the run: it is marked
-    diverged in that epoch and keeps the history before it.
+    diverged in that epoch and keeps the history before it. With ``telemetry`` it also records
+    the equilibrium telemetry (:func:`step_telemetry`, mean over the epoch's steps).
     """
     dev = resolve_device(device)
     dtype = config.torch_dtype
@@ -77,13 +96,16 @@ def train_single(
     driver = ScheduleDriver(optimizer, config.schedule, steps_per_epoch=spe,
                             total_epochs=config.epochs, normalized=normalized)
     order = DataOrder(config.seed, data, config.batch_size)
+    groups = decayed_groups(net, config.decay_rule) if telemetry else []
+    counts = [sum(bn for _, bn in groups), sum(not bn for _, bn in groups)]
+    params = dict(net.named_parameters())
     result = RunResult(config=config)
     start = time.perf_counter()
     step = 0
     for epoch in range(1, config.epochs + 1):
         net.train()
-        loss_sum, wrong, eta = 0.0, 0, math.nan
-        for index in order.epoch():
+        loss_sum, wrong, eta, eta_sum, sums = 0.0, 0, math.nan, 0.0, [0.0] * 4
+        for index in (batches := order.epoch()):
             x, y = order.batch(index)
             logits = net(x)
             loss = F.cross_entropy(logits, y)
@@ -94,8 +116,12 @@ def train_single(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             eta = driver.apply(step)
+            before = {name: params[name].detach().double().clone() for name, _ in groups}
             optimizer.step()
-            step += 1
+            if telemetry:
+                sums = [s + v for s, v in zip(sums, step_telemetry(before, params, groups),
+                                              strict=True)]
+            step, eta_sum = step + 1, eta_sum + eta
             loss_sum += value * y.shape[0]
             wrong += int(errors(logits.detach(), y))
         if result.diverged:
@@ -106,6 +132,8 @@ def train_single(
             epoch=epoch, train_loss=loss_sum / n_train, train_error=wrong / n_train,
             val_error=val_error, test_error=test_error, val_loss=val_loss, test_loss=test_loss,
             eta=eta, weight_norm=decayed_norm(optimizer), elapsed_s=time.perf_counter() - start,
+            eta_epoch_mean=eta_sum / len(batches), **(epoch_means(sums, counts, len(batches))
+                                                if telemetry else {}),
         )
         result.history.append(metrics)
         if callback is not None and 0 in set(callback(epoch, {0: metrics}) or ()):

@@ -10,6 +10,10 @@ AdamW's EMA timescale in epochs (NaN for λ = 0). Metrics are NaN for unfinished
 ``diverged`` is the truth about divergence whatever the error columns say.
 
 ``curves``: long format, one row per (trial, epoch) with epoch 1-based (:data:`CURVE_COLUMNS`).
+Equilibrium telemetry (:mod:`core.train._telemetry`), means over the epoch's optimizer steps:
+``eta_epoch_mean`` η̄ (schedule multiplier); ``angular_update_bn`` ∠(W_t, W_{t+1}) in radians
+per step, averaged over the decayed matrices that feed BatchNorm (scale-invariant), and
+``weight_norm_bn`` their √Σ‖W‖²; ``*_other`` the same for the other decayed tensors.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ TRIAL_COLUMNS: Final[tuple[str, ...]] = (
 #: Per-epoch metrics of the curves table.
 CURVE_METRICS: Final[tuple[str, ...]] = (
     "train_loss", "train_error", "val_error", "test_error", "eta", "weight_norm",
+    "eta_epoch_mean", "angular_update_bn", "angular_update_other", "weight_norm_bn",
+    "weight_norm_other",
 )
 CURVE_COLUMNS: Final[tuple[str, ...]] = ("trial", "epoch", *CURVE_METRICS, "elapsed_s")
 

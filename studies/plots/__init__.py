@@ -13,7 +13,7 @@ Colours: :data:`OPTIMIZER_COLORS` gives the four optimizers four clearly differe
 
 from __future__ import annotations
 
-from ._curves import BANDS, curves_figure, schedule_figure
+from ._curves import BANDS, curves_figure, equilibrium_figure, schedule_figure
 from ._landscape import (
     BEST_NAME,
     COUPLING_NAME,
@@ -49,3 +49,4 @@ __all__ = [
     "metric_label", "optimizer_color", "pow2_label", "schedule_figure",
 ]
 __all__ += ["X_TITLES", "transfer_figure"]
+__all__ += ["equilibrium_figure"]

@@ -43,6 +43,11 @@ METRIC_LABELS: Final[dict[str, str]] = {
     "train_loss": "training loss", "train_error": "training error",
     "val_error": "validation error", "test_error": "test error", "eta": "η_t",
     "weight_norm": "weight norm",
+    "eta_epoch_mean": "η̄: mean η_t over the epoch",
+    "angular_update_bn": "angular update ∠(W_t, W_{t+1}) per step, matrices into BatchNorm (rad)",
+    "angular_update_other": "angular update ∠(W_t, W_{t+1}) per step, other decayed (rad)",
+    "weight_norm_bn": "weight norm √Σ‖W‖², matrices into BatchNorm",
+    "weight_norm_other": "weight norm √Σ‖W‖², other decayed tensors",
 }
 LR_TITLE: Final[str] = "learning rate α"
 DIVERGED_COLOR: Final[str] = "crimson"
