@@ -14,9 +14,9 @@ def augment_cifar_batch(x: Tensor, *, generator: torch.Generator) -> Tensor:
 
     For each image independently: pad with ``PAD`` zeros on every side, crop a window of the
     original size at an offset drawn uniformly from the (2·PAD+1)² positions, and mirror it
-    left-right with probability 1/2. This is the standard CIFAR augmentation used by the paper
-    (shake-shake / fb.resnet.torch lineage). Those pipelines normalize *before* padding, so the
-    zeros here are zeros of the standardized input (the training mean), as there.
+    left-right with probability 1/2 (the paper's shake-shake / fb.resnet.torch lineage). Those
+    pipelines normalize *before* padding, so the zeros here are zeros of the standardized input
+    (the training mean), as there.
 
     Vectorized: one pad and one gather for the whole batch on ``x``'s device, no per-image
     Python loop, so it costs next to nothing beside a training step on a GPU. Draws come from

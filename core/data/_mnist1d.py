@@ -94,12 +94,9 @@ def generate_mnist1d(*, num_samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_
 
 
 def cache_path(root: Path, *, num_samples: int, seed: int) -> Path:
-    """Where the samples of these arguments are cached.
-
-    The name shows the sample count and seed, and carries a digest of them and the package
-    version: every other generator argument is the package's default, fixed by its version, so
-    these three determine the data, and a different generator never reads another's file.
-    """
+    """Where the samples of these arguments are cached: the name shows the sample count and
+    seed and carries a digest of them and the package version (which fixes every other
+    generator argument), so a different generator never reads another's file."""
     key = {"num_samples": num_samples, "seed": seed, "mnist1d": version("mnist1d")}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return root / FOLDER / f"mnist1d-n{num_samples}-seed{seed}-{digest}.npz"

@@ -2,6 +2,9 @@
 a new spec field appears without touching the dashboard. Plain Python: :func:`layout` says what
 to draw for the current values, :func:`assemble` builds the mapping ``spec_from_dict`` validates
 exactly like a YAML file, :func:`values_from_spec` fills the form from a preset or a study.
+Also: one schedule's widgets on their own (:func:`schedule_items`, the Schedules page), spec
+errors as sentences (:func:`sentence`), and a description that follows the optimizers
+(:func:`describe`).
 
 A widget's key is its field's path in the spec, list items by index (``schedules[1].t0``), so
 an error's path is a widget key, or its nearest enclosing block (:func:`nearest_key`). Controls
@@ -92,9 +95,6 @@ def applies(info: Any, values: Mapping[str, Any], index: int | None = None) -> b
         if not any(v in allowed for v in (value if isinstance(value, list | tuple) else [value])):
             return False
     return True
-
-
-# --- layout --------------------------------------------------------------------------------
 
 
 def _shown(widget: str, value: Any) -> Any:
@@ -226,9 +226,6 @@ def renumber(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-# --- values → spec mapping -----------------------------------------------------------------
-
-
 def parse_float(text: Any, path: str) -> float | None:
     """A number typed into a text box; None for an empty box. ``2^-10`` and ``2**-10`` are
     read as powers of two (the paper's grids)."""
@@ -325,9 +322,6 @@ def assemble(values: Mapping[str, Any]) -> Assembled:
     return Assembled(data, tuple(errors))
 
 
-# --- spec → values -------------------------------------------------------------------------
-
-
 def values_from_spec(spec: StudySpec | Mapping[str, Any]) -> dict[str, Any]:
     """Widget values that show ``spec`` (a StudySpec or its mapping) in the form."""
     values: dict[str, Any] = {}
@@ -356,9 +350,6 @@ def values_from_spec(spec: StudySpec | Mapping[str, Any]) -> dict[str, Any]:
 
     walk(spec.to_dict() if isinstance(spec, StudySpec) else spec, "", ())
     return values
-
-
-# --- one schedule on its own (the Schedules page) ------------------------------------------
 
 #: Values that make a schedule drawable out of the box (fields without a default).
 SCHEDULE_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -392,9 +383,6 @@ def schedule_params(name: str, values: Mapping[str, Any]
         if value is not None:
             params[str(item.at[-1])] = value
     return params, errors
-
-
-# --- errors as sentences -------------------------------------------------------------------
 
 _PATH = re.compile(r"[A-Za-z_][\w@]*(?:\[[^\]]*\])*(?:\.[A-Za-z_@][\w@]*(?:\[[^\]]*\])*)*")
 _OPERATORS = ((">=", "≥"), ("<=", "≤"), ("!=", "≠"))
@@ -434,9 +422,6 @@ def sentence(error: SpecError | str) -> str:
     if text[:1].isascii():  # "α from" keeps its α
         text = text[:1].upper() + text[1:]
     return text + "."
-
-
-# --- a description that follows the optimizers ---------------------------------------------
 
 _ROLE = {
     "adam": "Adam with an L2 penalty (coupled: λθ joins the gradient and is rescaled by 1/√v̂)",

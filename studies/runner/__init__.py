@@ -26,11 +26,10 @@ from studies.runner._create import (
 )
 from studies.runner._data import load_data
 from studies.runner._worker import CURVES_FLUSH_S, DEFAULT_MAX_MEMBERS, WorkerSummary, run_worker
-from studies.storage import Progress
 
 __all__ = [
-    "CURVES_FLUSH_S", "DEFAULT_MAX_MEMBERS", "FORMATS", "Progress", "WorkerSummary", "add_trials",
-    "core_model", "core_schedule", "create_study", "curves_frame", "export_trials", "extend_study",
-    "load_data", "more_seeds_cells", "refine_cells", "run_worker", "stored_cells", "train_config",
+    "CURVES_FLUSH_S", "DEFAULT_MAX_MEMBERS", "FORMATS", "WorkerSummary", "add_trials", "core_model",
+    "core_schedule", "create_study", "curves_frame", "export_trials", "extend_study", "load_data",
+    "more_seeds_cells", "refine_cells", "run_worker", "stored_cells", "train_config",
     "trials_frame",
 ]

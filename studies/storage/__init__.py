@@ -48,9 +48,8 @@ from studies.storage.layout import SCHEMA_VERSION, cell_key
 __all__ = [
     "MAX_RETRY", "SCHEMA_VERSION", "STORAGE_ENV", "GridMode", "Progress", "Stopped", "StorageError",
     "StoredStudy", "StudyDeletedError", "StudyInfo", "StudyNotFoundError", "TrialRecord",
-    "TuneMode", "being_created", "cell_key", "check_study_name", "data_dir",
-    "default_storage_url", "delete_study", "forget_storages", "layout", "list_studies",
-    "load_spec", "open_storage", "rdb_of", "read_trials", "redact", "requeue", "require_study",
-    "scrub", "storage_exists", "storage_failure", "study_id_of", "study_lock", "study_mode",
-    "study_names",
+    "TuneMode", "being_created", "cell_key", "check_study_name", "data_dir", "default_storage_url",
+    "delete_study", "forget_storages", "layout", "list_studies", "load_spec", "open_storage",
+    "rdb_of", "read_trials", "redact", "requeue", "require_study", "scrub", "storage_exists",
+    "storage_failure", "study_id_of", "study_lock", "study_mode", "study_names",
 ]

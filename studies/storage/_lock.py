@@ -92,9 +92,7 @@ def being_created(url: str, storage: BaseStorage, study: str) -> bool:
         except OSError:
             return False  # no lock file: no writer ever held it
         try:
-            import fcntl
-
-            return not _flock(fd, fcntl.LOCK_SH)  # closing the file lets go of a lock taken
+            return not _flock(fd, exclusive=False)  # closing the file lets go of a lock taken
         except OSError:
             return False
         finally:
@@ -128,12 +126,12 @@ def _poll(take: Callable[[], bool], stop: threading.Event | None,
         stop.wait(POLL_S)
 
 
-def _flock(fd: int, operation: int) -> bool:
+def _flock(fd: int, *, exclusive: bool) -> bool:
     """``flock`` without blocking; False when another holder has the lock."""
     import fcntl
 
     try:
-        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except OSError as error:
         if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
             return False
@@ -154,7 +152,7 @@ def _file_lock(url: str, path: Path, *, stop: threading.Event | None,
                            f"{error.strerror}") from None
     try:
         # One open file description per acquisition: threads exclude each other too.
-        _poll(lambda: _flock(fd, fcntl.LOCK_EX), stop, on_wait)
+        _poll(lambda: _flock(fd, exclusive=True), stop, on_wait)
         try:
             yield
         finally:

@@ -200,8 +200,7 @@ def _open(url: str, *, read_only: bool, heartbeat: tuple[int, int] | None) -> Ba
         except Exception as error:  # SQLAlchemy/driver errors: unreachable host, credentials
             # Two processes creating the schema of a new database at once: the loser sees
             # one of these. The schema is there (or nearly) now; opening again works.
-            racing = any(marker in str(error) for marker in SCHEMA_RACE_MARKERS)
-            if racing and attempt + 1 < CREATE_ATTEMPTS:
+            if any(m in str(error) for m in SCHEMA_RACE_MARKERS) and attempt + 1 < CREATE_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise StorageError("storage", f"cannot open {redact(shown)}: "
