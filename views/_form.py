@@ -30,10 +30,9 @@ def form_values(prefix: str = FORM) -> dict[str, Any]:
 
 def load_form(values: dict[str, Any]) -> None:
     """Replace the form's values (a preset, a stored study)."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(FORM)]:
-        del st.session_state[key]
-    for key, value in values.items():
-        st.session_state[FORM + key] = value
+    for key in form_values():
+        del st.session_state[FORM + key]
+    st.session_state.update({FORM + key: value for key, value in values.items()})
 
 
 def widget(item: forms.Item, prefix: str = FORM) -> None:

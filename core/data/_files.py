@@ -31,13 +31,10 @@ def unavailable(dataset: str, root: Path, expected: Sequence[str], reason: str
                 ) -> DatasetUnavailableError:
     """The error to raise, naming what is missing, where, and the two ways to get it."""
     return DatasetUnavailableError(
-        f"data set {dataset!r} is not available: {reason}. "
-        f"Looked in {root} for: {', '.join(expected)}. "
-        f"To get it, call load_dataset({dataset!r}, download=True) on a machine with network "
-        f"access, or copy those files into {root}. "
-        f"The directory is the data_dir argument, else ${DATA_DIR_ENV}, "
-        f"else ~/.cache/wdlab/data."
-    )
+        f"data set {dataset!r} is not available: {reason}. Looked in {root} for: "
+        f"{', '.join(expected)}. To get it, call load_dataset({dataset!r}, download=True) on a "
+        f"machine with network access, or copy those files into {root}. The directory is the "
+        f"data_dir argument, else ${DATA_DIR_ENV}, else ~/.cache/wdlab/data.")
 
 
 def ensure_files(dataset: str, root: Path, *, expected: Sequence[str],

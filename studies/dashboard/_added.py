@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from studies.spec import Cell
@@ -94,9 +95,9 @@ def remove_added(study: StoredStudy, *, finished: bool) -> int:
     """Take the added cells out of ``study`` (opened for writing): the waiting ones, and the
     finished ones too when ``finished`` (the user confirmed losing their results). Returns
     how many."""
-    storage, spec = study.storage, study.need_spec()
+    storage, spec, rdb = study.storage, study.need_spec(), rdb_of(study.storage)
     added = added_cells(study)
-    if finished and added.finished and rdb_of(storage) is None:
+    if finished and added.finished and rdb is None:
         # Refused before anything changes: a half-done removal would leave the study's
         # cell count wrong.
         raise StorageError("storage", "removing finished cells needs an SQLite or PostgreSQL "
@@ -112,7 +113,7 @@ def remove_added(study: StoredStudy, *, finished: bool) -> int:
         except UpdateFinishedTrialError:
             continue
     if finished and added.finished:
-        removed += _fail_finished(storage, list(added.finished))
+        removed += _fail_finished(rdb, list(added.finished))
     if removed:
         study.refresh()
         total = study.mode.total(study.attrs) - removed
@@ -120,11 +121,9 @@ def remove_added(study: StoredStudy, *, finished: bool) -> int:
     return removed
 
 
-def _fail_finished(storage: object, trial_ids: list[int]) -> int:
+def _fail_finished(rdb: RDBStorage, trial_ids: list[int]) -> int:
     """Finished trials to FAIL with ``removed=True``, in one transaction of the storage's
     tables (Optuna's API refuses to change a finished trial)."""
-    rdb = rdb_of(storage)  # type: ignore[arg-type]
-    assert rdb is not None  # remove_added refused journal storages before changing anything
     from optuna.storages._rdb import models
     from sqlalchemy import insert, update
 

@@ -61,9 +61,8 @@ def studies_table(infos: Iterable[object], *, live: Mapping[str, object] | None 
     live = live or {}
     rows = []
     for info in infos:
-        state = STATE_LABELS.get(info.state, info.state)
-        if info.name in live and info.state != "running":
-            state = "starting"
+        state = ("starting" if info.name in live and info.state != "running"
+                 else STATE_LABELS.get(info.state, info.state))
         rows.append({
             "Study": info.name,
             "State": state,

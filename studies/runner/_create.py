@@ -53,10 +53,9 @@ def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None
 
     * The study's attributes are those of :mod:`studies.storage.layout` (the spec first;
       ``train_size``: B, for the normalized decay).
-    * Grid mode enqueues every cell exactly once as a WAITING trial, whatever the number of
-      processes creating the same study at once: the study is created, checked and enqueued
-      under :func:`studies.storage.study_lock`, so a racing creator waits, then finds the
-      study complete; a creator killed mid-enqueue leaves the rest to the next one.
+    * Grid mode enqueues every cell exactly once as a WAITING trial, however many processes
+      create the study at once (:func:`studies.storage.study_lock`: a racing creator waits,
+      then finds it complete; one killed mid-enqueue leaves the rest to the next one).
     * A study of that name made from the same spec: resumed, nothing added (cells missing
       after an interrupted creation are enqueued). From a different spec: :class:`StorageError`
       naming the study and suggesting ``--study NEWNAME``.

@@ -33,11 +33,9 @@ Heartbeats
   :class:`~studies.storage._journal.HeartbeatJournalStorage`) record heartbeats
   (``heartbeat_interval``, default 10 s, ``$WDLAB_HEARTBEAT_INTERVAL``) and declare a
   RUNNING trial stale when its last heartbeat is older than ``grace_period`` (default
-  3 × interval, ``$WDLAB_GRACE_PERIOD``). A stale trial is set to FAIL and
-  :class:`~studies.storage._retry.RequeueStale` enqueues a WAITING copy with the same params
-  and cell attributes (Optuna's RetryHeartbeatStaleTrialCallback, minus the dead run's
-  partial results), at most :data:`MAX_RETRY` times per cell.
-  The runner calls :func:`optuna.storages.fail_stale_trials` before taking work.
+  3 × interval, ``$WDLAB_GRACE_PERIOD``). A stale trial is set to FAIL and its cell re-run
+  (:mod:`studies.storage._retry`), at most :data:`MAX_RETRY` times. The runner calls
+  :func:`optuna.storages.fail_stale_trials` before taking work.
 
 Opened storages are cached per process, so repeated calls (a dashboard polling) reuse the
 connection pool and Optuna's in-memory cache of finished trials.
