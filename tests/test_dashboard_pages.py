@@ -198,7 +198,7 @@ def test_curves_page(studies_env: Path) -> None:
     roles = {(d["name"].split()[0], d["meta"]["role"]) for d in equilibrium["data"]}
     assert {("Adam", "measured"), ("AdamW", "measured")} <= roles
     assert ("Adam", "predicted") not in roles  # Adam + L2: no equilibrium
-    assert any("Adam + L2 has no line" in t for t in texts(at.caption))
+    assert any("Adam + L2 has none" in t for t in texts(at.caption))
 
 
 def test_schedules_page(studies_env: Path) -> None:

@@ -54,7 +54,7 @@ def test_flat_telemetry_of_two_steps_equals_the_hand_computation():
     assert members[0] == pytest.approx(HAND, rel=1e-12)
     scaled = {f: v * (2 if f.startswith("weight") else 1) for f, v in HAND.items()}
     assert members[1] == pytest.approx(scaled, rel=1e-12)
-    assert telemetry.steps == 0 and not telemetry.angle_sum.any()  # the next epoch starts
+    assert telemetry.steps == 0 and not telemetry.sums.any()  # the next epoch starts
 
 
 def test_step_telemetry_of_two_steps_equals_the_hand_computation():

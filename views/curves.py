@@ -35,30 +35,25 @@ def render() -> None:
                                format_func=metric_label, key="cv_metrics")
     band = c[1].radio("Band", list(BANDS), format_func=BANDS.get, horizontal=True, key="cv_band")
     log_loss = c[2].toggle("Log loss axis", value=True, key="cv_log")
+    cells = [choices[p] for p in picked]
     if not picked or not metrics:
         st.info("Pick at least one cell and one metric.")
     else:
-        fig = curves_figure(curves, trials, metrics=metrics, band=band,
-                            cells=[choices[p] for p in picked], log_loss=log_loss)
+        fig = curves_figure(curves, trials, metrics=metrics, band=band, cells=cells,
+                            log_loss=log_loss)
         ui.plotly(fig, key="curves")
         st.caption("Lines: mean over seeds; colours follow the optimizer (each decoupled "
                    "variant is the dark shade of its L2 twin).")
     spec = ui.stored_spec(ctx.url, study)
     if picked and curves["angular_update_bn"].notna().any():
         st.subheader("Rotational equilibrium of the normalized layers")
-        cells = [choices[p] for p in picked]
         betas = {} if spec is None else {"momentum": spec.momentum, "beta1": float(spec.betas[0])}
         ui.plotly(equilibrium_figure(curves, trials, cells=cells, **betas), key="cv_equilibrium")
-        st.caption(
-            "Solid: measured angle ∠(W_t, W_{t+1}) per optimizer step (radians, mean over the "
-            "epoch's steps, the decayed matrices feeding BatchNorm and the seeds). Dotted: the "
-            "equilibrium where decay balances the updates of these scale-invariant weights "
-            "(Kosson et al., ICML 2024): √(2·η̄·λ·(1−β₁)/(1+β₁)) for SGDW and AdamW, with η̄ "
-            "the epoch's mean schedule multiplier and λ the paper's λ (= mean lr_t·wd in "
-            "PyTorch's convention): α drops out, so the decoupled curves meet at one level "
-            "per λ. SGD + L2: √(2·η̄·α·λ/(1+β₁)), coupled to α. Adam + L2 has no line: its "
-            "L2 term is divided by √v̂ with the gradient, so no common shrink factor balances "
-            "the updates.")
+        st.caption("Solid: ∠(W_t, W_{t+1}) per step (rad), mean over the epoch, the decayed "
+                   "matrices feeding BatchNorm and the seeds. Dotted: rotational equilibrium "
+                   "(Kosson et al. 2024), SGDW/AdamW √(2·η̄·λ·(1−β₁)/(1+β₁)), η̄ the epoch's mean "
+                   "η_t, paper λ (η̄·λ = mean lr_t·wd), free of α; SGD + L2 √(2·η̄·α·λ/(1+β₁)). "
+                   "Adam + L2 has none: its λθ is divided by √v̂, so no common shrink balances.")
     if spec is not None:
         st.subheader("The study's schedules η_t")
         series = {s.name: dash.eta_series(s, epochs=spec.epochs, steps_per_epoch=50)

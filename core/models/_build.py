@@ -34,13 +34,8 @@ def _initialize(model: nn.Module) -> None:
 
 
 def normalized_weights(model: nn.Module) -> frozenset[str]:
-    """Names of the weights of the layers whose output goes straight into a BatchNorm.
-
-    In train mode such a weight is scale-invariant: BatchNorm divides out any factor c > 0
-    (and subtracts a bias), so the loss depends on W only through W/‖W‖ (tested). Read from
-    the order in which the leaf modules are registered, which in every model here is the
-    order of the forward pass (layer → BatchNorm → ReLU).
-    """
+    """Weights of the layers whose output goes straight into a BatchNorm (scale-invariant in
+    train mode), read from the leaf modules' order: the forward order in every model here."""
     leaves = [(n, m) for n, m in model.named_modules() if not any(m.children())]
     return frozenset(f"{name}.weight" for (name, m), (_, after) in itertools.pairwise(leaves)
                      if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)

@@ -94,11 +94,9 @@ class EpochMetrics:
     weight_norm: float  # L2 norm of the decayed parameters
     elapsed_s: float  # wall time since the start of training
     eta_epoch_mean: float = math.nan  # mean η_t over the epoch's steps
-    # Telemetry (core.train._telemetry), means over the epoch's steps; NaN when off or when
-    # the group is empty. Angle ∠(W_t, W_{t+1}) in radians per step, mean over the group's
-    # tensors; norm √Σ‖W‖² over the group. bn: decayed matrices feeding BatchNorm.
+    # Telemetry (core.train._telemetry: radians per step, √Σ‖W‖², means; NaN when off)
     angular_update_bn: float = math.nan
-    angular_update_other: float = math.nan  # the other decayed tensors (the head)
+    angular_update_other: float = math.nan
     weight_norm_bn: float = math.nan
     weight_norm_other: float = math.nan
 

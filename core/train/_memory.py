@@ -45,7 +45,6 @@ def member_bytes(*, model: ModelSpec, data: DataSplits, batch_size: int, dtype: 
         module.register_forward_hook(count)
     with torch.no_grad():
         net.eval()(torch.zeros(1, *data.input_shape))
-    # weights, gradient, two optimizer states, the telemetry's copy, two temporaries
     per_member = n_params * 7 + activations * batch_size * 3
     if n_seeds > 1:  # each member gets its own input batch
         per_member += batch_size * math.prod(data.input_shape)

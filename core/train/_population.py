@@ -14,9 +14,7 @@ How it works
   gradient, so one ``backward()`` trains all K.
 * Members that share a seed share the data order (one input batch broadcast to all); members
   with different seeds get their own batches (stacked inputs).
-* Telemetry (on by default): per step, the angular update and norm of the decayed weights
-  per group (:mod:`core.train._telemetry`), from segment reductions of the decayed flat
-  buffer, summed on the device and read once per epoch.
+* Telemetry (:mod:`core.train._telemetry`): segment reductions after each step, read per epoch.
 * Divergence is detected on the device without a host sync: a member whose loss is not
   finite or exceeds the bound is frozen from that step on (its gradient and step size are
   masked to zero), so NaN never reaches another member. A callback may stop (prune) members.
@@ -91,9 +89,8 @@ def train_population(
         part = list(configs[offset : offset + chunk])
         relay = None if callback is None else _offset_callback(callback, offset)
         try:
-            population = _Population(part, model=model, data=data, device=dev,
-                                     telemetry=telemetry)
-            results.extend(population.train(relay))
+            results.extend(_Population(part, model=model, data=data, device=dev,
+                                       telemetry=telemetry).train(relay))
             offset += len(part)
             continue
         except torch.OutOfMemoryError:
@@ -189,7 +186,7 @@ class _Population:
             loss_sum = torch.zeros(k, dtype=torch.float64, device=dev)
             wrong = torch.zeros(k, dtype=torch.long, device=dev)
             batches = [order.epoch() for order in self.orders]
-            eta, eta_sum, steps = math.nan, 0.0, 0
+            eta, eta_sum = math.nan, 0.0
             for index_per_seed in zip(*batches, strict=True):
                 x, y = self._batch(index_per_seed)
                 logits = self.forward(self.params, self.buffers, x)  # (K, B, C)
@@ -217,11 +214,11 @@ class _Population:
                 self._update(active, eta, lam)
                 if self.telemetry:
                     self.telemetry.after()
-                step, steps, eta_sum = step + 1, steps + 1, eta_sum + eta
+                step, eta_sum = step + 1, eta_sum + eta
                 loss_sum += (torch.where(active, member_loss.detach(), 0.0).double()
                              * targets.shape[1])
                 wrong += errors(logits.detach(), targets)
-            metrics = self._epoch_metrics(epoch, loss_sum, wrong, eta, eta_sum / steps, n_train,
+            metrics = self._epoch_metrics(epoch, loss_sum, wrong, (eta, eta_sum / spe), n_train,
                                           start)
             running = {}
             for i, (result, diverged) in enumerate(zip(results, diverged_at.tolist(), strict=True)):
@@ -284,8 +281,7 @@ class _Population:
         n = max(1, y.shape[0])
         return loss / n, wrong.double() / n
 
-    def _epoch_metrics(self, epoch, loss_sum, wrong, eta, eta_mean, n_train, start
-                       ) -> list[EpochMetrics]:
+    def _epoch_metrics(self, epoch, loss_sum, wrong, etas, n_train, start) -> list[EpochMetrics]:
         val_loss, val_error = self._evaluate(self.data.val_x, self.data.val_y)
         test_loss, test_error = self._evaluate(self.data.test_x, self.data.test_y)
         norms = self.flats[0].detach().double().norm(dim=1)
@@ -295,7 +291,7 @@ class _Population:
         telemetry = self.telemetry.epoch() if self.telemetry else [{}] * self.k
         return [
             EpochMetrics(epoch=epoch, train_loss=tl, train_error=te, val_error=ve,
-                         test_error=tse, val_loss=vl, test_loss=tsl, eta=eta, weight_norm=wn,
-                         elapsed_s=elapsed, eta_epoch_mean=eta_mean, **tm)
+                         test_error=tse, val_loss=vl, test_loss=tsl, eta=etas[0], weight_norm=wn,
+                         elapsed_s=elapsed, eta_epoch_mean=etas[1], **tm)
             for tl, te, vl, ve, tsl, tse, wn, tm in zip(*columns, telemetry, strict=True)
         ]

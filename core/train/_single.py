@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from core.data import DataSplits
-from core.models import ModelSpec, build_model
+from core.models import ModelSpec, build_model, normalized_weights
 from core.optim import OPTIMIZERS, param_groups
 from core.schedules import NormalizedDecay, ScheduleDriver
 from core.train._common import EVAL_ROWS, Callback, DataOrder, errors, prepare_data, steps_per_epoch
 from core.train._config import EpochMetrics, RunResult, TrainConfig, resolve_device
-from core.train._telemetry import decayed_groups, epoch_means
+from core.train._telemetry import epoch_means
 
 
 def make_optimizer(config: TrainConfig, net: torch.nn.Module) -> torch.optim.Optimizer:
@@ -40,11 +40,9 @@ def decayed_norm(optimizer: torch.optim.Optimizer) -> float:
 @torch.no_grad()
 def step_telemetry(before: dict[str, torch.Tensor], params: dict[str, torch.Tensor],
                    groups: list[tuple[str, bool]]) -> list[float]:
-    """One step's telemetry, the obvious way (the reference for :mod:`core.train._telemetry`):
-    per tensor, arccos of the cosine between its copy before the step and its value after;
-    the mean angle of each group, then each group's √Σ‖W_{t+1}‖² (float64)."""
-    angles: tuple[list[float], list[float]] = ([], [])
-    squares: tuple[list[float], list[float]] = ([], [])
+    """One step's :mod:`core.train._telemetry` the obvious way: per tensor the arccos of the
+    cosine of its copies before and after, averaged per group; each group's √Σ‖W_{t+1}‖²."""
+    angles, squares = ([], []), ([], [])  # (bn, other)
     for name, bn in groups:
         a, b = before[name], params[name].detach().double()
         cos = float((a * b).sum() / (a.norm() * b.norm()))
@@ -80,8 +78,7 @@ def train_single(
     Per epoch it records training loss and error (over the epoch's minibatches, as trained),
     validation and test error (eval mode), η and the norm of the decayed weights. A training
     loss that is NaN, infinite or above ``config.divergence_loss`` ends the run: it is marked
-    diverged in that epoch and keeps the history before it. With ``telemetry`` it also records
-    the equilibrium telemetry (:func:`step_telemetry`, mean over the epoch's steps).
+    diverged in that epoch and keeps the history before it. ``telemetry``: :func:`step_telemetry`.
     """
     dev = resolve_device(device)
     dtype = config.torch_dtype
@@ -96,7 +93,9 @@ def train_single(
     driver = ScheduleDriver(optimizer, config.schedule, steps_per_epoch=spe,
                             total_epochs=config.epochs, normalized=normalized)
     order = DataOrder(config.seed, data, config.batch_size)
-    groups = decayed_groups(net, config.decay_rule) if telemetry else []
+    bn = normalized_weights(net)  # the decayed tensors in param_groups' order, and their group
+    groups = [(n, n in bn) for g in param_groups(net, weight_decay=1.0, rule=config.decay_rule)
+              if g["decay"] and telemetry for n, _ in g["params"]]
     counts = [sum(bn for _, bn in groups), sum(not bn for _, bn in groups)]
     params = dict(net.named_parameters())
     result = RunResult(config=config)
@@ -105,7 +104,7 @@ def train_single(
     for epoch in range(1, config.epochs + 1):
         net.train()
         loss_sum, wrong, eta, eta_sum, sums = 0.0, 0, math.nan, 0.0, [0.0] * 4
-        for index in (batches := order.epoch()):
+        for index in order.epoch():
             x, y = order.batch(index)
             logits = net(x)
             loss = F.cross_entropy(logits, y)
@@ -116,11 +115,9 @@ def train_single(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             eta = driver.apply(step)
-            before = {name: params[name].detach().double().clone() for name, _ in groups}
+            old = {name: params[name].detach().double().clone() for name, _ in groups}
             optimizer.step()
-            if telemetry:
-                sums = [s + v for s, v in zip(sums, step_telemetry(before, params, groups),
-                                              strict=True)]
+            sums = [s + v for s, v in zip(sums, step_telemetry(old, params, groups), strict=True)]
             step, eta_sum = step + 1, eta_sum + eta
             loss_sum += value * y.shape[0]
             wrong += int(errors(logits.detach(), y))
@@ -132,8 +129,7 @@ def train_single(
             epoch=epoch, train_loss=loss_sum / n_train, train_error=wrong / n_train,
             val_error=val_error, test_error=test_error, val_loss=val_loss, test_loss=test_loss,
             eta=eta, weight_norm=decayed_norm(optimizer), elapsed_s=time.perf_counter() - start,
-            eta_epoch_mean=eta_sum / len(batches), **(epoch_means(sums, counts, len(batches))
-                                                if telemetry else {}),
+            eta_epoch_mean=eta_sum / spe, **epoch_means(sums, counts, spe),
         )
         result.history.append(metrics)
         if callback is not None and 0 in set(callback(epoch, {0: metrics}) or ()):

@@ -1,71 +1,38 @@
-"""Equilibrium telemetry: weight norm and angular update per optimizer step, per layer group.
-
-Two groups of decayed tensors: ``bn``, the matrices whose layer feeds straight into BatchNorm
-(scale-invariant, :func:`core.models.normalized_weights`), and ``other`` (the head; under
-``decay_rule="all"`` also the decayed vectors). Per step t and tensor W, the angular update is
-∠(W_t, W_{t+1}) = arccos(⟨W_t, W_{t+1}⟩ / (‖W_t‖·‖W_{t+1}‖)) in radians, averaged over the
-group's tensors; the group's weight norm is √Σ‖W_{t+1}‖². Both are averaged over the epoch's
-steps (:data:`FIELDS` of :class:`core.train.EpochMetrics`); a group with no tensor gives NaN.
-:func:`core.train.train_single` computes them per tensor from copies (the reference); the
-population, here, on the flat (K, P) buffer on the device, read once per epoch.
-"""
+"""Equilibrium telemetry per group of decayed tensors, ``bn`` (scale-invariant: the layer feeds
+BatchNorm) and ``other``: per step ∠(W_t, W_{t+1}) = arccos(⟨W_t, W_{t+1}⟩/(‖W_t‖‖W_{t+1}‖)) in
+radians, averaged over the group's tensors, and √Σ‖W_{t+1}‖²; epoch means (NaN if empty)."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-from torch import nn
-
-from core.models import normalized_weights
-from core.optim import param_groups
 
 FIELDS = ("angular_update_bn", "angular_update_other", "weight_norm_bn", "weight_norm_other")
 
 
-def decayed_groups(net: nn.Module, rule: str) -> list[tuple[str, bool]]:
-    """The decayed parameters in :func:`core.optim.param_groups` order, each with whether it
-    feeds BatchNorm."""
-    bn = normalized_weights(net)
-    return [(name, name in bn) for g in param_groups(net, weight_decay=1.0, rule=rule)
-            if g["decay"] for name, _ in g["params"]]
-
-
-def epoch_means(sums: list[float], counts: list[int], steps: int) -> dict[str, float]:
-    """:data:`FIELDS` from the epoch's sums in that order (``counts``: tensors per group)."""
-    return {f: s / steps if n else math.nan for f, s, n in zip(FIELDS, sums, counts * 2,
-                                                                strict=True)}
+def epoch_means(sums: list[float], counts: list[int], k: int) -> dict[str, float]:
+    """:data:`FIELDS` from their sums over ``k`` steps (``counts``: tensors per group)."""
+    return {f: s / k if n else math.nan for f, s, n in zip(FIELDS, sums, 2 * counts, strict=True)}
 
 
 class FlatTelemetry:
-    """Telemetry of K members from their decayed flat buffer (K, P), without host syncs.
-
-    Before a step the buffer is copied; after it, the step ΔW = W_{t+1} − W_t replaces the
-    copy, and per-tensor reductions over column segments give ‖W_{t+1}‖², ‖ΔW‖² and
-    ⟨W_t, ΔW⟩ = ⟨W_{t+1}, ΔW⟩ − ‖ΔW‖² (‖W_t‖² is kept from the previous step), whence
-    ∠ = atan2(√(‖W_t‖²‖ΔW‖² − ⟨W_t, ΔW⟩²), ‖W_t‖² + ⟨W_t, ΔW⟩): the arccos of the cosine
-    (Lagrange's identity), without its loss of precision at the small angles of one step.
-    """
+    """K members' telemetry, summed on the device from per-tensor segments of the flat buffer:
+    ∠ = atan2(√(‖W_t‖²‖ΔW‖² − ⟨W_t, ΔW⟩²), ‖W_t‖² + ⟨W_t, ΔW⟩), with ⟨W_t, ΔW⟩ = ⟨W_{t+1}, ΔW⟩ −
+    ‖ΔW‖², is the arccos without its loss of precision at one step's small angles in float32."""
 
     def __init__(self, flat: torch.Tensor, sizes: list[int], bn: list[bool]) -> None:
         self.flat, self.prev = flat, torch.empty_like(flat)
         self.views, self.deltas = flat.split(sizes, 1), self.prev.split(sizes, 1)
-        member = torch.tensor([[b, not b] for b in bn], dtype=torch.float64,
-                              device=flat.device).view(-1, 2)  # (tensors, groups)
-        self.counts = [int(n) for n in member.sum(0).tolist()]
+        member = flat.new_tensor([[b, not b] for b in bn], dtype=torch.float64).view(-1, 2)
+        self.counts = [sum(bn), len(bn) - sum(bn)]  # tensors per group
         self.member, self.mean = member, member / member.sum(0).clamp(min=1)
-        self.before_sq = self._squares(self.views)
-        self.new_epoch()
+        self.sums = flat.new_zeros(flat.shape[0], 4, dtype=torch.float64)  # FIELDS order
+        self.before_sq, self.steps = self._squares(self.views), 0
 
     @staticmethod
     def _squares(views) -> torch.Tensor:  # (K, tensors), float64
         return torch.stack([torch.linalg.vector_norm(v, dim=1) for v in views], 1).double() ** 2
-
-    def new_epoch(self) -> None:
-        k = self.flat.shape[0]
-        self.angle_sum = self.flat.new_zeros(k, 2, dtype=torch.float64)
-        self.norm_sum = torch.zeros_like(self.angle_sum)
-        self.steps = 0
 
     def before(self) -> None:
         self.prev.copy_(self.flat)
@@ -76,13 +43,10 @@ class FlatTelemetry:
         ad = torch.stack([torch.linalg.vecdot(b, d, dim=1) for b, d in
                           zip(self.views, self.deltas, strict=True)], 1).double() - dd
         angle = torch.atan2((aa * dd - ad * ad).clamp(min=0).sqrt(), aa + ad)
-        self.angle_sum += angle @ self.mean
-        self.norm_sum += (bb @ self.member).sqrt()
-        self.before_sq = bb
-        self.steps += 1
+        self.sums += torch.cat([angle @ self.mean, (bb @ self.member).sqrt()], 1)
+        self.before_sq, self.steps = bb, self.steps + 1
 
-    def epoch(self) -> list[dict[str, float]]:
-        """Per member, :data:`FIELDS` of the epoch so far; starts the next epoch."""
-        sums, steps = torch.cat([self.angle_sum, self.norm_sum], 1).tolist(), self.steps
-        self.new_epoch()
+    def epoch(self) -> list[dict[str, float]]:  # per member; starts the next epoch
+        sums, steps, self.steps = self.sums.tolist(), self.steps, 0
+        self.sums.zero_()
         return [epoch_means(row, self.counts, steps) for row in sums]

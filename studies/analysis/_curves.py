@@ -1,5 +1,4 @@
-"""Learning curves of grid cells: a per-epoch metric, mean and spread over seeds; the
-rotational equilibrium that the angular-update telemetry is compared with."""
+"""Learning curves of grid cells (mean and spread over seeds); the rotational equilibrium."""
 
 from __future__ import annotations
 
@@ -138,27 +137,23 @@ def _groups_from_cells(trials: pd.DataFrame, cells: Sequence[Cell]
 
 def equilibrium_angular_update(optimizer: str, eta: float, lr: float, weight_decay: float, *,
                                beta1: float) -> float:
-    """Angular update per step (radians) at which decay balances the updates of a
-    scale-invariant weight (Kosson, Messmer & Jaggi, "Rotational Equilibrium", ICML 2024):
-    √(2·η_t·λ·(1−β₁)/(1+β₁)) for SGDW and AdamW (λ the paper's λ; PyTorch's lr_t·wd in
-    place of η_t·λ), √(2·η_t·α·λ/(1+β₁)) for SGD + L2, NaN for Adam + L2 (none).
+    """Angular update per step (radians) at which decay balances the updates of scale-invariant
+    weights (Kosson et al., "Rotational Equilibrium", ICML 2024): √(2·η_t·λ·(1−β₁)/(1+β₁)) for
+    SGDW, AdamW (paper λ; η_t·λ = lr_t·wd in PyTorch's), √(2·η_t·α·λ/(1+β₁)) for SGD + L2.
 
-    Derivation, in the paper's convention. A decoupled step is θ_t = (1 − η_tλ)θ_{t−1} − Δ_t
-    with Δ_t = c·Σ_k β₁^k·ĝ_{t−k} (c = η_t·α·(1−β₁) for Adam's m̂/√v̂ with ĝ = g/√v̂, c = η_t·α
-    for SGDW's buffer; η_t slowly varying). W scale-invariant means L(cW) = L(W), so
-    ⟨∇L(W), W⟩ = 0: each ĝ is ⟂ the weights it was computed at. Random-walk model: the ĝ are
-    independent across steps, E‖ĝ‖² = σ². Then E‖Δ‖² = c²σ²/(1−β₁²), and Δ_t is not ⟂
-    θ_{t−1}: since ĝ_{t−k} was computed, θ moved by −(Δ_{t−k} + … + Δ_{t−1}), which hold
-    ĝ_{t−k} with weights c·(1 + … + β₁^{k−1}), so E⟨θ_{t−1}, Δ_t⟩ = −c²σ²·Σ_{k≥1}
-    β₁^k(1−β₁^k)/(1−β₁) = −c²σ²β₁/((1−β₁)(1−β₁²)). At equilibrium E‖θ_t‖² = ‖θ_{t−1}‖², and
-    with (1 − η_tλ)² ≈ 1 − 2η_tλ: 2η_tλ‖θ‖² ≈ E‖Δ‖² − 2E⟨θ, Δ⟩ = c²σ²/(1−β₁)². The radial
-    part of Δ is O(√(η_tλ)) smaller than Δ, so the angle is ‖Δ‖/‖θ‖ and
-    ∠² ≈ 2η_tλ·(1−β₁)²/(1−β₁²) = 2η_tλ(1−β₁)/(1+β₁): c, σ and α cancel. Without momentum
-    (β₁ = 0) Δ ⟂ θ, ‖θ_{t+1}‖² ≈ (1−η_tλ)²‖θ‖² + η_t²α²‖u‖² and ∠ = η_tα‖u‖/‖θ‖ = √(2η_tλ).
-    SGD + L2: λθ rides in the buffer with g, a per-step shrink of η_tαλ/(1−β₁) in place of
-    η_tλ: ∠ ≈ √(2η_tαλ/(1+β₁)), coupled to α. Adam + L2: λθ enters the gradient and is divided
-    by √v̂ coordinatewise with it, so the shrink is no common factor of θ but depends on each
-    coordinate's gradient history: no such balance, hence no closed form.
+    Derivation (paper convention). A decoupled step is θ_t = (1 − η_tλ)θ_{t−1} − Δ_t with
+    Δ_t = c·Σ_k β₁^k·ĝ_{t−k} (Adam: ĝ = g/√v̂, c = η_tα(1−β₁); SGDW: ĝ = g, c = η_tα). W is
+    scale-invariant, L(cW) = L(W), so ⟨∇L(W), W⟩ = 0: each ĝ is ⟂ the weights it was computed
+    at. Random-walk model: the ĝ independent across steps, E‖ĝ‖² = σ². Then E‖Δ‖² =
+    c²σ²/(1−β₁²), and Δ_t is not ⟂ θ_{t−1}: since ĝ_{t−k} was computed θ moved by −Δ_{t−k} …
+    −Δ_{t−1}, which hold it with weight c(1 + … + β₁^{k−1}), so E⟨θ_{t−1}, Δ_t⟩ =
+    −c²σ²Σ_{k≥1}β₁^k(1−β₁^k)/(1−β₁) = −c²σ²β₁/((1−β₁)(1−β₁²)). At equilibrium ‖θ_t‖ = ‖θ_{t−1}‖;
+    with (1 − η_tλ)² ≈ 1 − 2η_tλ: 2η_tλ‖θ‖² ≈ E‖Δ‖² − 2E⟨θ, Δ⟩ = c²σ²/(1−β₁)². The radial part
+    of Δ is O(√(η_tλ)) smaller, so ∠ ≈ ‖Δ‖/‖θ‖ and ∠² ≈ 2η_tλ(1−β₁)²/(1−β₁²): c, σ and α cancel.
+    Without momentum (β₁ = 0) Δ ⟂ θ, ‖θ_{t+1}‖² ≈ (1−η_tλ)²‖θ‖² + η_t²α²‖u‖², ∠ = √(2η_tλ).
+    SGD + L2: λθ rides in the buffer, a shrink of η_tαλ/(1−β₁) per step in place of η_tλ, so
+    ∠ ≈ √(2η_tαλ/(1+β₁)), coupled to α. Adam + L2: λθ enters the gradient and is divided by √v̂
+    coordinatewise with it: no common shrink factor of θ, no such balance, no closed form.
     """
     if optimizer in ("sgdw", "adamw"):
         return math.sqrt(2 * eta * weight_decay * (1 - beta1) / (1 + beta1))
@@ -169,9 +164,7 @@ def equilibrium_angular_update(optimizer: str, eta: float, lr: float, weight_dec
 
 def equilibrium_curves(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Sequence[Cell],
                        momentum: float = 0.9, beta1: float = 0.9) -> pd.DataFrame:
-    """:func:`learning_curves` of ``angular_update_bn`` for ``cells``, plus ``predicted``:
-    :func:`equilibrium_angular_update` at the epoch's mean η_t (``eta_epoch_mean``) and the
-    cell's paper λ, with β₁ = ``momentum`` (SGD family) or ``beta1`` (Adam family)."""
+    """:func:`learning_curves` of ``angular_update_bn`` plus the equilibrium at the epoch's η̄."""
     out = learning_curves(curves, trials, cells=cells, metric="angular_update_bn")
     eta = learning_curves(curves, trials, cells=cells, metric="eta_epoch_mean")["mean"]
     out["predicted"] = [

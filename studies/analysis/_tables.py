@@ -10,10 +10,8 @@ AdamW's EMA timescale in epochs (NaN for λ = 0). Metrics are NaN for unfinished
 ``diverged`` is the truth about divergence whatever the error columns say.
 
 ``curves``: long format, one row per (trial, epoch) with epoch 1-based (:data:`CURVE_COLUMNS`).
-Equilibrium telemetry (:mod:`core.train._telemetry`), means over the epoch's optimizer steps:
-``eta_epoch_mean`` η̄ (schedule multiplier); ``angular_update_bn`` ∠(W_t, W_{t+1}) in radians
-per step, averaged over the decayed matrices that feed BatchNorm (scale-invariant), and
-``weight_norm_bn`` their √Σ‖W‖²; ``*_other`` the same for the other decayed tensors.
+Means over the epoch's steps: ``eta_epoch_mean`` η̄ and :mod:`core.train._telemetry`'s
+∠(W_t, W_{t+1}) (radians per step) and √Σ‖W‖² of the decayed matrices feeding BatchNorm or not.
 """
 
 from __future__ import annotations

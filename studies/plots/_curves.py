@@ -1,5 +1,4 @@
-"""Learning curves (the paper's Figure 3), the rotational equilibrium of the angular-update
-telemetry, and schedule multipliers η_t against epoch."""
+"""Learning curves (the paper's Figure 3), rotational equilibrium, and η_t against epoch."""
 
 from __future__ import annotations
 
@@ -74,25 +73,20 @@ def curves_figure(curves: pd.DataFrame, trials: pd.DataFrame, *,
 
 def equilibrium_figure(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Sequence[Cell],
                        momentum: float = 0.9, beta1: float = 0.9) -> go.Figure:
-    """Angular update per step of the decayed matrices that feed BatchNorm (mean over the
-    epoch's steps and the seeds; log axis) for each cell, solid, and dotted in the same colour
-    the equilibrium :func:`studies.analysis.equilibrium_curves` predicts (none for Adam + L2).
-    """
+    """Per cell, ``angular_update_bn`` (log axis) and, dotted, its predicted equilibrium."""
     frame = equilibrium_curves(curves, trials, cells=cells, momentum=momentum, beta1=beta1)
     fig = go.Figure()
     for k, (label, g) in enumerate(frame.groupby("label", sort=False)):
         color = optimizer_color(str(g["optimizer"].iloc[0]), index=k)
-        dash = _DASHES[k % len(_DASHES)]
-        for role, y, style in (("measured", g["mean"], {"dash": dash, "width": 2}),
+        for role, y, style in (("measured", g["mean"], {"dash": _DASHES[k % 6], "width": 2}),
                                ("predicted", g["predicted"], {"dash": "dot", "width": 1.5})):
             if (y.to_numpy(dtype=float) > 0).any():  # none for Adam + L2, nor for λ = 0
                 fig.add_trace(go.Scatter(
                     x=g["epoch"], y=y, mode="lines", line={"color": color, **style},
                     name=f"{label} {role}", legendgroup=label, meta={"role": role, "cell": label},
                     hovertemplate=f"epoch %{{x}}: %{{y:.3g}} rad<extra>{label} {role}</extra>"))
-    fig.update_layout(xaxis_title="epoch", yaxis_type="log", height=420,
-                      yaxis_title="angular update ∠(W_t, W_{t+1}) per step (rad)",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.2})
+    fig.update_layout(xaxis_title="epoch", yaxis_title="∠(W_t, W_{t+1}) per step (rad)",
+                      yaxis_type="log", height=420, legend={"orientation": "h", "y": -0.2})
     return fig
 
 
