@@ -12,7 +12,6 @@ import pytest
 
 from studies.analysis import landscape, summary, validate_curves, validate_trials
 from studies.runner import (
-    Progress,
     add_trials,
     create_study,
     curves_frame,
@@ -24,7 +23,14 @@ from studies.runner import (
     trials_frame,
 )
 from studies.spec import SpecError, spec_from_dict
-from studies.storage import StorageError, cell_key, list_studies, load_spec, open_storage
+from studies.storage import (
+    Progress,
+    StorageError,
+    cell_key,
+    list_studies,
+    load_spec,
+    open_storage,
+)
 
 
 def _url(tmp_path, name="s.db"):

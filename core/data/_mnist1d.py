@@ -128,13 +128,10 @@ def read_mnist1d(root: Path, *, num_samples: int = DEFAULT_SAMPLES, seed: int = 
     """
     num_samples = check_num_samples(num_samples)
     path = cache_path(root, num_samples=num_samples, seed=seed)
-    if path.is_file():
-        try:
-            with np.load(path) as f:
-                arrays = {k: f[k] for k in ("train_x", "train_y", "test_x", "test_y")}
-            return RawImages(**arrays, max_value=1.0, class_names=CLASS_NAMES)
-        except (OSError, ValueError, KeyError):
-            pass  # truncated or foreign file: generate again and replace it
+    # A missing, truncated or foreign file is generated again and replaced.
+    with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as f:
+        return RawImages(**{k: f[k] for k in ("train_x", "train_y", "test_x", "test_y")},
+                         max_value=1.0, class_names=CLASS_NAMES)
     raw = generate_mnist1d(num_samples=num_samples, seed=seed)
     with contextlib.suppress(OSError):
         _write_atomically(path, raw)
