@@ -152,8 +152,8 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
     from playwright.sync_api import sync_playwright
 
     from studies import dashboard as dash
-    from studies.runner import stored_cells
     from studies.spec import load_preset
+    from studies.storage import StoredStudy
 
     server, storage = server
     demo = load_preset("demo")
@@ -218,7 +218,7 @@ def test_demo_end_to_end(server: tuple[str, str]) -> None:
             page.get_by_text("Adam · α = ").scroll_into_view_if_needed()
             _shot(page, "10-landscape-cell-curves-1440")
 
-            _refine_cancel_remove(page, server, storage, stored_cells, dash)
+            _refine_cancel_remove(page, server, storage, StoredStudy, dash)
             _delete_clears_the_url(page, server, storage)
 
             narrow = browser.new_page(viewport={"width": 800, "height": 900})
@@ -306,7 +306,7 @@ def _record_eta(page: Any, storage: str, study: str) -> None:
     (SHOTS.parent / "eta-demo.txt").write_text("\n".join(lines) + "\n")
 
 
-def _refine_cancel_remove(page: Any, server: str, storage: str, stored_cells: Any,
+def _refine_cancel_remove(page: Any, server: str, storage: str, stored_study: Any,
                           dash: Any) -> None:
     """Refine with the default region: only exact grid points are added; Cancel says what it
     discards before it does it; the added cells can be removed again."""
@@ -322,7 +322,7 @@ def _refine_cancel_remove(page: Any, server: str, storage: str, stored_cells: An
     _settle(page)
     page.get_by_text("new cells to demo").wait_for(timeout=60_000)
     for axis in ("lr", "weight_decay"):
-        points = sorted({getattr(c, axis) for c in stored_cells(storage, "demo")})
+        points = sorted({getattr(c, axis) for c in stored_study.open(storage, "demo").cells()})
         ratios = [b / a for a, b in itertools.pairwise(points) if a > 0]
         assert min(ratios) > 1.001, f"near-duplicate {axis} values: {points}"
     _wait(lambda: dash.study_progress(storage, "demo").running > 0, 300,

@@ -546,7 +546,8 @@ def test_refine_snaps_onto_the_study_grid(monkeypatch: pytest.MonkeyPatch,
                                           tmp_path: Path) -> None:
     """A region typed with rounded ends (0.000976562 for 2^-10, as the old 6-digit boxes
     showed it) adds only the truly new points: never a cell a rounding error away."""
-    from studies.runner import extend_study, stored_cells
+    from studies.runner import extend_study
+    from studies.storage import StoredStudy
 
     url = use_temp_storage(monkeypatch, tmp_path)
     raw = {**TINY_GRID, "lr": {"values": [2.0 ** -10, 2.0 ** -8]},
@@ -559,8 +560,8 @@ def test_refine_snaps_onto_the_study_grid(monkeypatch: pytest.MonkeyPatch,
                              count=3, optimizers=["adamw"])
     assert {c.lr for c in cells} == {2.0 ** -10, 2.0 ** -9, 2.0 ** -8}
     assert extend_study(storage=url, study_name=name, cells=cells) == 9 - 4  # 4 were there
-    lrs = sorted({c.lr for c in stored_cells(url, name)})
-    wds = sorted({c.weight_decay for c in stored_cells(url, name)})
+    lrs = sorted({c.lr for c in StoredStudy.open(url, name).cells()})
+    wds = sorted({c.weight_decay for c in StoredStudy.open(url, name).cells()})
     for axis in (lrs, wds):
         for a, b in itertools.pairwise(axis):
             assert b / a > 1.001, axis  # no near-duplicate coordinates

@@ -19,13 +19,13 @@ from studies.runner import (
     more_seeds_cells,
     refine_cells,
     run_worker,
-    stored_cells,
     trials_frame,
 )
 from studies.spec import SpecError, spec_from_dict
 from studies.storage import (
     Progress,
     StorageError,
+    StoredStudy,
     cell_key,
     list_studies,
     load_spec,
@@ -202,7 +202,7 @@ def test_extend_study_adds_only_new_cells(tmp_path, tiny_spec):
     assert list_studies(url)[0].cells_total == 9
     result = run_worker(storage=url, study_name="tiny")
     assert result.completed == 5
-    seeds = more_seeds_cells(spec, seeds=[7], cells=stored_cells(url, "tiny"))
+    seeds = more_seeds_cells(spec, seeds=[7], cells=StoredStudy.open(url, "tiny").cells())
     assert len(seeds) == 9 and {c.seed for c in seeds} == {7}
     assert extend_study(storage=url, study_name="tiny", cells=seeds) == 9
     with pytest.raises(SpecError, match=r"cells\[0\]\.optimizer"):

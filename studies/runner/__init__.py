@@ -4,8 +4,8 @@
 * :func:`run_worker` — take waiting cells or sampler trials, train them as populations with
   ``core.train.train_population``, store curves and metrics; :class:`WorkerSummary`; its
   progress callback gets a :class:`Progress` (studies.storage) with the worker's ETA.
-* :func:`extend_study`, :func:`refine_cells`, :func:`more_seeds_cells`, :func:`stored_cells`
-  (refine a landscape, add seeds), :func:`add_trials` (raise a tune budget).
+* :func:`extend_study`, :func:`refine_cells`, :func:`more_seeds_cells` (refine a landscape,
+  add seeds), :func:`add_trials` (raise a tune budget).
 * :func:`trials_frame`, :func:`curves_frame` — the tidy tables of :mod:`studies.analysis`;
   :func:`export_trials` — the same as CSV or JSON.
 
@@ -22,7 +22,6 @@ from studies.runner._create import (
     extend_study,
     more_seeds_cells,
     refine_cells,
-    stored_cells,
 )
 from studies.runner._data import load_data
 from studies.runner._worker import CURVES_FLUSH_S, DEFAULT_MAX_MEMBERS, WorkerSummary, run_worker
@@ -30,6 +29,5 @@ from studies.runner._worker import CURVES_FLUSH_S, DEFAULT_MAX_MEMBERS, WorkerSu
 __all__ = [
     "CURVES_FLUSH_S", "DEFAULT_MAX_MEMBERS", "FORMATS", "WorkerSummary", "add_trials", "core_model",
     "core_schedule", "create_study", "curves_frame", "export_trials", "extend_study", "load_data",
-    "more_seeds_cells", "refine_cells", "run_worker", "stored_cells", "train_config",
-    "trials_frame",
+    "more_seeds_cells", "refine_cells", "run_worker", "train_config", "trials_frame",
 ]

@@ -222,11 +222,6 @@ def add_trials(storage: str, study_name: str, n: int) -> int:
     return budget
 
 
-def stored_cells(storage: str, study_name: str) -> list[Cell]:
-    """The distinct grid cells of a study (from the spec and every extension), by trial."""
-    return StoredStudy.open(storage, study_name).cells()
-
-
 def _range(name: str, pair: Sequence[float]) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in pair)
@@ -273,7 +268,7 @@ def refine_cells(spec: StudySpec, *, lr_range: tuple[float, float],
 def more_seeds_cells(spec: StudySpec, *, seeds: Sequence[int],
                      cells: Iterable[Cell] | None = None) -> list[Cell]:
     """Every distinct (optimizer, lr, weight decay, schedule) of ``cells`` (default: the
-    spec's grid; pass :func:`stored_cells` to include extensions) with each of ``seeds``."""
+    spec's grid; :meth:`StoredStudy.cells` includes extensions) with each of ``seeds``."""
     base = spec.cells() if cells is None else list(cells)
     points: dict[tuple[str, str, float, float], Cell] = {}
     for c in base:
