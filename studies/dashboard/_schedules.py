@@ -8,6 +8,7 @@ PAPER.md §3 with :func:`core.optim.convert_weight_decay`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -41,17 +42,11 @@ def eta_series(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
         return eta_curve(core, epochs=epochs, steps_per_epoch=steps_per_epoch)
     stride = math.ceil(total / MAX_POINTS)
     steps = sorted(set(range(0, total, stride)) | {total - 1})
-    xs = [s / steps_per_epoch for s in steps]
-    ys = [core(s, steps_per_epoch) for s in steps]
+    eta = {s: core(s, steps_per_epoch) for s in steps}
     # A restart is a jump: keep the step before each one, or a stride would skip its peak.
-    out_x, out_y = [xs[0]], [ys[0]]
-    for k in range(1, len(steps)):
-        if ys[k] > ys[k - 1] + 1e-12 and steps[k] - 1 != steps[k - 1]:
-            out_x.append((steps[k] - 1) / steps_per_epoch)
-            out_y.append(core(steps[k] - 1, steps_per_epoch))
-        out_x.append(xs[k])
-        out_y.append(ys[k])
-    return out_x, out_y
+    jumps = {b - 1 for a, b in itertools.pairwise(steps) if eta[b] > eta[a] + 1e-12}
+    steps = sorted(set(steps) | jumps)
+    return [s / steps_per_epoch for s in steps], [core(s, steps_per_epoch) for s in steps]
 
 
 @dataclass(frozen=True)
