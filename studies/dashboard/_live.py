@@ -65,14 +65,10 @@ def provisional_trials(trials: pd.DataFrame, latest: dict[int, tuple[int, float]
     trials, which count as results here. A population trains all its cells together and
     they all finish at the end; this view fills in epoch by epoch instead."""
     out = trials.copy()
-    values = out["final_val_error"].astype(float).to_numpy(copy=True)
-    states = out["state"].astype(str).to_numpy(copy=True)
-    for k, number in enumerate(out["trial"].to_numpy()):
-        if states[k] == "RUNNING" and int(number) in latest:
-            values[k] = latest[int(number)][1]
-            states[k] = "COMPLETE"
-    out[LIVE_METRIC] = values
-    out["state"] = states
+    live = out["state"].astype(str).eq("RUNNING") & out["trial"].isin(list(latest))
+    reported = out["trial"].map({number: error for number, (_, error) in latest.items()})
+    out[LIVE_METRIC] = out["final_val_error"].astype(float).mask(live, reported)
+    out["state"] = out["state"].astype(str).mask(live, "COMPLETE")
     return out
 
 
