@@ -44,6 +44,7 @@ connection pool and Optuna's in-memory cache of finished trials.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -57,7 +58,7 @@ import optuna
 from optuna.storages import BaseStorage
 
 from studies.storage._journal import HeartbeatJournalStorage
-from studies.storage._retry import RequeueStale
+from studies.storage._retry import requeue
 from studies.storage._urls import (
     ACCEPTED,
     JOURNAL_PREFIX,
@@ -72,6 +73,8 @@ HEARTBEAT_ENV = "WDLAB_HEARTBEAT_INTERVAL"
 GRACE_ENV = "WDLAB_GRACE_PERIOD"
 DEFAULT_HEARTBEAT_S = 10
 MAX_RETRY = 3  # re-runs of a cell whose worker died; after that it stays FAIL
+# The stale-trial callback: a cell that kills every worker that takes it must not loop forever.
+_REQUEUE_STALE = functools.partial(requeue, max_retry=MAX_RETRY)
 SQLITE_TIMEOUT_S = 30.0
 
 _cache: dict[tuple[Any, ...], BaseStorage] = {}
@@ -179,7 +182,7 @@ def _open(url: str, *, read_only: bool, heartbeat: tuple[int, int] | None) -> Ba
         engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S, "isolation_level": None}}
     kwargs: dict[str, Any] = {} if heartbeat is None else {
         "heartbeat_interval": heartbeat[0], "grace_period": heartbeat[1],
-        "heartbeat_stale_trial_callback": RequeueStale(MAX_RETRY)}
+        "heartbeat_stale_trial_callback": _REQUEUE_STALE}
     for attempt in range(CREATE_ATTEMPTS):
         try:
             # Before RDBStorage, which creates its tables in any database it is given.
@@ -343,7 +346,7 @@ def _open_journal(url: str, *, read_only: bool, heartbeat: tuple[int, int] | Non
             return optuna.storages.JournalStorage(backend)
         interval, grace = heartbeat
         return HeartbeatJournalStorage(backend, heartbeat_interval=interval, grace_period=grace,
-                                       stale_callback=RequeueStale(MAX_RETRY))
+                                       stale_callback=_REQUEUE_STALE)
     except Exception as error:
         raise StorageError("storage", f"cannot open {url}: {_first_line(error, url)}") from None
 

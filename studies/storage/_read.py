@@ -117,12 +117,10 @@ def _from_tables(rdb: RDBStorage, study_id: int, *, curves: bool, inter: frozens
     from optuna.storages._rdb import models
     from sqlalchemy import select
 
-    trials_t = models.TrialModel.__table__
-    params_t = models.TrialParamModel.__table__
-    values_t = models.TrialValueModel.__table__
-    user_t = models.TrialUserAttributeModel.__table__
-    system_t = models.TrialSystemAttributeModel.__table__
-    inter_t = models.TrialIntermediateValueModel.__table__
+    trials_t, params_t, values_t, user_t, system_t, inter_t = (m.__table__ for m in (
+        models.TrialModel, models.TrialParamModel, models.TrialValueModel,
+        models.TrialUserAttributeModel, models.TrialSystemAttributeModel,
+        models.TrialIntermediateValueModel))
     in_study = trials_t.c.study_id == study_id
     if only is not None:
         in_study = in_study & trials_t.c.state.in_(only)

@@ -39,14 +39,3 @@ def requeue(study: optuna.Study, trial: FrozenTrial, *, max_retry: int | None) -
         user_attrs={k: trial.user_attrs[k] for k in _KEEP if k in trial.user_attrs},
         system_attrs=system))
     return True
-
-
-class RequeueStale:
-    """Heartbeat-stale trial callback for RDBStorage: re-run the cell (at most ``max_retry``
-    times, so a cell that kills every worker that takes it does not loop forever)."""
-
-    def __init__(self, max_retry: int | None) -> None:
-        self.max_retry = max_retry
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        requeue(study, trial, max_retry=self.max_retry)
