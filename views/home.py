@@ -7,27 +7,13 @@ import streamlit as st
 from views import _components as ui
 from views import _sections as sections
 
-CLAIM = (
-    "For plain SGD, an L2 penalty and weight decay are the same thing up to a rescaling. "
-    "For **adaptive** methods such as Adam they are not: the L2 term λθ is divided by √v̂ "
-    "like the rest of the gradient, so weights with a large gradient history are regularized "
-    "*less*. Loshchilov & Hutter (*Decoupled Weight Decay Regularization*, ICLR 2019) "
-    "decouple the decay from the gradient step (**AdamW**, **SGDW**): the weights shrink by "
-    "η_t·λ every step. The good region of the learning-rate × weight-decay plane then "
-    "becomes axis-aligned instead of a diagonal valley, so the best weight decay no longer "
-    "moves with the learning rate, and AdamW generalizes better than Adam."
-)
-
-HEADLINE = (
-    "**Is an L2 penalty the same as weight decay for Adam?** Train Adam and AdamW side by "
-    "side over a grid of learning rates × weight decays, and watch the answer appear."
-)
-
 
 def render() -> None:
     ctx = ui.context()
     st.title("Decoupled weight decay lab")
-    st.markdown(HEADLINE)
+    st.markdown("**Is an L2 penalty the same as weight decay for Adam?** Train Adam and AdamW side "
+                "by side over a grid of learning rates × weight decays, and watch the answer "
+                "appear.")
     sections.demo_panel(ctx)
     with st.expander("The paper's claim and the two update rules", icon=":material/function:"):
         _claim()
@@ -35,7 +21,15 @@ def render() -> None:
 
 
 def _claim() -> None:
-    st.markdown(CLAIM)
+    st.markdown("For plain SGD, an L2 penalty and weight decay are the same thing up to a "
+                "rescaling. For **adaptive** methods such as Adam they are not: the L2 term λθ is "
+                "divided by √v̂ like the rest of the gradient, so weights with a large gradient "
+                "history are regularized *less*. Loshchilov & Hutter (*Decoupled Weight Decay "
+                "Regularization*, ICLR 2019) decouple the decay from the gradient step (**AdamW**, "
+                "**SGDW**): the weights shrink by η_t·λ every step. The good region of the "
+                "learning-rate × weight-decay plane then becomes axis-aligned instead of a "
+                "diagonal valley, so the best weight decay no longer moves with the learning "
+                "rate, and AdamW generalizes better than Adam.")
     left, right = st.columns(2, gap="large")
     with left, st.container(border=True):
         st.markdown("##### Adam + L2 (coupled)")
