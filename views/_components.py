@@ -285,8 +285,7 @@ def is_live(ctx: Context, study: str) -> bool:
     to run them (a worker still starting)."""
     if (p := progress(ctx, study)) is not None and p.running:
         return True
-    status = dash.run_status(ctx.url, study)
-    return status is not None and status.alive
+    return (status := dash.run_status(ctx.url, study)) is not None and status.alive
 
 
 def open_study(ctx: Context, page: str, what: str) -> tuple[str, tuple[object, ...]] | None:

@@ -128,9 +128,8 @@ def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: 
         return
     spec = ui.stored_spec(ctx.url, study)
     if spec is not None and spec.mode == "tune":
-        done = trials[trials["state"] == "COMPLETE"]
-        st.caption(f"Tune study: {len(done)} trials complete. The Landscape page shows where "
-                   "the sampler searched.")
+        st.caption(f"Tune study: {(trials['state'] == 'COMPLETE').sum()} trials complete. The "
+                   "Landscape page shows where the sampler searched.")
         return
     schedules = dash.schedules_of(trials)
     schedule = schedules[0] if schedules else None

@@ -41,8 +41,7 @@ def _read_idx(path: Path, *, magic: int, root: Path) -> np.ndarray:
     try:
         with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
             blob = f.read()
-        found = int.from_bytes(blob[:4], "big")
-        if found != magic:
+        if (found := int.from_bytes(blob[:4], "big")) != magic:
             raise ValueError(f"magic number {found}, expected {magic}")
         ndim = magic & 0xFF
         dims = tuple(int(d) for d in np.frombuffer(blob, dtype=">i4", count=ndim, offset=4))

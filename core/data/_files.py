@@ -46,8 +46,7 @@ def ensure_files(dataset: str, root: Path, *, expected: Sequence[str],
     ``find_missing`` is asked again after the download because a fetch can "succeed" and still
     leave files out (an interrupted extraction); the user hears about that, not a KeyError.
     """
-    missing = find_missing()
-    if not missing:
+    if not (missing := find_missing()):
         return
     if not download:
         what = ("none of the files are there" if len(missing) == len(expected)

@@ -48,10 +48,8 @@ class ScheduleDriver:
     def apply(self, step: int) -> float:
         """Write η_t (and λ_t) into the param groups; returns η_t."""
         eta = self.schedule(step, self.steps_per_epoch)
-        lam = None
-        if self.normalized is not None:
-            period = period_epochs(self.schedule, step, self.steps_per_epoch, self.total_epochs)
-            lam = self.normalized.paper_lambda(period)
+        lam = None if self.normalized is None else self.normalized.paper_lambda(
+            period_epochs(self.schedule, step, self.steps_per_epoch, self.total_epochs))
         for group in self.optimizer.param_groups:
             group["eta"] = eta
             if lam is not None and group.get("decay", True):

@@ -140,8 +140,7 @@ NOISE_HELP = (
 def panel_cells(trials: pd.DataFrame) -> int:
     """Cells of the largest landscape panel: distinct (α, weight decay) per optimizer and
     schedule (0 without trials)."""
-    needed = {"optimizer", "schedule", "lr", "weight_decay"}
-    if trials.empty or not needed <= set(trials.columns):
+    if trials.empty or not {"optimizer", "schedule", "lr", "weight_decay"} <= set(trials.columns):
         return 0
     cells = trials.dropna(subset=["optimizer", "lr", "weight_decay"])
     if cells.empty:

@@ -91,8 +91,7 @@ class Section(BaseModel):
         extras = cls._extras()
         keys = {k for e in extras.values() for k in e.get("when", ())}
         if isinstance(data, dict) and all(
-            data.get(k) in typing.get_args(cls.model_fields[k].annotation) for k in keys
-        ):
+                data.get(k) in typing.get_args(cls.model_fields[k].annotation) for k in keys):
             given = [n for n in extras if data.get(n) is not None]
             refuse_inapplicable(cls.noun, data, given, extras)
         return data

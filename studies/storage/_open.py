@@ -360,13 +360,11 @@ def _check_journal(url: str, path: Path) -> None:
         raise StorageError("storage", f"cannot read {url}: {error.strerror}") from None
     if not first.strip():
         return
-    try:
-        record = json.loads(first)
-    except ValueError:
-        record = None
-    if not (isinstance(record, dict) and "op_code" in record):
-        raise StorageError("storage", f"{url} is not an Optuna journal file; nothing was "
-                           "changed in it: use another file")
+    with contextlib.suppress(ValueError):
+        if isinstance(record := json.loads(first), dict) and "op_code" in record:
+            return
+    raise StorageError("storage", f"{url} is not an Optuna journal file; nothing was changed in "
+                       "it: use another file")
 
 
 def _first_line(error: BaseException, url: str) -> str:

@@ -45,8 +45,7 @@ def require_study(url: str, name: str, *, read_only: bool = True) -> tuple[Any, 
     if not storage_exists(url):
         raise StudyNotFoundError(url, name, [])
     storage = open_storage(url, read_only=read_only, create=False)
-    study_id = study_id_of(storage, name)
-    if study_id is None:
+    if (study_id := study_id_of(storage, name)) is None:
         raise StudyNotFoundError(url, name, [s.study_name for s in storage.get_all_studies()])
     return storage, study_id
 
