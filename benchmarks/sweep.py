@@ -12,8 +12,8 @@ It checks that both give the same test errors, and prints the speedup and the ac
 GFLOP/s against the machine's matmul GFLOP/s, measured before and after the population (the
 better of the two: a shared machine's peak is noisy, and the ratio should not flatter us). The
 last line is ``speedup: <X>x``. Before it, the cost of the equilibrium telemetry: the
-population timed with and without it (``train_population(telemetry=...)``), alternating,
-``--telemetry-repeats`` times each (best of each), and the ratio.
+population timed with and without it (``train_population(telemetry=...)``), alternating
+(ABBA), ``--telemetry-repeats`` times each (best of each), and the ratio.
 
     python benchmarks/sweep.py [--device cpu|cuda] [--dataset digits|mnist1d] [--k 128]
         [--widths 64 64] [--norm] [--batch 64] [--epochs 5] [--loop-configs 128] [--threads N]
@@ -213,11 +213,11 @@ def run_sweep(configs: list[TrainConfig], model: ModelSpec, data: DataSplits,
 
 def telemetry_overhead(configs: list[TrainConfig], model: ModelSpec, data: DataSplits,
                        device: torch.device, *, repeats: int) -> tuple[float, float]:
-    """(best seconds without, best seconds with) the telemetry, runs alternating so that both
-    see the same machine state."""
+    """(best seconds without, best seconds with) the telemetry, runs alternating in ABBA order
+    so that both see the same machine state and neither always runs first."""
     times: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(repeats):
-        for on in (False, True):
+    for i in range(repeats):
+        for on in ((False, True) if i % 2 == 0 else (True, False)):
             sync(device)
             start = time.perf_counter()
             train_population(configs, model=model, data=data, device=device, telemetry=on)
@@ -265,7 +265,7 @@ def main() -> None:
     if args.telemetry_repeats > 0:
         off, on = telemetry_overhead(configs, model, data, device, repeats=args.telemetry_repeats)
         print(f"telemetry: population {off:.2f} s without, {on:.2f} s with (best of "
-              f"{args.telemetry_repeats} each, alternating): ratio {on / off:.3f} "
+              f"{args.telemetry_repeats} each, ABBA): ratio {on / off:.3f} "
               f"({on / off - 1:+.1%})")
     print(f"speedup: {result.speedup:.1f}x")
 

@@ -17,9 +17,9 @@ def epoch_means(sums: list[float], counts: list[int], k: int) -> dict[str, float
 
 
 class FlatTelemetry:
-    """K members' telemetry, summed on the device from per-tensor segments of the flat buffer:
-    ∠ = atan2(√(‖W_t‖²‖ΔW‖² − ⟨W_t, ΔW⟩²), ‖W_t‖² + ⟨W_t, ΔW⟩), with ⟨W_t, ΔW⟩ = ⟨W_{t+1}, ΔW⟩ −
-    ‖ΔW‖², is the arccos without its loss of precision at one step's small angles in float32."""
+    """K members' telemetry, summed on the device from per-tensor norms of the flat buffer's
+    segments: with ⟨W_t, ΔW⟩ = (‖W_{t+1}‖² − ‖W_t‖² − ‖ΔW‖²)/2, ∠ = atan2(√(‖W_t‖²‖ΔW‖² −
+    ⟨W_t, ΔW⟩²), ‖W_t‖² + ⟨W_t, ΔW⟩) is the arccos with relative error ε/∠, not its ε/∠²."""
 
     def __init__(self, flat: torch.Tensor, sizes: list[int], bn: list[bool]) -> None:
         self.flat, self.prev = flat, torch.empty_like(flat)
@@ -40,8 +40,7 @@ class FlatTelemetry:
     def after(self) -> None:
         torch.sub(self.flat, self.prev, out=self.prev)
         aa, bb, dd = self.before_sq, self._squares(self.views), self._squares(self.deltas)
-        ad = torch.stack([torch.linalg.vecdot(b, d, dim=1) for b, d in
-                          zip(self.views, self.deltas, strict=True)], 1).double() - dd
+        ad = (bb - aa - dd) / 2
         angle = torch.atan2((aa * dd - ad * ad).clamp(min=0).sqrt(), aa + ad)
         self.sums += torch.cat([angle @ self.mean, (bb @ self.member).sqrt()], 1)
         self.before_sq, self.steps = bb, self.steps + 1
