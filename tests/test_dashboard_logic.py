@@ -245,7 +245,9 @@ def test_report_is_one_offline_file() -> None:
     curves = pd.DataFrame({"study": "s", "trial": np.repeat(trials["trial"].to_numpy(), 3),
                            "epoch": np.tile([1, 2, 3], len(trials)), "train_loss": 1.0,
                            "train_error": 0.5, "val_error": 0.5, "test_error": 0.5, "eta": 1.0,
-                           "weight_norm": 1.0, "elapsed_s": 1.0})
+                           "weight_norm": 1.0, "elapsed_s": 1.0, "eta_epoch_mean": 1.0,
+                           "angular_update_bn": 0.01, "angular_update_other": 0.01,
+                           "weight_norm_bn": 1.0, "weight_norm_other": 1.0})
     html = dash.study_report(study="s<1>", trials=trials, curves=curves, spec_yaml="a: <b>",
                              description="Adam & <AdamW>", storage_shown="sqlite:///x.db")
     assert html.count("Plotly.newPlot") == 3  # heatmaps, AdamW − Adam difference, curves

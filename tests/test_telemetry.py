@@ -139,7 +139,10 @@ def _configs(optimizers, lrs, wds, dtype="float64", epochs=3):
             for o, lr, wd in zip(optimizers, lrs, wds, strict=True)]
 
 
-@pytest.mark.parametrize("dtype, tol", [("float64", 1e-9), ("float32", 1e-4)])
+# float32: the population's batched products and the single run's sum in different orders,
+# so their weights drift apart by ~1e-6 per step (more with two threads than one), and an
+# angle between consecutive weights is a difference of nearly equal vectors: 1e-3 relative.
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-9), ("float32", 1e-3)])
 @pytest.mark.parametrize("model, optimizers, lrs, wds", [
     (MLP_BN, ["adam", "adamw", "adamw"], [3e-3, 1e-2, 1e-3], [1e-3, 0.1, 1e-2]),
     (CNN_BN, ["sgd", "sgdw", "sgdw"], [0.05, 0.1, 0.02], [1e-3, 1e-2, 1e-1]),
