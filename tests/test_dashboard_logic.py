@@ -512,6 +512,29 @@ def test_launch_watch_and_cancel_a_real_run(monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.slow
+def test_launching_a_transfer_family_runs_each_member_as_its_own_study(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The Run page follows studies: a family's members each get a process and a record."""
+    url = use_temp_storage(monkeypatch, tmp_path)
+    family = spec_from_dict({**TINY_GRID, "name": "fam", "epochs": 4000,
+                             "transfer": {"data": [0.5, 1]}})
+    status = dash.launch(family, storage=url)
+    try:
+        assert status.record.study == "fam-x0.5"
+        assert {"fam-x0.5", "fam-x1"} <= set(dash.active_runs(url))
+        assert "fam" not in dash.active_runs(url)  # the family itself is no study
+        deadline = time.time() + 120
+        while not all(dash.existing_spec(url, m) for m in ("fam-x0.5", "fam-x1")):
+            assert time.time() < deadline, "the members were never created"
+            time.sleep(0.5)
+    finally:
+        for member in ("fam-x0.5", "fam-x1"):
+            dash.cancel_run(url, member, grace_s=30)
+    with pytest.raises(SpecError, match="different spec"):  # checked before any process starts
+        dash.launch(spec_from_dict({**family.to_dict(), "epochs": 3000}), storage=url)
+
+
+@pytest.mark.slow
 def test_refine_and_more_seeds_add_cells_and_a_worker(monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
     url = use_temp_storage(monkeypatch, tmp_path)

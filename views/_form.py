@@ -216,6 +216,11 @@ def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
         return
     existing = dash.existing_spec(ctx.url, spec.name)
     cells = f"{spec.n_cells} cells" if spec.mode == "grid" else f"{spec.tune.n_trials} trials"
+    if spec.members:  # a transfer family: its members are the studies
+        names = [m.name for m in spec.members]
+        existing = None
+        cells = (f"a transfer family of {len(names)} studies ({', '.join(names)}) with "
+                 f"{sum(m.n_cells for m in spec.members)} cells in all, each in its own process")
     if existing is not None and existing.to_dict() != spec.to_dict():
         st.error(forms.sentence(SpecError(
             "name", f"a study named {spec.name!r} already exists with a different spec; "
@@ -225,6 +230,7 @@ def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
     st.success(f"Ready: **{spec.name}**, {cells}{note}.", icon=":material/check_circle:")
     if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="launch"):
         with ui.inline_errors():
-            dash.launch(spec, storage=ctx.url)
-            ui.remember_launch(spec.name)
-            ui.go(ui.RUN, spec.name)
+            status = dash.launch(spec, storage=ctx.url)
+            for study in spec.members or (spec,):
+                ui.remember_launch(study.name)
+            ui.go(ui.RUN, status.record.study)

@@ -66,26 +66,32 @@ def check_data(spec: StudySpec) -> None:
 
 
 def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> RunStatus:
-    """Create (or resume) the study of ``spec`` in its own process.
+    """Create (or resume) the study of ``spec`` in its own process; a transfer family's
+    members (ordinary studies) each in their own process, so each is followed on the Run
+    page. Returns the (first) study's status.
 
     A study of that name made from another spec is refused here, with the message the CLI
     would give, before any process starts.
     """
     require_writable("Launching a study")
-    check_data(spec)
+    studies = spec.members or (spec,)
+    for study in studies:
+        check_data(study)
     # Create the storage's tables here, before the CLI starts: two processes creating a
     # fresh database at once can collide, and this page polls the storage from now on.
     open_storage(storage)
-    partial = 0.0
-    stored = existing_spec(storage, spec.name)
-    if stored is not None:
-        if stored.to_dict() != spec.to_dict():
-            raise SpecError("name", f"a study named {spec.name!r} already exists with a "
+    partials = []
+    for study in studies:
+        stored = existing_spec(storage, study.name)
+        if stored is not None and stored.to_dict() != study.to_dict():
+            raise SpecError("name", f"a study named {study.name!r} already exists with a "
                             "different spec; choose another name (or open that study and "
                             "resume it)")
-        partial = study_progress(storage, spec.name).partial
-    return launch_run(storage, spec.name, spec_yaml=spec.to_yaml(), partial=partial,
-                      data_dir=data_dir)
+        partials.append(study_progress(storage, study.name).partial if stored else 0.0)
+    statuses = [launch_run(storage, study.name, spec_yaml=study.to_yaml(), partial=partial,
+                           data_dir=data_dir)
+                for study, partial in zip(studies, partials, strict=True)]
+    return statuses[0]
 
 
 def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus:
