@@ -51,23 +51,14 @@ def check_population(configs: Sequence[TrainConfig]) -> None:
     first = configs[0].shared_key()
     for i, config in enumerate(configs):
         if config.shared_key() != first:
-            raise ValueError(
-                f"config {i} cannot share a population with config 0: members may differ only "
-                "in optimizer within one family (adam/adamw or sgd/sgdw), lr, weight_decay "
-                "and seed"
-            )
+            raise ValueError(f"config {i} cannot share a population with config 0: members may "
+                             "differ only in optimizer within one family (adam/adamw or "
+                             "sgd/sgdw), lr, weight_decay and seed")
 
 
-def train_population(
-    configs: Sequence[TrainConfig],
-    *,
-    model: ModelSpec,
-    data: DataSplits,
-    device: str | torch.device = "auto",
-    callback: Callback | None = None,
-    max_members: int | None = None,
-    telemetry: bool = True,
-) -> list[RunResult]:
+def train_population(configs: Sequence[TrainConfig], *, model: ModelSpec, data: DataSplits,
+                     device: str | torch.device = "auto", callback: Callback | None = None,
+                     max_members: int | None = None, telemetry: bool = True) -> list[RunResult]:
     """Train every config of ``configs`` at once; returns one :class:`RunResult` per config.
 
     A population larger than fits in memory (or than ``max_members``) is trained in chunks;
@@ -76,13 +67,11 @@ def train_population(
     ``telemetry=False`` skips the equilibrium telemetry (its fields stay NaN).
     """
     check_population(configs)
-    dev = resolve_device(device)
-    dtype = configs[0].torch_dtype
+    dev, dtype = resolve_device(device), configs[0].torch_dtype
     data = prepare_data(data, dev, dtype)
     chunk = max_members or members_per_chunk(
         model=model, data=data, batch_size=configs[0].batch_size, dtype=dtype, device=dev,
-        n_seeds=len({c.seed for c in configs}),
-    )
+        n_seeds=len({c.seed for c in configs}))
     results: list[RunResult] = []
     offset = 0
     while offset < len(configs):
@@ -119,11 +108,8 @@ class _Population:
         first = self.first = configs[0]
         k = self.k = len(configs)
         dtype = first.torch_dtype
-        nets = [
-            build_model(model, input_shape=data.input_shape, num_classes=data.num_classes,
-                        seed=c.seed).to(device=device, dtype=dtype)
-            for c in configs
-        ]
+        nets = [build_model(model, input_shape=data.input_shape, num_classes=data.num_classes,
+                            seed=c.seed).to(device=device, dtype=dtype) for c in configs]
         self.base = nets[0]
         params, self.buffers = stack_module_state(nets)
         groups = param_groups(self.base, weight_decay=1.0, rule=first.decay_rule)
@@ -179,15 +165,13 @@ class _Population:
         results = [RunResult(config=c) for c in self.configs]
         active = torch.ones(k, dtype=torch.bool, device=dev)
         diverged_at = torch.zeros(k, dtype=torch.long, device=dev)  # 0: not diverged
-        start = time.perf_counter()
-        step = 0
+        start, step = time.perf_counter(), 0
         for epoch in range(1, first.epochs + 1):
             self.base.train()
             loss_sum = torch.zeros(k, dtype=torch.float64, device=dev)
             wrong = torch.zeros(k, dtype=torch.long, device=dev)
-            batches = [order.epoch() for order in self.orders]
             eta, eta_sum = math.nan, 0.0
-            for index_per_seed in zip(*batches, strict=True):
+            for index_per_seed in zip(*(order.epoch() for order in self.orders), strict=True):
                 x, y = self._batch(index_per_seed)
                 logits = self.forward(self.params, self.buffers, x)  # (K, B, C)
                 targets = y if y.dim() == 2 else y.expand(k, -1)
@@ -289,9 +273,7 @@ class _Population:
                                          val_error, test_loss, test_error, norms)]
         elapsed = time.perf_counter() - start
         telemetry = self.telemetry.epoch() if self.telemetry else [{}] * self.k
-        return [
-            EpochMetrics(epoch=epoch, train_loss=tl, train_error=te, val_error=ve,
-                         test_error=tse, val_loss=vl, test_loss=tsl, eta=etas[0], weight_norm=wn,
-                         elapsed_s=elapsed, eta_epoch_mean=etas[1], **tm)
-            for tl, te, vl, ve, tsl, tse, wn, tm in zip(*columns, telemetry, strict=True)
-        ]
+        return [EpochMetrics(epoch=epoch, train_loss=tl, train_error=te, val_error=ve,
+                             test_error=tse, val_loss=vl, test_loss=tsl, eta=etas[0],
+                             weight_norm=wn, elapsed_s=elapsed, eta_epoch_mean=etas[1], **tm)
+                for tl, te, vl, ve, tsl, tse, wn, tm in zip(*columns, telemetry, strict=True)]

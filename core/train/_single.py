@@ -29,12 +29,8 @@ def make_optimizer(config: TrainConfig, net: torch.nn.Module) -> torch.optim.Opt
 
 def decayed_norm(optimizer: torch.optim.Optimizer) -> float:
     """L2 norm of the parameters in the decayed groups."""
-    total = sum(
-        float(p.detach().pow(2).sum())
-        for group in optimizer.param_groups if group.get("decay", True)
-        for p in group["params"]
-    )
-    return math.sqrt(total)
+    return math.sqrt(sum(float(p.detach().pow(2).sum()) for group in optimizer.param_groups
+                         if group.get("decay", True) for p in group["params"]))
 
 
 @torch.no_grad()
@@ -64,15 +60,9 @@ def evaluate(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[fl
     return loss / n, wrong / n
 
 
-def train_single(
-    config: TrainConfig,
-    *,
-    model: ModelSpec,
-    data: DataSplits,
-    device: str | torch.device = "auto",
-    callback: Callback | None = None,
-    telemetry: bool = True,
-) -> RunResult:
+def train_single(config: TrainConfig, *, model: ModelSpec, data: DataSplits,
+                 device: str | torch.device = "auto", callback: Callback | None = None,
+                 telemetry: bool = True) -> RunResult:
     """Train ``config`` alone with a standard ``nn.Module`` and a :mod:`core.optim` optimizer.
 
     Per epoch it records training loss and error (over the epoch's minibatches, as trained),
@@ -80,8 +70,7 @@ def train_single(
     loss that is NaN, infinite or above ``config.divergence_loss`` ends the run: it is marked
     diverged in that epoch and keeps the history before it. ``telemetry``: :func:`step_telemetry`.
     """
-    dev = resolve_device(device)
-    dtype = config.torch_dtype
+    dev, dtype = resolve_device(device), config.torch_dtype
     data = prepare_data(data, dev, dtype)
     net = build_model(model, input_shape=data.input_shape, num_classes=data.num_classes,
                       seed=config.seed).to(device=dev, dtype=dtype)
@@ -98,9 +87,7 @@ def train_single(
               if g["decay"] and telemetry for n, _ in g["params"]]
     counts = [sum(bn for _, bn in groups), sum(not bn for _, bn in groups)]
     params = dict(net.named_parameters())
-    result = RunResult(config=config)
-    start = time.perf_counter()
-    step = 0
+    result, start, step = RunResult(config=config), time.perf_counter(), 0
     for epoch in range(1, config.epochs + 1):
         net.train()
         loss_sum, wrong, eta, eta_sum, sums = 0.0, 0, math.nan, 0.0, [0.0] * 4
@@ -129,8 +116,7 @@ def train_single(
             epoch=epoch, train_loss=loss_sum / n_train, train_error=wrong / n_train,
             val_error=val_error, test_error=test_error, val_loss=val_loss, test_loss=test_loss,
             eta=eta, weight_norm=decayed_norm(optimizer), elapsed_s=time.perf_counter() - start,
-            eta_epoch_mean=eta_sum / spe, **epoch_means(sums, counts, spe),
-        )
+            eta_epoch_mean=eta_sum / spe, **epoch_means(sums, counts, spe))
         result.history.append(metrics)
         if callback is not None and 0 in set(callback(epoch, {0: metrics}) or ()):
             result.stopped_epoch = epoch

@@ -126,10 +126,8 @@ class Stopper:
     """
 
     def __init__(self, on_signal: Callable[[int], None] | None = None) -> None:
-        self.event = threading.Event()
+        self.event, self.on_signal, self.sigints = threading.Event(), on_signal, 0
         self.signum: int | None = None
-        self.sigints = 0
-        self.on_signal = on_signal
         self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> Stopper:
@@ -186,17 +184,14 @@ def _work(args: argparse.Namespace, url: str, study: str, *, max_members: int | 
 
 
 def _summary_line(summary: Any, url: str) -> str:
-    return (
-        f"study {summary.study}: cells {summary.cells_done}/{summary.cells_total} done "
-        f"({summary.completed} trained here, {summary.diverged} diverged, "
-        f"{summary.failed} failed) in {summary.elapsed_s:.1f} s; storage {redact(url)}"
-    )
+    return (f"study {summary.study}: cells {summary.cells_done}/{summary.cells_total} done "
+            f"({summary.completed} trained here, {summary.diverged} diverged, "
+            f"{summary.failed} failed) in {summary.elapsed_s:.1f} s; storage {redact(url)}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run a study; a transfer family's members one after another, each as ``run`` runs a
-    study (resumable; a stop ends the family). Every member's data is loaded, and so
-    checked, before the first is created."""
+    """Run a study; a transfer family's members one after another, each resumable (a stop
+    ends the family), every member's data loaded, and so checked, before the first is made."""
     spec = resolve_spec(args.spec)  # before importing torch: a typo fails fast
     url = storage_url(args)
     if args.study is not None:
@@ -276,8 +271,7 @@ def _run_study(args: argparse.Namespace, url: str, spec: StudySpec, study: str |
     print(_summary_line(summary, url))
     if stopper.signum is not None:
         return stopper.exit_code
-    failed = [c for c in codes if c not in (0, 130, 143)]
-    if failed:
+    if failed := [c for c in codes if c not in (0, 130, 143)]:
         sys.stderr.write(f"error: worker: {len(failed)} worker process(es) failed "
                          f"(exit status {failed[0]})\n")
         return 1
@@ -360,8 +354,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     url = storage_url(args)
-    infos = list_studies(url)
-    if not infos:
+    if not (infos := list_studies(url)):
         print(f"no studies in {redact(url)}")
         return 0
     rows = [("STUDY", "MODE", "STATE", "DONE", "RUNNING", "FAILED", "BEST TEST ERROR",
@@ -447,9 +440,8 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     except Exception as error:
         url = _url_of(args)
-        failure = storage_failure(error, url) if url else None
-        if failure is not None:  # a full disk, a read-only file: said in words, like bad input
-            error = failure
+        # A full disk, a read-only file: said in words, like bad input.
+        error = (storage_failure(error, url) if url else None) or error
         text = _one_line(str(error))
         # Only a command that loaded data can raise it; don't import torch just to catch it.
         data = sys.modules.get("core.data")

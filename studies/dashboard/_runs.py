@@ -94,8 +94,6 @@ class RunStatus:
 
 
 # --- registry ------------------------------------------------------------------------------
-
-
 def storage_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
@@ -153,8 +151,6 @@ def _from_json(raw: Any) -> RunRecord | None:
 
 
 # --- processes -----------------------------------------------------------------------------
-
-
 def _proc_stat(pid: int) -> tuple[str, int] | None:
     """(state letter, start time in clock ticks) of a process from /proc, None if gone."""
     try:
@@ -170,11 +166,6 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
 
 def _has_proc() -> bool:
     return Path("/proc/self/stat").exists()
-
-
-def _start_ticks(pid: int) -> int | None:
-    stat = _proc_stat(pid) if _has_proc() else None
-    return stat[1] if stat else None
 
 
 def _probe(record: RunRecord) -> tuple[bool, int | None]:
@@ -224,11 +215,10 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
     """(argv, environment, argv as shown) for the CLI."""
     from studies.storage import STORAGE_ENV
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # The child runs in the server's directory (relative storage paths mean the same thing
     # to both) and imports this checkout's ``studies`` whatever that directory is.
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     secret = redact(url) != url
     if secret:  # keep the password off the command line (readable by every local user)
         env[STORAGE_ENV] = url
@@ -257,11 +247,9 @@ def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 
                        f"(PID {current.record.pid}); cancel it first or watch it on the Run page")
     home = _home(data_dir)
     base = f"{study}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    log = home / "logs" / f"{base}.log"
-    console = home / "logs" / f"{base}.console.txt"
-    spec_file = None
-    if spec_yaml is not None:
-        spec_file = home / "specs" / f"{base}.yaml"
+    log, console = home / "logs" / f"{base}.log", home / "logs" / f"{base}.console.txt"
+    spec_file = None if spec_yaml is None else home / "specs" / f"{base}.yaml"
+    if spec_file is not None:
         spec_file.write_text(spec_yaml, encoding="utf-8")
     args, env, shown = _command(kind, url, study, log, spec_file)
     with open(console, "wb") as out:
@@ -272,7 +260,7 @@ def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 
                                      start_new_session=True, close_fds=True)
         except OSError as error:
             raise RunError(f"cannot start {shown[0]}: {error.strerror or error}") from None
-    ticks = _start_ticks(child.pid)
+    ticks = stat[1] if _has_proc() and (stat := _proc_stat(child.pid)) else None
     _children[child.pid] = (child, ticks)
     record = RunRecord(study=study, storage_key=storage_key(url), storage_shown=redact(url),
                        kind=kind, pid=child.pid, start_ticks=ticks, started=time.time(),
@@ -346,8 +334,6 @@ def forget_run(url: str, study: str, *, data_dir: Path | None = None) -> None:
 
 
 # --- logs ----------------------------------------------------------------------------------
-
-
 def tail(path: str | os.PathLike[str], *, lines: int = 30, max_bytes: int = 64_000) -> str:
     """The last ``lines`` lines of a text file ("" if missing); a progress bar's carriage
     returns keep only the last state of each line."""
@@ -386,7 +372,6 @@ def run_error(status: RunStatus) -> str | None:
     if status.state != "failed":
         return None
     lines = [line.strip() for line in run_log(status, lines=60).splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error:")]
-    if errors:
+    if errors := [line for line in lines if line.startswith("error:")]:
         return errors[-1].removeprefix("error:").strip()
     return lines[-1] if lines else f"the process exited with status {status.exit_code}"

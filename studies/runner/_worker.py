@@ -109,8 +109,7 @@ class _Heartbeat:
     def __init__(self, storage: Any, interval: int | None) -> None:
         self.storage, self.interval, self.enabled = storage, interval, interval is not None
         self.ids: set[int] = set()
-        self.lock = threading.Lock()
-        self.done = threading.Event()
+        self.lock, self.done = threading.Lock(), threading.Event()
         self.thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
         if self.enabled:
             self.thread.start()
@@ -276,7 +275,7 @@ class _Job:
                 if self._others_running():
                     self.tracker.refresh()
                     self.tracker.report("waiting for other workers' cells")
-                    self.stop.wait(self._poll_s())
+                    self.stop.wait(min(self.heartbeat.interval or IDLE_POLL_S, IDLE_POLL_S * 2.5))
                     continue
                 return
             groups: dict[tuple[str, str], list[_Member]] = {}
@@ -292,18 +291,12 @@ class _Job:
                     for m in population:
                         self._hand_back(m)
 
-    def _poll_s(self) -> float:
-        interval = self.heartbeat.interval or IDLE_POLL_S
-        return float(min(interval, IDLE_POLL_S * 2.5))
-
     def _others_running(self) -> bool:
         """Whether to wait for trials of other workers (RUNNING, or WAITING ones another
         worker is about to take): only heartbeats can turn a dead worker's RUNNING trial
         into a re-enqueued cell, so without them there is nothing to wait for."""
-        if not self.heartbeat.enabled:
-            return False
-        counts = self.stored.counts()
-        return counts["RUNNING"] > 0 or counts["WAITING"] > 0
+        counts = self.stored.counts() if self.heartbeat.enabled else {}
+        return counts.get("RUNNING", 0) + counts.get("WAITING", 0) > 0
 
     # --- taking work ----------------------------------------------------------------------
     def _take_grid(self) -> list[_Member]:
@@ -369,16 +362,12 @@ class _Job:
                 ok.append(m)
             except (ValueError, KeyError) as error:  # a cell core refuses: visible, not retried
                 self._fail(m, f"invalid cell: {error}", retry=False)
-        members = ok
-        if not members:
+        if not (members := ok):
             return
         label = (f"{'/'.join(sorted({m.cell.optimizer for m in members}))} · "
                  f"{members[0].cell.schedule}")
-        n = len(members)
-        pruned: set[int] = set()
-        interrupted: set[int] = set()
-        last_flush = time.perf_counter()
-        start = time.perf_counter()
+        n, pruned, interrupted = len(members), set[int](), set[int]()
+        last_flush = start = time.perf_counter()
 
         def callback(epoch: int, running: dict[int, EpochMetrics]) -> list[int]:
             nonlocal last_flush

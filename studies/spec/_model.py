@@ -115,10 +115,9 @@ class _Grid(Section):
         for name in ranged:  # null in a range: the default (base 2, no zero)
             if getattr(self, name) is None:
                 object.__setattr__(self, name, type(self).model_fields[name].default)
+        if missing := next((n for n in ("min", "max", "count") if getattr(self, n) is None), ""):
+            raise SpecError(missing, "required for a log range (or give values instead)")
         lo, hi, count = self.min, self.max, self.count
-        for name, value in (("min", lo), ("max", hi), ("count", count)):
-            if value is None:
-                raise SpecError(name, "required for a log range (or give values instead)")
         if hi < lo:
             raise SpecError("max", f"must be >= min ({lo!r}), got {hi!r}")
         if hi == lo and count != 1:
@@ -558,7 +557,6 @@ class StudySpec(Section):
                                 f"{schedule.warmup_epochs!r}")
 
     # --- grids ----------------------------------------------------------------------------
-
     def _grids(self, optimizer: str | None) -> tuple[LrGrid | None, WeightDecayGrid]:
         if optimizer is not None and optimizer not in self.optimizers:
             raise ValueError(f"{optimizer!r} is not one of the optimizers {self.optimizers}")
@@ -603,18 +601,12 @@ class StudySpec(Section):
         first), so the first seed's whole landscape comes before any repeat and a population
         of consecutive cells shares its seed and therefore its data order.
         """
-        return [
-            Cell(optimizer=opt, lr=lr, weight_decay=wd, seed=seed, schedule=schedule.name,
-                 convention=self.convention)
-            for seed in self.seeds
-            for schedule in self.schedules
-            for opt in self.optimizers
-            for lr in self.lr_values(opt)
-            for wd in self.weight_decay_values(opt)
-        ]
+        return [Cell(optimizer=opt, lr=lr, weight_decay=wd, seed=seed, schedule=schedule.name,
+                     convention=self.convention)
+                for seed in self.seeds for schedule in self.schedules for opt in self.optimizers
+                for lr in self.lr_values(opt) for wd in self.weight_decay_values(opt)]
 
     # --- export ---------------------------------------------------------------------------
-
     def to_dict(self) -> dict[str, Any]:
         """The canonical JSON-ready form: every field with its resolved default, None left out;
         ``spec_from_dict(spec.to_dict()) == spec`` holds for every valid spec."""
