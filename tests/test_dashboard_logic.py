@@ -527,11 +527,13 @@ def test_launching_a_transfer_family_runs_each_member_as_its_own_study(
         while not all(dash.existing_spec(url, m) for m in ("fam-x0.5", "fam-x1")):
             assert time.time() < deadline, "the members were never created"
             time.sleep(0.5)
-    finally:
         for member in ("fam-x0.5", "fam-x1"):
             dash.cancel_run(url, member, grace_s=30)
-    with pytest.raises(SpecError, match="different spec"):  # checked before any process starts
-        dash.launch(spec_from_dict({**family.to_dict(), "epochs": 3000}), storage=url)
+        with pytest.raises(SpecError, match="different spec"):  # before any process starts
+            dash.launch(spec_from_dict({**family.to_dict(), "epochs": 3000}), storage=url)
+    finally:  # whatever failed: no process of this test outlives it
+        for study in dash.active_runs(url):
+            dash.cancel_run(url, study, grace_s=30)
 
 
 @pytest.mark.slow
