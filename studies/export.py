@@ -107,9 +107,8 @@ def _conventions(wd: float, *, convention: str, lr: float, factor: float
         lam = to_paper(wd, convention=convention, lr=lr, factor=factor if known else None)
     except ValueError:
         return _NAN, _NAN, _NAN
-    pytorch = from_paper(lam, convention="pytorch", lr=lr) if lr > 0 else _NAN
-    return lam, pytorch, from_paper(lam, convention="normalized", factor=factor) if known \
-        else _NAN
+    return (lam, from_paper(lam, convention="pytorch", lr=lr) if lr > 0 else _NAN,
+            from_paper(lam, convention="normalized", factor=factor) if known else _NAN)
 
 
 def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: int | None,
@@ -121,18 +120,14 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
     lr, wd = _number(p.get("lr")), _number(p.get("weight_decay"))
     b = metrics.get("train_size", train_size)
     factor = _factor(spec, schedule, int(b) if b is not None else None, factors)
-    if math.isfinite(lr) and math.isfinite(wd):
-        paper, pytorch, normalized = _conventions(wd, convention=convention, lr=lr,
-                                                  factor=factor)
-    else:
-        paper = pytorch = normalized = _NAN
+    paper, pytorch, normalized = (_conventions(wd, convention=convention, lr=lr, factor=factor)
+                                  if math.isfinite(lr) and math.isfinite(wd) else (_NAN,) * 3)
     eta = steps = k = _NAN
     if spec is not None and b is not None and schedule in spec.schedule_names:
         eta, steps, k = _run_theory(spec.schedule_named(schedule), spec.epochs, spec.batch_size,
                                     int(b), factor if convention == "normalized" else None)
     tau = theory_axis("tau_epoch", paper, lr, decay_eta=k, steps_per_epoch=steps)
-    diverged = bool(a.get(L.DIVERGED, False))
-    epoch = a.get(L.DIVERGED_EPOCH)
+    diverged, epoch = bool(a.get(L.DIVERGED, False)), a.get(L.DIVERGED_EPOCH)
     epochs_done = metrics.get("epochs_done")
     return {
         "study": study, "trial": r.number, "state": r.state, "optimizer": p.get("optimizer"),
@@ -144,18 +139,15 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
         "diverged_epoch": float(epoch) if diverged and epoch is not None else _NAN,
         "duration_s": _number(metrics.get("duration_s")),
         "epochs_done": int(len(r.intermediate) if epochs_done is None else epochs_done),
-        **{c: _number(metrics.get(c)) for c in TRIAL_METRICS},
-    }
+        **{c: _number(metrics.get(c)) for c in TRIAL_METRICS}}
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for c in ("lr", "weight_decay", "wd_paper", "wd_pytorch", "wd_normalized", "diverged_epoch",
+    floats = ("lr", "weight_decay", "wd_paper", "wd_pytorch", "wd_normalized", "diverged_epoch",
               "eta_mean", "steps_per_epoch", "shrink_per_step", "tau_epochs", "duration_s",
-              *TRIAL_METRICS):
-        frame[c] = frame[c].astype(float)
-    frame["diverged"] = frame["diverged"].astype(bool)
-    frame["trial"] = frame["trial"].astype(np.int64)
-    frame["epochs_done"] = frame["epochs_done"].astype(np.int64)
+              *TRIAL_METRICS)
+    frame = frame.astype(dict.fromkeys(floats, float)
+                         | {"diverged": bool, "trial": np.int64, "epochs_done": np.int64})
     if len(frame) and frame["seed"].notna().all():
         frame["seed"] = frame["seed"].astype(np.int64)
     return frame
@@ -187,10 +179,7 @@ def curves_frame(source: str | BaseStorage, study_name: str) -> pd.DataFrame:
             for c in metrics:
                 columns[c].append(float(r.intermediate[step]) if c == "val_error" else _NAN)
     frame = pd.DataFrame(columns, columns=list(CURVE_COLUMNS))
-    frame["trial"] = frame["trial"].astype(np.int64)
-    frame["epoch"] = frame["epoch"].astype(np.int64)
-    for c in metrics:
-        frame[c] = frame[c].astype(float)
+    frame = frame.astype({"trial": np.int64, "epoch": np.int64} | dict.fromkeys(metrics, float))
     frame.insert(0, "study", study.name)
     return frame
 

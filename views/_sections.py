@@ -23,8 +23,7 @@ def demo_panel(ctx: ui.Context) -> None:
         st.error(ctx.error)
         return
     if ctx.read_only:
-        demo = next((n for n in ctx.names if n == "demo" or n.startswith("demo-")), None)
-        if demo:
+        if demo := next((n for n in ctx.names if n == "demo" or n.startswith("demo-")), None):
             ui.page_link(ui.LANDSCAPE, "Open the demo results", demo, icon=":material/grid_on:")
         else:
             ui.page_link(ui.STUDIES, "Browse the studies", None, icon=":material/folder_open:")
@@ -42,8 +41,7 @@ def recent_studies(ctx: ui.Context) -> None:
     if ctx.error:
         st.error(ctx.error)
         return
-    infos = ui.study_infos(ctx.url)
-    if not infos:
+    if not (infos := ui.study_infos(ctx.url)):
         st.info("No studies yet. Click **Run the demo** to watch the paper's result appear, or "
                 "design your own study on the **Run** page (presets for Figures 1 to 4 "
                 "included).", icon=":material/waving_hand:")
@@ -205,12 +203,10 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
 
 def cell_curves(ctx: ui.Context, study: str, sig: tuple[object, ...], lands: dict,
                  cell: dash.PickedCell, convention: str) -> None:
-    numbers = dash.cell_trials(lands, cell)
-    if not numbers:
+    if not (numbers := dash.cell_trials(lands, cell)):
         return
     st.subheader(dash.cell_title(cell, convention))
-    trials = ui.trials(ctx.url, study, sig)
-    curves = ui.curves(ctx.url, study, sig)
+    trials, curves = ui.trials(ctx.url, study, sig), ui.curves(ctx.url, study, sig)
     if curves[curves["trial"].isin(numbers)].empty:
         st.caption("No epochs recorded for this cell yet.")
     else:
@@ -225,8 +221,8 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
         return
     with st.expander("Refine: a finer grid around a region, or more seeds for the best cells",
                      expanded=len(picked) > 1):
-        region = dash.selection_region(lands, picked) if len(picked) > 1 else None
-        region = region or dash.default_region(lands)
+        region = ((dash.selection_region(lands, picked) if len(picked) > 1 else None)
+                  or dash.default_region(lands))
         unit = dash.WD_COLUMN[spec.convention]
         with st.form("refine_grid", border=False):
             st.markdown("**A finer grid over a region** (both axes log₂-spaced, ends included; "
@@ -269,8 +265,7 @@ def refine_panel(ctx: ui.Context, study: str, lands: dict, picked: list) -> None
 def _remove_added(ctx: ui.Context, study: str) -> None:
     """Take back cells added with Refine: the untrained ones at once, the finished ones
     after the user confirms losing their results."""
-    added = dash.added_cells(ctx.url, study)
-    if not added.total:
+    if not (added := dash.added_cells(ctx.url, study)).total:
         return
     st.markdown("**Cells you added** (finer grids and extra seeds, beyond the study's spec)")
     st.caption(f"{added.total} added: {len(added.waiting)} not trained yet, "
@@ -297,9 +292,8 @@ def _remove_added(ctx: ui.Context, study: str) -> None:
 def tune_view(ctx: ui.Context, study: str) -> None:
     st.info("A tune study: Optuna's sampler picks each trial's α and weight decay, so its "
             "trials are not on a grid. Below: where it searched, and how it converged.")
-    figures = dash.tune_figures(ctx.url, study)
     cols = st.columns(2)
-    for k, (title, fig) in enumerate(figures.items()):
+    for k, (title, fig) in enumerate(dash.tune_figures(ctx.url, study).items()):
         with cols[k % 2]:
             st.markdown(f"**{title}**")
             ui.plotly(fig, key=f"tune_{title}")

@@ -20,8 +20,7 @@ def render() -> None:
         return
     study, sig = opened
     trials, curves = ui.trials(ctx.url, study, sig), ui.curves(ctx.url, study, sig)
-    choices = dash.cell_choices(trials)
-    if not choices:
+    if not (choices := dash.cell_choices(trials)):
         st.info("No trials with results yet: curves appear as soon as cells train.")
         return
     summary = ui.summary(ctx.url, study, sig, "final_test_error", "mean")

@@ -95,8 +95,7 @@ def train_population(configs: Sequence[TrainConfig], *, model: ModelSpec, data: 
 
 def _offset_callback(callback: Callback, offset: int) -> Callback:
     return lambda epoch, metrics: [
-        i - offset for i in callback(epoch, {i + offset: m for i, m in metrics.items()}) or ()
-    ]
+        i - offset for i in callback(epoch, {i + offset: m for i, m in metrics.items()}) or ()]
 
 
 class _Population:

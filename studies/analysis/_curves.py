@@ -97,16 +97,14 @@ def _groups_from_trials(trials: pd.DataFrame, numbers: Sequence[int]
     sel = trials[trials["trial"].isin([int(n) for n in numbers])]
     if sel["trial"].duplicated().any():
         raise ValueError("trial numbers are ambiguous across studies; filter trials by study")
-    missing = sorted(set(int(n) for n in numbers) - set(sel["trial"].astype(int)))
-    if missing:
+    if missing := sorted(set(int(n) for n in numbers) - set(sel["trial"].astype(int))):
         raise ValueError(f"trial number(s) not in the trials table: {missing}")
     key = pd.DataFrame({"o": sel["optimizer"].astype(str), "s": sel["schedule"].astype(str),
                         "a": sel["lr"].map(grid_key), "w": sel["wd_paper"].map(grid_key)})
     groups = []
     position = {int(n): k for k, n in reversed(list(enumerate(numbers)))}
     key = key.iloc[np.argsort([position[int(t)] for t in sel["trial"]], kind="stable")]
-    first_seen = key.drop_duplicates()
-    for o, s, a, w in first_seen.itertuples(index=False):
+    for o, s, a, w in key.drop_duplicates().itertuples(index=False):
         mask = (key["o"] == o) & (key["s"] == s) & (key["a"] == a) & (key["w"] == w)
         rows = sel.loc[mask[mask].index]
         cell = Cell(optimizer=o, lr=float(rows["lr"].iloc[0]),
@@ -118,16 +116,14 @@ def _groups_from_trials(trials: pd.DataFrame, numbers: Sequence[int]
 def _groups_from_cells(trials: pd.DataFrame, cells: Sequence[Cell]
                        ) -> list[tuple[Cell, pd.DataFrame]]:
     groups = []
-    lr = trials["lr"].to_numpy(dtype=float)
-    wd = trials["wd_paper"].to_numpy(dtype=float)
+    lr, wd = (trials[c].to_numpy(dtype=float) for c in ("lr", "wd_paper"))
     for cell in cells:
         mask = ((trials["optimizer"].to_numpy() == cell.optimizer)
                 & np.isclose(lr, cell.lr, rtol=1e-9, atol=0.0)
                 & np.isclose(wd, cell.wd_paper, rtol=1e-9, atol=0.0))
         if cell.schedule is not None:
             mask &= trials["schedule"].to_numpy() == cell.schedule
-        sel = trials[mask]
-        if sel.empty:
+        if (sel := trials[mask]).empty:
             raise ValueError(f"no trials for {cell}")
         if cell.schedule is None and sel["schedule"].nunique() > 1:
             raise ValueError(f"{cell} matches several schedules; give the cell a schedule")

@@ -153,8 +153,7 @@ def landscape(trials: pd.DataFrame, *, optimizer: str, metric: str = "final_test
     if metric not in trials.columns:
         raise ValueError(f"unknown metric {metric!r}: not a column of the trials table")
 
-    sub = trials[trials["optimizer"] == optimizer]
-    if sub.empty:
+    if (sub := trials[trials["optimizer"] == optimizer]).empty:
         raise ValueError(f"no trials for optimizer {optimizer!r}")
     schedules = sorted(sub["schedule"].dropna().astype(str).unique())
     if schedule is None:
@@ -234,8 +233,7 @@ def landscape(trials: pd.DataFrame, *, optimizer: str, metric: str = "final_test
         rectangular=rectangular, cell_lr=cell_lr, cell_wd=cell_wd, wd_paper=coords["paper"],
         wd_pytorch=coords["pytorch"], wd_normalized=coords["normalized"], value=value, std=std,
         n_seeds=n_seeds, n_diverged=n_div, n_unfinished=n_unf, diverged_fraction=fraction,
-        trials=cell_trials,
-    )
+        trials=cell_trials)
 
 
 def _axis(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -266,8 +264,7 @@ def _ratio(trials: pd.DataFrame, num: str, den: str | None = None) -> float:
 
 def _convert_or_nan(wd: np.ndarray, from_: str, to: str, lr: np.ndarray, factor: float
                     ) -> np.ndarray:
-    needs_factor = from_ != to and "normalized" in (from_, to)
-    if needs_factor and not (np.isfinite(factor) and factor > 0):
+    if from_ != to and "normalized" in (from_, to) and not (np.isfinite(factor) and factor > 0):
         return np.full(wd.shape, np.nan)
     out = convert_weight_decay(wd, from_convention=from_, to_convention=to, lr=lr, factor=factor)
     return np.asarray(out, dtype=float).copy()

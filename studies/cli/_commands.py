@@ -107,8 +107,7 @@ class ProgressBar:
                             dynamic_ncols=True, mininterval=0.5, smoothing=0.1,
                             bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} cells [{elapsed}] "
                             "{postfix}")
-        self.bar.total = p.total
-        self.bar.n = p.partial
+        self.bar.total, self.bar.n = p.total, p.partial
         # The worker's ETA (studies.eta), not tqdm's: tqdm's rate counts the start-up.
         self.bar.set_postfix_str(f"ETA {p.eta_text} · {p.message}", refresh=False)
         self.bar.refresh()

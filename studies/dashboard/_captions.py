@@ -43,8 +43,7 @@ def _gap(x: float, metric: str) -> str:
 def best_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
     """"AdamW's best final test error, 28.1 %, is 2.3 pp lower than Adam's (30.4 %): beyond
     the seed noise (p = 0.01 …)." None while either has no finished cell."""
-    cmp_ = compare_best(decoupled, coupled)
-    if cmp_ is None:
+    if (cmp_ := compare_best(decoupled, coupled)) is None:
         return None
     metric = decoupled.metric
     a, b = display_name(cmp_.a), display_name(cmp_.b)
@@ -74,9 +73,8 @@ def slope_sentence(decoupled: Landscape, coupled: Landscape) -> str | None:
     name_a, name_b = display_name(decoupled.optimizer), display_name(coupled.optimizer)
 
     def show(name: str, iv) -> str:
-        if iv.measured:
-            return f"{name} {iv.slope:+.2f} [{iv.low:+.2f}, {iv.high:+.2f}]"
-        return f"{name} {iv.slope:+.2f}"
+        interval = f" [{iv.low:+.2f}, {iv.high:+.2f}]" if iv.measured else ""
+        return f"{name} {iv.slope:+.2f}{interval}"
 
     text = f"Coupling slope of the best λ (paper) on α: {show(name_b, b)}, {show(name_a, a)}"
     if not (a.measured and b.measured):

@@ -10,6 +10,7 @@ region (the Refine panel reads its bounds).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,14 +50,10 @@ def landscapes(trials: pd.DataFrame, *, metric: str = "final_test_error",
     usable = _usable(trials)
     if schedule is not None:
         usable = usable[usable["schedule"] == schedule]
-    out: dict[str, Landscape] = {}
-    for optimizer in optimizers or optimizers_of(usable):
-        sub = usable[usable["optimizer"] == optimizer]
-        if sub.empty:
-            continue
-        out[optimizer] = landscape(sub, optimizer=optimizer, metric=metric,
-                                   convention=convention, schedule=schedule, aggregate=aggregate)
-    return out
+    return {o: landscape(sub, optimizer=o, metric=metric, convention=convention,
+                         schedule=schedule, aggregate=aggregate)
+            for o in optimizers or optimizers_of(usable)
+            if not (sub := usable[usable["optimizer"] == o]).empty}
 
 
 def _usable(trials: pd.DataFrame) -> pd.DataFrame:
@@ -74,22 +71,20 @@ def landscapes_by_schedule(trials: pd.DataFrame, *, metric: str = "final_test_er
                            ) -> dict[str, Landscape]:
     """Every (schedule, optimizer) landscape, keyed ``"AdamW · cosine"``, schedule by
     schedule: with ``cols`` = the number of optimizers, the paper's Figure 1 layout."""
-    out: dict[str, Landscape] = {}
-    for schedule in schedules_of(trials):
-        for optimizer, land in landscapes(trials, metric=metric, convention=convention,
-                                          aggregate=aggregate, schedule=schedule).items():
-            out[f"{display_name(optimizer)} · {schedule}"] = land
-    return out
+    return {f"{display_name(optimizer)} · {schedule}": land for schedule in schedules_of(trials)
+            for optimizer, land in landscapes(trials, metric=metric, convention=convention,
+                                              aggregate=aggregate, schedule=schedule).items()}
 
 
 def add_click_layer(fig: go.Figure, lands: Mapping[str, Landscape]) -> go.Figure:
     """Add one transparent, selectable marker per cell to every panel of a landscape figure
     (in place; returns ``fig``).
 
-    Each marker's ``customdata`` is the cell's hover numbers (α, weight decay, value, std,
-    seeds, diverged, running) followed by the optimizer's position in ``lands``, row and
-    column (read back by :func:`picked_cells`); the layer takes over the heatmap's hover
-    text. Overlays keep full opacity while something is selected.
+    Each marker's ``customdata`` (one float matrix, sent as a typed array) is the cell's
+    hover numbers (α, weight decay, value, std, seeds, diverged, running) followed by the
+    optimizer's position in ``lands``, row and column (read back by :func:`picked_cells`); the
+    layer takes over the heatmap's hover text. Overlays keep full opacity while something is
+    selected.
     """
     traces = list(fig.data)
     for index, (optimizer, land) in enumerate(lands.items()):
@@ -110,8 +105,6 @@ def add_click_layer(fig: go.Figure, lands: Mapping[str, Landscape]) -> go.Figure
             x, y = np.full(keep.shape, np.nan), np.full(keep.shape, np.nan)
             x[keep], y[keep] = np.asarray(panel.x, dtype=float), np.asarray(panel.y, dtype=float)
             panel.update(hoverinfo="skip", hovertemplate=None)
-        # One float matrix (sent as a typed array): the heatmap's seven hover numbers, then
-        # the optimizer's position in ``lands``, the row and the column.
         custom = np.column_stack([
             land.cell_lr.ravel(), land.cell_wd.ravel(), land.value.ravel(), land.std.ravel(),
             land.n_seeds.ravel(), land.n_diverged.ravel(), land.n_unfinished.ravel(),
@@ -163,28 +156,24 @@ def picked_cells(points: Iterable[Mapping[str, Any]], optimizers: Sequence[str]
     out = []
     for p in points:
         data = p.get("customdata")
-        if isinstance(data, Mapping):  # a typed-array row arrives as {"0": ..., "1": ...}
-            try:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            if isinstance(data, Mapping):  # a typed-array row arrives as {"0": ..., "1": ...}
                 data = [data[k] for k in sorted(data, key=int)]
-            except (TypeError, ValueError):
-                continue
-        if not isinstance(data, list | tuple) or len(data) < 10:
-            continue
-        try:
-            index, row, col = int(data[7]), int(data[8]), int(data[9])
-            out.append(PickedCell(optimizer=optimizers[index], row=row, col=col,
-                                  lr=float(data[0]), wd=float(data[1])))
-        except (TypeError, ValueError, IndexError):
-            continue
+            if isinstance(data, list | tuple) and len(data) >= 10:
+                out.append(PickedCell(optimizer=optimizers[int(data[7])], row=int(data[8]),
+                                      col=int(data[9]), lr=float(data[0]), wd=float(data[1])))
     return out
+
+
+def _land_of(lands: Mapping[str, Landscape], c: PickedCell) -> Landscape | None:
+    """The picked cell's landscape, if it still has that cell."""
+    land = lands.get(c.optimizer)
+    return land if land and 0 <= c.row < land.shape[0] and 0 <= c.col < land.shape[1] else None
 
 
 def cell_trials(lands: Mapping[str, Landscape], cell: PickedCell) -> tuple[int, ...]:
     """Trial numbers of a picked cell (empty if the landscape no longer has it)."""
-    land = lands.get(cell.optimizer)
-    if land is None or not (0 <= cell.row < land.shape[0] and 0 <= cell.col < land.shape[1]):
-        return ()
-    return tuple(land.trials[cell.row, cell.col])
+    return tuple(land.trials[cell.row, cell.col]) if (land := _land_of(lands, cell)) else ()
 
 
 def selection_region(lands: Mapping[str, Landscape], cells: Sequence[PickedCell]
@@ -192,15 +181,9 @@ def selection_region(lands: Mapping[str, Landscape], cells: Sequence[PickedCell]
     """((α min, α max), (wd min, wd max)) spanned by the picked cells, the weight decay in
     the landscapes' *grid* convention (the one the study's cells are written in); None when
     nothing usable is picked. A λ = 0 column is left out (a log grid cannot start at 0)."""
-    lrs, wds = [], []
-    for c in cells:
-        land = lands.get(c.optimizer)
-        if land is None or not (0 <= c.row < land.shape[0] and 0 <= c.col < land.shape[1]):
-            continue
-        wd = float(land.grid_wd[c.col])
-        lrs.append(float(land.lr[c.row]))
-        if wd > 0:
-            wds.append(wd)
+    picked = [(land, c) for c in cells if (land := _land_of(lands, c))]
+    lrs = [float(land.lr[c.row]) for land, c in picked]
+    wds = [wd for land, c in picked if (wd := float(land.grid_wd[c.col])) > 0]
     if not lrs or not wds:
         return None
     return (min(lrs), max(lrs)), (min(wds), max(wds))
@@ -251,12 +234,9 @@ def best_spec_cells(lands: Mapping[str, Landscape], k: int, *, convention: str
                     ) -> list[SpecCell]:
     """The ``k`` best cells of each landscape as spec cells (weight decay in the grid's
     convention ``convention``; the seed is a placeholder for :func:`more_seeds`)."""
-    return [
-        SpecCell(optimizer=land.optimizer, lr=float(land.lr[i]),
-                 weight_decay=float(land.grid_wd[j]), seed=0, schedule=str(land.schedule),
-                 convention=convention)
-        for land in lands.values() for i, j in land.best(k)
-    ]
+    return [SpecCell(optimizer=land.optimizer, lr=float(land.lr[i]),
+                     weight_decay=float(land.grid_wd[j]), seed=0, schedule=str(land.schedule),
+                     convention=convention) for land in lands.values() for i, j in land.best(k)]
 
 
 def difference_maps(lands: Mapping[str, Landscape]) -> dict[str, go.Figure]:

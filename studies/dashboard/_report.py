@@ -49,20 +49,15 @@ def figure_html(fig: go.Figure, *, title: str) -> str:
 
 def best_cells(summary_frame: pd.DataFrame) -> list[Cell]:
     """The best cell of each (optimizer, schedule) row of an analysis summary."""
-    return [
-        Cell(optimizer=r.optimizer, lr=float(r.best_lr), wd_paper=float(r.best_wd_paper),
-             schedule=r.schedule)
-        for r in summary_frame.itertuples(index=False)
-        if math.isfinite(r.best_lr) and math.isfinite(r.best_wd_paper)
-    ]
+    return [Cell(optimizer=r.optimizer, lr=float(r.best_lr), wd_paper=float(r.best_wd_paper),
+                 schedule=r.schedule) for r in summary_frame.itertuples(index=False)
+            if math.isfinite(r.best_lr) and math.isfinite(r.best_wd_paper)]
 
 
 def _conventions_html() -> str:
-    rows = [
-        ("λ (paper)", "per-step shrink η_t·λ, never scaled by α", "the paper's axis"),
-        ("wd (PyTorch)", "per-step shrink lr_t·wd with lr_t = α·η_t", "wd = λ / α"),
-        ("λ_norm (normalized)", "App. B of the paper", "λ = λ_norm·√(b / (B·T))"),
-    ]
+    rows = [("λ (paper)", "per-step shrink η_t·λ, never scaled by α", "the paper's axis"),
+            ("wd (PyTorch)", "per-step shrink lr_t·wd with lr_t = α·η_t", "wd = λ / α"),
+            ("λ_norm (normalized)", "App. B of the paper", "λ = λ_norm·√(b / (B·T))")]
     body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>"
                    for row in rows)
     return f"<table><tr><th>convention</th><th>meaning</th><th>relation</th></tr>{body}</table>"
@@ -87,16 +82,12 @@ def study_report(*, study: str, trials: pd.DataFrame, curves: pd.DataFrame,
         f"<h1>Study {esc(study)}</h1>",
         f"<p class='meta'>Report generated {generated:%Y-%m-%d %H:%M UTC}"
         + (f" from {esc(storage_shown)}" if storage_shown else "")
-        + ". Interactive figures: hover for values, drag to zoom, double-click to reset.</p>",
-    ]
+        + ". Interactive figures: hover for values, drag to zoom, double-click to reset.</p>"]
     if description:
         parts.append(f"<p>{esc(description)}</p>")
-    parts += [
-        "<h2>Weight-decay conventions</h2>",
-        "<p>Every weight decay below says which convention it is in (b batch size, B training "
-        "points, T epochs per restart period).</p>",
-        _conventions_html(),
-    ]
+    parts += ["<h2>Weight-decay conventions</h2>",
+              "<p>Every weight decay below says which convention it is in (b batch size, B "
+              "training points, T epochs per restart period).</p>", _conventions_html()]
     usable = trials[trials["optimizer"].notna()]
     if usable.empty:
         parts.append("<p class='note'>This study has no trials yet.</p>")
@@ -109,14 +100,13 @@ def study_report(*, study: str, trials: pd.DataFrame, curves: pd.DataFrame,
         table = summary_table(frame, convention=convention, metric=metric,
                               multiple_schedules=len(schedules) > 1)
         for name in ("pytorch", "normalized"):
-            col = f"best_wd_{name}"
-            if name != convention and frame[col].notna().any():
-                table[f"Best {WD_COLUMN[name]}"] = [f"{v:.4g}" for v in frame[col]]
-        parts.append(table.to_html(index=False, escape=True, border=0, na_rep="—"))
-        parts.append(f"<h2>Landscapes ({esc(CONVENTION_TITLES[convention])})</h2>")
+            if name != convention and (col := frame[f"best_wd_{name}"]).notna().any():
+                table[f"Best {WD_COLUMN[name]}"] = [f"{v:.4g}" for v in col]
+        parts += [table.to_html(index=False, escape=True, border=0, na_rep="—"),
+                  f"<h2>Landscapes ({esc(CONVENTION_TITLES[convention])})</h2>"]
         for schedule in schedules:
-            lands = landscapes(usable, metric=metric, convention=convention, schedule=schedule)
-            if not lands:
+            if not (lands := landscapes(usable, metric=metric, convention=convention,
+                                        schedule=schedule)):
                 continue
             fig = landscape_figure(lands)
             fig.update_layout(title=f"schedule: {schedule}" if len(schedules) > 1 else None)
@@ -124,8 +114,7 @@ def study_report(*, study: str, trials: pd.DataFrame, curves: pd.DataFrame,
             # The same sentences and difference maps as the Landscape page, from this study.
             parts += [f"<p>{esc(line)}</p>" for line in landscape_caption(lands)]
             parts += [_figure_div(diff) for diff in difference_maps(lands).values()]
-        cells = best_cells(frame)
-        if cells and not curves.empty:
+        if (cells := best_cells(frame)) and not curves.empty:
             parts += ["<h2>Learning curves of each optimizer's best cell</h2>",
                       _figure_div(curves_figure(curves, usable, cells=cells))]
     if spec_yaml:
@@ -169,21 +158,17 @@ def exports(url: str, study: str) -> list[Export]:
     from studies.storage import StoredStudy, redact
 
     def usable() -> pd.DataFrame:
-        trials = trials_frame(url, study)
-        return trials[trials["optimizer"].notna()]
+        return (trials := trials_frame(url, study))[trials["optimizer"].notna()]
 
     def landscape_page() -> str:
-        trials = usable()
-        schedules = schedules_of(trials)
-        lands = landscapes(trials, schedule=schedules[0] if schedules else None)
-        if not lands:
+        schedules = schedules_of(trials := usable())
+        if not (lands := landscapes(trials, schedule=schedules[0] if schedules else None)):
             return "<p>No trials yet.</p>"
         return figure_html(landscape_figure(lands), title=f"{study}: landscape")
 
     def curves_page() -> str:
         trials = usable()
-        cells = best_cells(summary(trials)) if not trials.empty else []
-        if not cells:
+        if not (cells := best_cells(summary(trials)) if not trials.empty else []):
             return "<p>No results yet.</p>"
         fig = curves_figure(curves_frame(url, study), trials, cells=cells)
         return figure_html(fig, title=f"{study}: learning curves of the best cells")
@@ -202,6 +187,5 @@ def exports(url: str, study: str) -> list[Export]:
                lambda: export_trials(url, study, fmt="json")),
         Export("Landscape (HTML)", f"{study}-landscape.html", "text/html", landscape_page),
         Export("Curves (HTML)", f"{study}-curves.html", "text/html", curves_page),
-        Export("Report (HTML, one file)", f"{study}-report.html", "text/html", report),
-    ]
+        Export("Report (HTML, one file)", f"{study}-report.html", "text/html", report)]
     return [Export(e.label, e.filename, e.mime, _safe(e.make, e.label, url)) for e in items]

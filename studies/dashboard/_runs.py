@@ -115,12 +115,10 @@ def _registry(data_dir: Path | None) -> Iterator[dict[str, dict[str, Any]]]:
     home = _home(data_dir)
     path = home / "runs.json"
     with _lock, open(home / "runs.lock", "a+b") as lock_file:
-        try:
+        with contextlib.suppress(ImportError):  # no fcntl (Windows): only the in-process lock
             import fcntl
 
             fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # no fcntl (Windows): the in-process lock is all there is
-            pass
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none yet, or damaged: it only forgets old runs
@@ -278,13 +276,9 @@ def launch_worker(*, storage: str, study: str, partial: float = 0.0,
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
-        if os.getpgid(pid) == pid:  # its own group (start_new_session): reach its children
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+    with contextlib.suppress(ProcessLookupError):
+        # In its own group (start_new_session), the whole group: that reaches its children.
+        (os.killpg if os.getpgid(pid) == pid else os.kill)(pid, sig)
 
 
 def _wait_dead(record: RunRecord, timeout: float) -> bool:
@@ -339,8 +333,7 @@ def tail(path: str | os.PathLike[str], *, lines: int = 30, max_bytes: int = 64_0
     returns keep only the last state of each line."""
     try:
         with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
+            size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - max_bytes))
             data = f.read()
     except OSError:

@@ -46,8 +46,7 @@ def curves_figure(curves: pd.DataFrame, trials: pd.DataFrame, *,
                 color = optimizer_color(optimizer, index=len(per_optimizer) - 1)
                 styles[label] = (color, _DASHES[k % len(_DASHES)])
             color, dash = styles[label]
-            epoch = g["epoch"].to_numpy()
-            mean = g["mean"].to_numpy(dtype=float)
+            epoch, mean = g["epoch"].to_numpy(), g["mean"].to_numpy(dtype=float)
             lo, hi = _band(g, band)
             if lo is not None and np.isfinite(lo).any():
                 fig.add_trace(go.Scatter(
@@ -63,10 +62,9 @@ def curves_figure(curves: pd.DataFrame, trials: pd.DataFrame, *,
                               f"<extra>{label}</extra>",
                 meta={"role": "mean", "cell": label}), row=1, col=col)
         fig.update_xaxes(title_text="epoch", row=1, col=col)
-        fig.update_yaxes(title_text=metric_label(metric),
+        fig.update_yaxes(title_text=metric_label(metric), row=1, col=col,
                          type="log" if log_loss and "loss" in metric else None,
-                         tickformat=".0%" if metric_kind(metric) == "error" else None,
-                         row=1, col=col)
+                         tickformat=".0%" if metric_kind(metric) == "error" else None)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2}, height=420)
     return fig
 

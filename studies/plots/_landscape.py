@@ -50,34 +50,31 @@ def landscape_figure(
     zmin: float | None = None, zmax: float | None = None, cols: int | None = None,
     colorscale: str = "Viridis", show_near_best: bool = True, fixed_range: bool = False,
 ) -> go.Figure:
-    """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``).
+    """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``); the keys of
+    ``landscapes`` are the panel titles (optimizer names spelled as in the paper).
 
     Coordinates are log₂ α (rows, y) and log₂ of the weight decay in the landscapes' convention
     or theory axis (x, titled by :func:`axis_title`), labelled as powers of two; a λ = 0 column
     sits one grid step left of the smallest positive decay, labelled "0" (on the τ_epoch axis
     one step right of the largest τ, labelled "∞"). Rectangular landscapes are heatmaps; sheared
-    ones (see :class:`~studies.analysis.Landscape`) are square markers at their true (α, wd), on
-    the same colour axis. Overlays: black open circles on the ``show_best`` best cells (as in
-    the paper's Figure 2), red × on cells whose every seed diverged (thin × where only some
-    did), optional lines of constant α·wd (``iso_products``; with ``show_iso`` and no products,
-    the line through each panel's best cell) and optional per-row best λ with its coupling fit
-    (``show_coupling``). Keys of ``landscapes`` are panel titles (optimizer names are spelled as
-    in the paper). ``zmin``/``zmax`` default to the range of all finite values; ``fixed_range``
-    pins an error metric to 0–100 % instead, so the colours keep their meaning while a study
-    fills in. Lower metric values are drawn light. On a theory axis the iso-lines are off: lines
-    of constant s, τ or α·λ are its columns.
+    ones (:class:`~studies.analysis.Landscape`) are square markers at their true (α, wd).
+    Overlays: black open circles on the ``show_best`` best cells (the paper's Figure 2), red ×
+    on cells whose every seed diverged (thin × where only some did), lines of constant α·wd
+    (``iso_products``; with ``show_iso`` and none, through each panel's best cell; off on a
+    theory axis, whose columns are the lines of constant s, τ or α·λ), each row's best λ with
+    its coupling fit (``show_coupling``), and with ``show_near_best`` an outline on the cells a
+    pooled t-test over seeds cannot tell from the panel's best (:func:`studies.analysis.near_best`;
+    none with one seed per cell: no noise to test against).
 
-    How the metric is drawn follows :func:`~studies.plots.metric_kind`: errors in percent
-    (colour bar and hover); losses and weight norms on a log₁₀ colour scale labelled in
-    their own units; circles on the best cells only for errors and losses. With
-    ``show_near_best`` the cells a pooled t-test over seeds cannot tell from each panel's
-    best (:func:`studies.analysis.near_best`) are outlined; with one seed per cell there is
-    no noise to test against and nothing is outlined.
+    Lower values are drawn light. ``zmin``/``zmax`` default to the range of all finite values;
+    ``fixed_range`` pins an error metric to 0–100 % instead, so the colours keep their meaning
+    while a study fills in. :func:`~studies.plots.metric_kind` decides the rest: errors in
+    percent (colour bar and hover), losses and weight norms on a log₁₀ colour scale labelled in
+    their own units, circles on the best cells only for errors and losses.
     """
     if not landscapes:
         raise ValueError("no landscapes to draw")
-    conventions = {land.convention for land in landscapes.values()}
-    if len(conventions) != 1:
+    if len(conventions := {land.convention for land in landscapes.values()}) != 1:
         raise ValueError(f"landscapes mix weight-decay conventions {sorted(conventions)}")
     (convention,) = conventions
     metrics = {land.metric for land in landscapes.values()}
@@ -89,11 +86,9 @@ def landscape_figure(
     log_colour = kind in ("loss", "norm")
     show_iso = show_iso and convention not in THEORY_TITLES
 
-    n = len(landscapes)
-    ncols = min(cols or n, n)
-    nrows = math.ceil(n / ncols)
-    titles = [display_name(k) for k in landscapes]
-    lands = list(landscapes.values())
+    lands, titles = list(landscapes.values()), [display_name(k) for k in landscapes]
+    ncols = min(cols or len(lands), len(lands))
+    nrows = math.ceil(len(lands) / ncols)
     # Panels right of the first carry α labels only when their rows differ from the first
     # panel's in their row (see below); then the gap must make room for them.
     labelled = any(not np.array_equal(land.lr, lands[p - p % ncols].lr)
@@ -102,7 +97,7 @@ def landscape_figure(
                         horizontal_spacing=(0.1 if labelled else 0.06) if ncols > 1 else None,
                         vertical_spacing=0.14 if nrows > 1 else None)
     legend_done: set[str] = set()
-    for p, (title, land) in enumerate(zip(titles, landscapes.values(), strict=True)):
+    for p, (title, land) in enumerate(zip(titles, lands, strict=True)):
         row, col = p // ncols + 1, p % ncols + 1
         _panel(fig, land, row=row, col=col, title=title, metric=label, show_best=show_best,
                show_iso=show_iso, iso_products=iso_products, show_coupling=show_coupling,
@@ -117,7 +112,7 @@ def landscape_figure(
             # between the panels (and overlap it on a narrow window).
             fig.update_yaxes(showticklabels=False, row=row, col=col)
 
-    finite = np.concatenate([land.value[np.isfinite(land.value)] for land in landscapes.values()])
+    finite = np.concatenate([land.value[np.isfinite(land.value)] for land in lands])
     if fixed_range and kind == "error":
         zmin, zmax = ERROR_RANGE if zmin is None and zmax is None else (zmin, zmax)
     cmin = zmin if zmin is not None else (float(finite.min()) if finite.size else None)
@@ -163,10 +158,11 @@ def _panel(fig: go.Figure, land: Landscape, *, row: int, col: int, title: str, m
            show_coupling: bool, show_near_best: bool, kind: str, log_colour: bool,
            legend_done: set[str]) -> None:
     x, zero_x, x_step = _log2_decay(land.cell_wd)
-    y = np.log2(land.cell_lr)
-    # The colour axis of a log-coloured metric is log₁₀ of it; hover shows the value itself.
-    z = _log10_or_nan(land.value) if log_colour else land.value
+    y, v = np.log2(land.cell_lr), land.value
     y_step = _step(y[:, 0])
+    # The colour axis of a log-coloured metric is log₁₀ of it; hover shows the value itself.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(np.isfinite(v) & (v > 0), np.log10(v), np.nan) if log_colour else v
     custom = np.stack([land.cell_lr, land.cell_wd, land.value, land.std, land.n_seeds,
                        land.n_diverged, land.n_unfinished], axis=-1)
     spread = ("%{customdata[2]:.2%} ± %{customdata[3]:.2%}" if kind == "error"
@@ -193,19 +189,16 @@ def _panel(fig: go.Figure, land: Landscape, *, row: int, col: int, title: str, m
     if np.isinf(land.cell_wd).any():  # λ = 0 on the τ_epoch axis
         xticks = ([*xticks[0], float(x[np.isinf(land.cell_wd)].max())], [*xticks[1], "∞"])
 
-    # The t-test is on cell means: no outline over a median or a minimum across seeds.
-    if show_near_best and kind in ("error", "loss") and land.aggregate == "mean":
-        found = near_best(land)
-        if found.noise.measured:  # with one seed only the best cell would be "near" it
-            size = max(8.0, min(34.0, 260.0 / max(land.shape)))
-            near = found.mask
-            _overlay(fig, row, col, legend_done, name=NEAR_BEST_NAME, x=x[near], y=y[near],
-                     marker={"symbol": "square-open", "size": size, "color": "#222222",
-                             "line": {"width": 1.5}},
-                     legend_text=("not distinguishable from the best "
-                                  f"(t-test over seeds, {100 * ALPHA:g} %)"))
-    best = land.best(show_best) if show_best > 0 else []
-    if best:
+    # The t-test is on cell means: no outline over a median or a minimum across seeds. With
+    # one seed (no noise measured) only the best cell would be "near" it: no outline either.
+    if (show_near_best and kind in ("error", "loss") and land.aggregate == "mean"
+            and (found := near_best(land)).noise.measured):
+        size, near = max(8.0, min(34.0, 260.0 / max(land.shape))), found.mask
+        _overlay(fig, row, col, legend_done, name=NEAR_BEST_NAME, x=x[near], y=y[near],
+                 marker={"symbol": "square-open", "size": size, "color": "#222222",
+                         "line": {"width": 1.5}}, legend_text="not distinguishable from the "
+                 f"best (t-test over seeds, {100 * ALPHA:g} %)")
+    if best := land.best(show_best) if show_best > 0 else []:
         rows_, cols_ = np.array(best).T
         _overlay(fig, row, col, legend_done, name=BEST_NAME, x=x[rows_, cols_],
                  y=y[rows_, cols_], legend_text=f"{show_best} best",
@@ -281,8 +274,7 @@ def _coupling_overlay(fig: go.Figure, row: int, col: int, *, land: Landscape,
     convention. The legend gives the slope with its 95 % interval from the seed noise
     (:func:`studies.analysis.coupling_interval`) when the study measured one, else the
     fit's standard error."""
-    fit = coupling(land)
-    if fit.n_rows == 0:
+    if (fit := coupling(land)).n_rows == 0:
         return
     shown = land.to_axis(fit.best_wd, fit.lr)
     interval = coupling_interval(land) if land.aggregate == "mean" else None
@@ -300,11 +292,6 @@ def _coupling_overlay(fig: go.Figure, row: int, col: int, *, land: Landscape,
         fig.add_trace(go.Scatter(x=np.log2(land.to_axis(lam, 2.0**ly)), y=ly, mode="lines",
                                  showlegend=False, line={"color": "white", "width": 1.5},
                                  hoverinfo="skip", meta={"role": COUPLING_NAME}), row=row, col=col)
-
-
-def _log10_or_nan(values: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
 
 
 def _log_colorbar_ticks(lo: float, hi: float) -> dict:
@@ -349,14 +336,13 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
     red where it is worse. A dot marks each cell whose difference exceeds the seed noise
     (two-sided pooled t-test, :func:`studies.analysis.difference`); with one seed per cell
     no noise was measured and the title says so."""
-    kind = metric_kind(diff.metric)
     a, b = display_name(diff.minuend), display_name(diff.subtrahend)
     if not (diff.wd_paper > 0).any():
         raise ValueError("a difference map needs weight decays above 0")
     x, zero_x, _ = _log2_decay(diff.wd_paper)
     y = np.log2(diff.lr)
     reach = float(np.nanmax(np.abs(diff.value))) if np.isfinite(diff.value).any() else 1.0
-    percent = kind == "error"
+    percent = metric_kind(diff.metric) == "error"
     fmt = ".2%" if percent else ".4g"
     hover = ("α = %{customdata[0]:.4g}<br>λ (paper) = %{customdata[1]:.4g}<br>"
              f"{a} − {b} = %{{z:+{fmt}}}<br>p = %{{customdata[2]:.2g}}<extra></extra>")

@@ -10,28 +10,22 @@ import numpy as np
 
 #: One colour per optimizer, the same in every figure: four clearly different hues of the
 #: Okabe-Ito palette (safe for colour-blind readers), so Adam and AdamW (and SGD and SGDW)
-#: can never be mistaken for one another; each L2 variant is warm, each decoupled one cool.
-OPTIMIZER_COLORS: Final[dict[str, str]] = {
-    "sgd": "#CC79A7",  # reddish purple
-    "sgdw": "#009E73",  # bluish green
-    "adam": "#E69F00",  # orange
-    "adamw": "#0072B2",  # blue
-}
+#: can never be mistaken for one another; each L2 variant is warm, each decoupled one cool
+#: (reddish purple, bluish green, orange, blue).
+OPTIMIZER_COLORS: Final[dict[str, str]] = {"sgd": "#CC79A7", "sgdw": "#009E73",
+                                           "adam": "#E69F00", "adamw": "#0072B2"}
 _FALLBACK_COLORS: Final[tuple[str, ...]] = ("#31a354", "#756bb1", "#636363", "#e7298a")
 
 #: Axis titles of a weight-decay axis; each names its convention (PAPER.md §3).
 CONVENTION_TITLES: Final[dict[str, str]] = {
-    "paper": "weight decay λ (paper)",
-    "pytorch": "weight decay wd = λ/α (PyTorch)",
-    "normalized": "λ_norm (normalized)",
-}
+    "paper": "weight decay λ (paper)", "pytorch": "weight decay wd = λ/α (PyTorch)",
+    "normalized": "λ_norm (normalized)"}
 #: Titles of the theory axes (:func:`studies.analysis.theory_axis`, all from the paper's λ);
 #: :func:`studies.plots.axis_title` adds the η̄ and S they were computed with.
 THEORY_TITLES: Final[dict[str, str]] = {
     "shrink": "per-step shrink s = η̄·λ (paper λ; = mean lr_t·wd in PyTorch's)",
     "tau_epoch": "AdamW's EMA timescale τ_epoch = 1/(η̄·λ·S) epochs (paper λ)",
-    "alpha_lambda": "α·λ (paper λ; for L2: the effective decay of normalized layers)",
-}
+    "alpha_lambda": "α·λ (paper λ; for L2: the effective decay of normalized layers)"}
 #: Short symbols for hover text.
 CONVENTION_SYMBOLS: Final[dict[str, str]] = {
     "paper": "λ (paper)", "pytorch": "wd (PyTorch)", "normalized": "λ_norm", "shrink": "s = η̄·λ",
@@ -42,19 +36,15 @@ METRIC_LABELS: Final[dict[str, str]] = {
     "final_train_loss": "final training loss", "final_weight_norm": "final weight norm",
     "train_loss": "training loss", "train_error": "training error",
     "val_error": "validation error", "test_error": "test error", "eta": "η_t",
-    "weight_norm": "weight norm",
-    "eta_epoch_mean": "η̄: mean η_t over the epoch",
+    "weight_norm": "weight norm", "eta_epoch_mean": "η̄: mean η_t over the epoch",
     "angular_update_bn": "angular update ∠(W_t, W_{t+1}) per step, matrices into BatchNorm (rad)",
     "angular_update_other": "angular update ∠(W_t, W_{t+1}) per step, other decayed (rad)",
     "weight_norm_bn": "weight norm √Σ‖W‖², matrices into BatchNorm",
-    "weight_norm_other": "weight norm √Σ‖W‖², other decayed tensors",
-}
+    "weight_norm_other": "weight norm √Σ‖W‖², other decayed tensors"}
 LR_TITLE: Final[str] = "learning rate α"
 DIVERGED_COLOR: Final[str] = "crimson"
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 MetricKind = Literal["error", "loss", "norm", "other"]
 
 
@@ -111,8 +101,7 @@ def integer_log2_ticks(lo: float, hi: float, *, max_ticks: int = 14
                        ) -> tuple[list[float], list[str]]:
     """Ticks at integer powers of two covering [lo, hi] (log₂ units), thinned."""
     exps = np.arange(math.floor(lo), math.ceil(hi) + 1)
-    step = max(1, math.ceil(len(exps) / max_ticks))
-    exps = exps[::step]
+    exps = exps[:: max(1, math.ceil(len(exps) / max_ticks))]
     return [float(e) for e in exps], [pow2_label(float(e)) for e in exps]
 
 

@@ -300,11 +300,10 @@ class _Job:
 
     # --- taking work ----------------------------------------------------------------------
     def _take_grid(self) -> list[_Member]:
-        convention = self.spec.convention
         usable = []
         for r in self.stored.trials(states=("WAITING",), attr_keys=()):
-            cell = L.cell_of(r.params, convention)
-            if cell is None:  # not a cell of ours (foreign enqueue): fail it once, visibly
+            # Not a cell of ours (a foreign enqueue): fail it once, visibly.
+            if (cell := L.cell_of(r.params, self.spec.convention)) is None:
                 self._fail_foreign(r)
             else:
                 usable.append((r, cell))
@@ -326,13 +325,11 @@ class _Job:
         return members
 
     def _fail_foreign(self, record: TrialRecord) -> None:
-        try:
+        with contextlib.suppress(UpdateFinishedTrialError):
             if self.storage.set_trial_state_values(record.trial_id, state=TrialState.RUNNING):
                 self.storage.set_trial_user_attr(record.trial_id, L.ERROR,
                                                  "not a cell of this study (params missing)")
                 self.storage.set_trial_state_values(record.trial_id, state=TrialState.FAIL)
-        except UpdateFinishedTrialError:
-            pass
 
     def _take_tune(self) -> list[_Member]:
         mode = self.stored.mode
@@ -515,5 +512,4 @@ def _metrics(result: RunResult, train_size: int) -> dict[str, Any]:
         "epochs_done": len(history),
         "duration_s": result.duration_s,
         "train_size": train_size,
-        "worker": _worker_id(),
-    }
+        "worker": _worker_id()}
