@@ -36,9 +36,7 @@ _NAN = math.nan
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return _NAN
-    return float(value)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else _NAN
 
 
 def _kept(study: StoredStudy, **kwargs: Any) -> list[TrialRecord]:
@@ -166,18 +164,14 @@ def curves_frame(source: str | BaseStorage, study_name: str) -> pd.DataFrame:
     for r in _kept(study, curves=True, intermediate_when=("RUNNING",)):
         curves = r.user_attrs.get(L.CURVES) or {}
         epochs = [int(e) for e in curves.get("epoch", [])]
-        for k, epoch in enumerate(epochs):
-            columns["trial"].append(r.number)
-            columns["epoch"].append(epoch)
-            for c in metrics:
-                series = curves.get(c) or []
-                columns[c].append(float(series[k]) if k < len(series) else _NAN)
-        last = max(epochs, default=0)
-        for step in sorted(s for s in r.intermediate if s > last):
-            columns["trial"].append(r.number)
-            columns["epoch"].append(int(step))
-            for c in metrics:
-                columns[c].append(float(r.intermediate[step]) if c == "val_error" else _NAN)
+        # Epochs after the flushed curves: only the validation error the trial reported.
+        later = sorted(s for s in r.intermediate if s > max(epochs, default=0))
+        columns["trial"] += [r.number] * (len(epochs) + len(later))
+        columns["epoch"] += epochs + [int(s) for s in later]
+        for c in metrics:
+            flushed = [float(v) for v in (curves.get(c) or [])[: len(epochs)]]
+            columns[c] += flushed + [_NAN] * (len(epochs) - len(flushed)) + [
+                float(r.intermediate[s]) if c == "val_error" else _NAN for s in later]
     frame = pd.DataFrame(columns, columns=list(CURVE_COLUMNS))
     frame = frame.astype({"trial": np.int64, "epoch": np.int64} | dict.fromkeys(metrics, float))
     frame.insert(0, "study", study.name)

@@ -124,8 +124,7 @@ def live_landscape(ctx: ui.Context, study: str, o: LandscapeOptions, *, live: bo
     @st.fragment(run_every=ui.LIVE_EVERY_S if live else None)
     @ui.guarded
     def view() -> None:
-        sig = ui.study_signature(ctx, study)
-        if sig is not None:
+        if (sig := ui.study_signature(ctx, study)) is not None:
             landscape_view(ctx, study, sig, o, live=live)
         if live and not ui.is_live(ctx, study):
             st.rerun()  # finished: redraw once, without the timer

@@ -38,9 +38,8 @@ def render() -> None:
     if not picked or not metrics:
         st.info("Pick at least one cell and one metric.")
     else:
-        fig = curves_figure(curves, trials, metrics=metrics, band=band, cells=cells,
-                            log_loss=log_loss)
-        ui.plotly(fig, key="curves")
+        ui.plotly(curves_figure(curves, trials, metrics=metrics, band=band, cells=cells,
+                                log_loss=log_loss), key="curves")
         st.caption("Lines: mean over seeds; colours follow the optimizer (each decoupled "
                    "variant is the dark shade of its L2 twin).")
     spec = ui.stored_spec(ctx.url, study)

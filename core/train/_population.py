@@ -241,9 +241,8 @@ class _Population:
                           decoupled=self.decoupled, active=active, eta=eta)
             if self.first.family == "adam":
                 beta1, beta2 = self.first.betas
-                member_adam_step(flat, grad, state["exp_avg"], state["exp_avg_sq"],
-                                 state["step"], beta1=beta1, beta2=beta2, eps=self.first.eps,
-                                 **common)
+                member_adam_step(flat, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
+                                 beta1=beta1, beta2=beta2, eps=self.first.eps, **common)
             else:
                 member_sgd_step(flat, grad, state["momentum_buffer"],
                                 momentum=self.first.momentum, **common)

@@ -79,9 +79,9 @@ def learning_curves(curves: pd.DataFrame, trials: pd.DataFrame, *,
         label = f"{display_name(cell.optimizer)} α={cell.lr:.3g} λ={cell.wd_paper:.3g}"
         if len(schedules) > 1:
             label += f" ({first['schedule']})"
-        trial_tuple = tuple(sorted(int(t) for t in g["trial"]))
         values = (label, cell.optimizer, first["schedule"], cell.lr, cell.wd_paper,
-                  float(first["wd_pytorch"]), float(first["wd_normalized"]), trial_tuple)
+                  float(first["wd_pytorch"]), float(first["wd_normalized"]),
+                  tuple(sorted(int(t) for t in g["trial"])))
         for position, (name, value) in enumerate(zip(_CELL_COLUMNS, values, strict=True)):
             stats.insert(position, name, [value] * len(stats) if name == "trials" else value)
         frames.append(stats)

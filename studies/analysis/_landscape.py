@@ -156,14 +156,11 @@ def landscape(trials: pd.DataFrame, *, optimizer: str, metric: str = "final_test
     if (sub := trials[trials["optimizer"] == optimizer]).empty:
         raise ValueError(f"no trials for optimizer {optimizer!r}")
     schedules = sorted(sub["schedule"].dropna().astype(str).unique())
-    if schedule is None:
-        if len(schedules) > 1:
-            raise ValueError(f"optimizer {optimizer!r} has trials for schedules {schedules}; "
-                             "pass schedule=")
-    else:
-        sub = sub[sub["schedule"] == schedule]
-        if sub.empty:
-            raise ValueError(f"no trials for optimizer {optimizer!r} with schedule {schedule!r}")
+    if schedule is None and len(schedules) > 1:
+        raise ValueError(f"optimizer {optimizer!r} has trials for schedules {schedules}; "
+                         "pass schedule=")
+    if schedule is not None and (sub := sub[sub["schedule"] == schedule]).empty:
+        raise ValueError(f"no trials for optimizer {optimizer!r} with schedule {schedule!r}")
 
     grid_conventions = sub["wd_convention"].dropna().unique()
     if len(grid_conventions) == 1 and grid_conventions[0] in WD_CONVENTIONS:

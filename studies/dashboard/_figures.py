@@ -30,8 +30,8 @@ CELLS_ROLE = "cells"
 def optimizers_of(trials: pd.DataFrame) -> list[str]:
     """Optimizers present in ``trials``: the paper's order (SGD, SGDW, Adam, AdamW) first."""
     present = [str(o) for o in trials["optimizer"].dropna().unique()]
-    known = [o for o in OPTIMIZER_ORDER if o in present]
-    return known + sorted(o for o in present if o not in OPTIMIZER_ORDER)
+    return ([o for o in OPTIMIZER_ORDER if o in present]
+            + sorted(o for o in present if o not in OPTIMIZER_ORDER))
 
 
 def schedules_of(trials: pd.DataFrame) -> list[str]:
@@ -208,9 +208,8 @@ def cell_choices(trials: pd.DataFrame, *, metric: str = "final_test_error", limi
     stats = stats.groupby("optimizer", sort=False).head(per)
     out: dict[str, Cell] = {}
     for r in stats.itertuples(index=False):
-        label = f"{display_name(r.optimizer)} · α={r.lr:.3g} · λ={r.wd_paper:.3g}"
-        if several:
-            label += f" · {r.schedule}"
+        label = (f"{display_name(r.optimizer)} · α={r.lr:.3g} · λ={r.wd_paper:.3g}"
+                 + (f" · {r.schedule}" if several else ""))
         out[label] = Cell(optimizer=r.optimizer, lr=float(r.lr), wd_paper=float(r.wd_paper),
                           schedule=str(r.schedule))
     return out
@@ -221,8 +220,7 @@ def default_region(lands: Mapping[str, Landscape]
     """The region a refinement starts from when none is selected: one grid step around the
     best cell of the first landscape (weight decay in the grid convention, > 0)."""
     land = next(iter(lands.values()))
-    best = land.best(1)
-    i, j = best[0] if best else (land.shape[0] // 2, land.shape[1] // 2)
+    i, j = best[0] if (best := land.best(1)) else (land.shape[0] // 2, land.shape[1] // 2)
     rows = land.lr[max(i - 1, 0)], land.lr[min(i + 1, land.shape[0] - 1)]
     positive = [float(w) for w in land.grid_wd if w > 0] or [1e-4]
     k = min(max(int((land.grid_wd[: j + 1] > 0).sum()) - 1, 0), len(positive) - 1)

@@ -189,8 +189,7 @@ def _probe(record: RunRecord) -> tuple[bool, int | None]:
 def run_status(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus | None:
     """The last process the dashboard started for ``study`` in storage ``url``, if any."""
     with _registry(data_dir) as reg:
-        record = _from_json(reg.get(_key(url, study)))
-        if record is None:
+        if (record := _from_json(reg.get(_key(url, study)))) is None:
             return None
         alive, code = _probe(record)
         if not alive and record.ended is None:
@@ -309,8 +308,7 @@ def cancel_run(url: str, study: str, *, grace_s: float = CANCEL_GRACE_S,
         _wait_dead(record, KILL_WAIT_S)
     alive, code = _probe(record)
     with _registry(data_dir) as reg:
-        raw = _from_json(reg.get(_key(url, study)))
-        if raw is not None and raw.pid == record.pid:
+        if (raw := _from_json(reg.get(_key(url, study)))) and raw.pid == record.pid:
             record = dataclasses.replace(raw, cancelled=True, exit_code=code,
                                          ended=None if alive else time.time())
             reg[_key(url, study)] = dataclasses.asdict(record)
@@ -322,8 +320,7 @@ def cancel_run(url: str, study: str, *, grace_s: float = CANCEL_GRACE_S,
 def forget_run(url: str, study: str, *, data_dir: Path | None = None) -> None:
     """Drop a finished run from the registry (e.g. after its study was deleted)."""
     with _registry(data_dir) as reg:
-        record = _from_json(reg.get(_key(url, study)))
-        if record is not None and not _probe(record)[0]:
+        if (record := _from_json(reg.get(_key(url, study)))) and not _probe(record)[0]:
             reg.pop(_key(url, study), None)
 
 

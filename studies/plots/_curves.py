@@ -88,8 +88,7 @@ def equilibrium_figure(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Seq
     return fig
 
 
-def schedule_figure(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *,
-                    title: str | None = None) -> go.Figure:
+def schedule_figure(series: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> go.Figure:
     """η_t (the schedule multiplier; the learning rate is α·η_t) against epoch, one line each.
 
     ``series`` maps a name to (epochs, η values); epochs may be fractional (per batch).
@@ -103,7 +102,7 @@ def schedule_figure(series: Mapping[str, tuple[Sequence[float], Sequence[float]]
         fig.add_trace(go.Scatter(
             x=x, y=y, mode="lines", name=name, line={"color": optimizer_color(name, index=k)},
             hovertemplate="epoch %{x:.3g}: η = %{y:.4g}<extra>" + name + "</extra>"))
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="schedule multiplier η_t",
+    fig.update_layout(xaxis_title="epoch", yaxis_title="schedule multiplier η_t",
                       height=360, legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     return fig
 

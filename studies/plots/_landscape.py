@@ -45,11 +45,9 @@ ERROR_RANGE = (0.0, 1.0)
 
 def landscape_figure(
     landscapes: Mapping[str, Landscape], *, metric_label: str | None = None,
-    convention_label: str | None = None, show_best: int = 10, show_iso: bool = False,
-    iso_products: Sequence[float] | None = None, show_coupling: bool = False,
-    zmin: float | None = None, zmax: float | None = None, cols: int | None = None,
-    colorscale: str = "Viridis", show_near_best: bool = True, fixed_range: bool = False,
-) -> go.Figure:
+    show_best: int = 10, show_iso: bool = False, iso_products: Sequence[float] | None = None,
+    show_coupling: bool = False, cols: int | None = None, show_near_best: bool = True,
+    fixed_range: bool = False) -> go.Figure:
     """Side-by-side landscapes on one shared colour axis (``layout.coloraxis``); the keys of
     ``landscapes`` are the panel titles (optimizer names spelled as in the paper).
 
@@ -66,9 +64,9 @@ def landscape_figure(
     pooled t-test over seeds cannot tell from the panel's best (:func:`studies.analysis.near_best`;
     none with one seed per cell: no noise to test against).
 
-    Lower values are drawn light. ``zmin``/``zmax`` default to the range of all finite values;
-    ``fixed_range`` pins an error metric to 0–100 % instead, so the colours keep their meaning
-    while a study fills in. :func:`~studies.plots.metric_kind` decides the rest: errors in
+    Lower values are drawn light, on Viridis over the range of all finite values; ``fixed_range``
+    pins an error metric to 0–100 % instead, so the colours keep their meaning while a study
+    fills in. :func:`~studies.plots.metric_kind` decides the rest: errors in
     percent (colour bar and hover), losses and weight norms on a log₁₀ colour scale labelled in
     their own units, circles on the best cells only for errors and losses.
     """
@@ -103,7 +101,7 @@ def landscape_figure(
                show_iso=show_iso, iso_products=iso_products, show_coupling=show_coupling,
                show_near_best=show_near_best, kind=kind, log_colour=log_colour,
                legend_done=legend_done)
-        fig.update_xaxes(title_text=convention_label or axis_title(land), row=row, col=col)
+        fig.update_xaxes(title_text=axis_title(land), row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
             row_lr = land.lr
@@ -113,10 +111,8 @@ def landscape_figure(
             fig.update_yaxes(showticklabels=False, row=row, col=col)
 
     finite = np.concatenate([land.value[np.isfinite(land.value)] for land in lands])
-    if fixed_range and kind == "error":
-        zmin, zmax = ERROR_RANGE if zmin is None and zmax is None else (zmin, zmax)
-    cmin = zmin if zmin is not None else (float(finite.min()) if finite.size else None)
-    cmax = zmax if zmax is not None else (float(finite.max()) if finite.size else None)
+    cmin, cmax = (ERROR_RANGE if fixed_range and kind == "error" else
+                  (float(finite.min()), float(finite.max())) if finite.size else (None, None))
     colorbar: dict = {"title": {"text": label}} | ({"tickformat": ".0%"} if kind == "error" else {})
     if log_colour:
         positive = finite[finite > 0]
@@ -124,7 +120,7 @@ def landscape_figure(
         hi = cmax if cmax is not None and cmax > 0 else (positive.max() if positive.size else 10)
         cmin, cmax = math.log10(lo), math.log10(max(hi, lo * 1.0001))
         colorbar.update(_log_colorbar_ticks(cmin, cmax))
-    fig.update_layout(coloraxis={"colorscale": colorscale, "reversescale": True, "cmin": cmin,
+    fig.update_layout(coloraxis={"colorscale": "Viridis", "reversescale": True, "cmin": cmin,
                                  "cmax": cmax, "colorbar": colorbar})
     low = convention in THEORY_TITLES  # below the second line of a theory axis' title
     return _finish(fig, height=380 * nrows + 80, legend_y=-(0.27 if low else 0.2) / nrows)
@@ -330,12 +326,13 @@ def _step(values: np.ndarray) -> float:
 SIGNIFICANT_NAME = "beyond noise"
 
 
-def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figure:
+def difference_figure(diff: Difference) -> go.Figure:
     """Heatmap of ``diff.value`` (minuend − subtrahend) on a diverging colour scale centred
     on 0, rows log₂ α, columns log₂ λ (paper): blue where the minuend is better (lower),
     red where it is worse. A dot marks each cell whose difference exceeds the seed noise
     (two-sided pooled t-test, :func:`studies.analysis.difference`); with one seed per cell
-    no noise was measured and the title says so."""
+    no noise was measured and the title says so (in short lines: the map usually sits in a
+    narrow column beside the heatmaps)."""
     a, b = display_name(diff.minuend), display_name(diff.subtrahend)
     if not (diff.wd_paper > 0).any():
         raise ValueError("a difference map needs weight decays above 0")
@@ -359,15 +356,13 @@ def difference_figure(diff: Difference, *, title: str | None = None) -> go.Figur
                                  marker={"symbol": "circle", "size": 6, "color": "black"},
                                  name=f"beyond the seed noise (t-test, {100 * ALPHA:g} %)",
                                  hoverinfo="skip", meta={"role": SIGNIFICANT_NAME}))
-    if title is None:
-        # Short lines: the map usually sits in a narrow column beside the heatmaps.
-        noise = (f"• beyond seed noise: {diff.significant.sum()} of {diff.n_cells} cells"
-                 if diff.noise.measured else "one seed: no noise measured")
-        title = f"{a} − {b}<br><sup>blue: {a} lower · {noise}</sup>"
+    noise = (f"• beyond seed noise: {diff.significant.sum()} of {diff.n_cells} cells"
+             if diff.noise.measured else "one seed: no noise measured")
     xticks = log2_ticks(diff.wd_paper, max_ticks=3, zero_at=zero_x)
     yticks = log2_ticks(diff.lr, max_ticks=8)
     fig.update_xaxes(title_text=CONVENTION_TITLES["paper"], tickvals=xticks[0],
                      ticktext=xticks[1], tickangle=0)
     fig.update_yaxes(title_text=LR_TITLE, tickvals=yticks[0], ticktext=yticks[1])
     return _finish(fig, height=460, legend_y=-0.2, showlegend=bool(rows.size),
-                   title={"text": title, "font": {"size": 14}, "x": 0.0, "xanchor": "left"})
+                   title={"text": f"{a} − {b}<br><sup>blue: {a} lower · {noise}</sup>",
+                          "font": {"size": 14}, "x": 0.0, "xanchor": "left"})

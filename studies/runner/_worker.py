@@ -336,10 +336,9 @@ class _Job:
         assert isinstance(mode, TuneMode)
         self.stored.refresh()  # the budget grows with add_trials
         counts = self.stored.counts()
-        used = sum(counts[s] for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
-        # Re-enqueued trials (WAITING) are popped by ask() first and are already counted.
-        n = min(mode.tune.trials_per_batch, mode.total(self.stored.attrs) - used
-                + counts["WAITING"])
+        # Re-enqueued trials (WAITING) are popped by ask() first: they use no more budget.
+        used = sum(counts[s] for s in ("COMPLETE", "PRUNED", "RUNNING"))
+        n = min(mode.tune.trials_per_batch, mode.total(self.stored.attrs) - used)
         members = []
         for _ in range(max(0, n)):
             trial = self.study.ask()

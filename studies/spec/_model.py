@@ -583,9 +583,8 @@ class StudySpec(Section):
 
     def schedule_named(self, name: str) -> ScheduleSpec:
         """The schedule a :class:`Cell` names."""
-        for schedule in self.schedules:
-            if schedule.name == name:
-                return schedule
+        if schedule := next((s for s in self.schedules if s.name == name), None):
+            return schedule
         raise KeyError(f"no schedule {name!r} in this spec (schedules: {self.schedule_names})")
 
     @property
