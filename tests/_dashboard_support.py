@@ -106,11 +106,11 @@ def fake_run(home: Path, url: str, study: str) -> subprocess.Popen[bytes]:
     import dataclasses
     import time
 
-    from studies.dashboard._runs import RunRecord, _start_ticks, storage_key
+    from studies.dashboard._runs import RunRecord, _proc_stat, storage_key
 
     proc = subprocess.Popen(["sleep", "600"], start_new_session=True)
     record = RunRecord(study=study, storage_key=storage_key(url), storage_shown=url,
-                       kind="run", pid=proc.pid, start_ticks=_start_ticks(proc.pid),
+                       kind="run", pid=proc.pid, start_ticks=(_proc_stat(proc.pid) or (0, None))[1],
                        started=time.time(), log=str(home / "fake.log"),
                        console=str(home / "fake.console.txt"), command=("sleep", "600"))
     registry = home / "dashboard" / "runs.json"
