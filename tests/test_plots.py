@@ -161,8 +161,10 @@ def theory_landscape(axis: str, error: Callable[[float, float], float] = separab
 def test_theory_axes_are_titled_with_their_definition_and_eta(axis: str, expected: list[str]
                                                                ) -> None:
     fig = landscape_figure({"adamw": theory_landscape(axis)}, show_iso=True, show_coupling=True)
+    # once, under the panels (the panel titles are annotations above them)
+    (definition,) = (a.text for a in fig.layout.annotations if a.yanchor == "top")
     for text in expected:
-        assert text in fig.layout.xaxis.title.text
+        assert text in definition
     assert not traces(fig, role=ISO_GROUP)  # lines of constant s, τ or α·λ are the columns
     (points, _) = traces(fig, role=COUPLING_NAME)
     assert "best λ per α (paper λ), slope" in points.name
@@ -492,3 +494,11 @@ def test_no_near_best_outline_over_a_median_or_minimum() -> None:
     for aggregate, outlined in (("mean", True), ("median", False), ("min", False)):
         land = landscape(trials, optimizer="adamw", aggregate=aggregate)
         assert bool(traces(landscape_figure({"adamw": land}), role=NEAR_BEST_NAME)) is outlined
+
+
+def test_coupling_legend_says_why_there_is_no_slope() -> None:
+    """Two α rows give no least-squares slope with an error: the legend says so, never nan."""
+    land = landscape(make_trials(separable, optimizer="adamw", log2_lr=[-8, -7]),
+                     optimizer="adamw")
+    points = traces(landscape_figure({"adamw": land}, show_coupling=True), role=COUPLING_NAME)[0]
+    assert "nan" not in points.name and "no slope: 2 rows" in points.name

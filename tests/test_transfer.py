@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from studies.analysis import TRIAL_COLUMNS, transfer_fits, transfer_points, transfer_verdict
+from studies.analysis._transfer import slope_range
 from studies.plots import transfer_figure
 from studies.spec import SpecError, load_preset, member_name, spec_from_dict
 
@@ -146,9 +147,14 @@ def test_fit_recovers_the_slopes_by_hand():
     assert fits["adam"].slope == pytest.approx(0.0, abs=1e-12)
     assert fits["adam"].intercept == pytest.approx(-5.0)
     assert (fits["adamw"].n, fits["adamw"].at_edge) == (3, 0)
+    # Only the line through (1, −5) and (2, −6) passes every near-best range: slope −1 alone.
+    assert (fits["adamw"].slope_low, fits["adamw"].slope_high) == pytest.approx((-1, -1))
     words = transfer_verdict(fits["adamw"], "data")
-    assert "slope -1.00 over 3 data sizes, closer to constant τ_epoch" in words
-    assert "closer to constant λ (slope 0)" in transfer_verdict(fits["adam"], "data")
+    assert "slope -1.00 over 3 data sizes" in words
+    assert "consistent with constant τ_epoch = b/(η̄·λ·N), i.e. λ ∝ 1/N (slope -1), not " \
+        "with constant λ (slope 0)" in words
+    assert "consistent with constant λ (slope 0), not with" in transfer_verdict(fits["adam"],
+                                                                                 "data")
     assert "edge" not in words
     figure = transfer_figure(transfer_points(*_family()), transfer_fits(transfer_points(
         *_family())), over="data")
@@ -171,3 +177,18 @@ def test_fit_leaves_out_zero_lambda_and_counts_edges():
     trials.loc[trials["study"] == "f-x4", "weight_decay"] = 0.0
     assert transfer_points(trials, x)["best_wd_paper"].eq(0).sum() == 2
     assert transfer_fits(transfer_points(trials, x))["n"].tolist() == [2, 2]
+
+
+def test_slope_range_by_hand_and_the_verdict_when_the_noise_allows_both():
+    # Intervals [0, 1] at u = 0 and [−2, −1] at u = 1: slopes from −1 − 2 = −3 to −2 + 1 = −1.
+    u = np.array([0.0, 1.0])
+    assert slope_range(u, np.array([0.0, -2.0]), np.array([1.0, -1.0])) == (-3.0, -1.0)
+    # Three points not on one line: no slope passes them all.
+    flat = np.array([0.0, 0.0, 1.0])
+    assert all(map(math.isnan, slope_range(np.array([0.0, 1.0, 2.0]), flat, flat)))
+    fit = pd.Series({"optimizer": "adamw", "schedule": "constant", "slope": -0.5, "n": 4,
+                     "slope_low": -1.5, "slope_high": 0.3, "at_edge": 0})
+    assert "the seed noise cannot tell constant λ (slope 0) from constant τ_epoch" in \
+        transfer_verdict(fit, "data")
+    assert "no straight line" in transfer_verdict(fit.copy().replace(
+        {-1.5: np.nan, 0.3: np.nan}), "data")

@@ -101,7 +101,14 @@ def landscape_figure(
                show_iso=show_iso, iso_products=iso_products, show_coupling=show_coupling,
                show_near_best=show_near_best, kind=kind, log_colour=log_colour,
                legend_done=legend_done)
-        fig.update_xaxes(title_text=axis_title(land), row=row, col=col)
+        theory = land.convention in THEORY_TITLES
+        fig.update_xaxes(title_text=CONVENTION_SYMBOLS[land.convention] if theory else
+                         axis_title(land), row=row, col=col)
+        if theory and col == 1:  # the definition once per row: under each panel they overlap
+            domain = fig.get_subplot(row, col).yaxis.domain
+            fig.add_annotation(text=axis_title(land), xref="paper", yref="paper", x=0.5,
+                               y=domain[0] - 62 / (380 * nrows - 70), yanchor="top",
+                               showarrow=False, font={"size": 12})
         if col == 1:
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
             row_lr = land.lr
@@ -122,8 +129,9 @@ def landscape_figure(
         colorbar.update(_log_colorbar_ticks(cmin, cmax))
     fig.update_layout(coloraxis={"colorscale": "Viridis", "reversescale": True, "cmin": cmin,
                                  "cmax": cmax, "colorbar": colorbar})
-    low = convention in THEORY_TITLES  # below the second line of a theory axis' title
-    return _finish(fig, height=380 * nrows + 80, legend_y=-(0.27 if low else 0.2) / nrows)
+    low = convention in THEORY_TITLES  # the legend goes below a theory axis' definition
+    return _finish(fig, height=380 * nrows + (110 if low else 80),
+                   legend_y=-(0.36 if low else 0.2) / nrows)
 
 
 def axis_title(land: Landscape) -> str:
@@ -277,7 +285,9 @@ def _coupling_overlay(fig: go.Figure, row: int, col: int, *, land: Landscape,
     spread = (f"[{interval.low:+.2f}, {interval.high:+.2f}]"
               if interval is not None and interval.measured else f"± {fit.stderr:.2f} (fit)")
     paper = "" if land.convention == "paper" else " (paper λ)"
-    label = f"{title}: {COUPLING_NAME}{paper}, slope {fit.slope:+.2f} {spread}"
+    slope = (f"slope {fit.slope:+.2f} {spread}" if math.isfinite(fit.slope) else
+             f"no slope: {fit.n_rows} rows with a best λ inside the grid, 3 needed")
+    label = f"{title}: {COUPLING_NAME}{paper}, {slope}"
     fig.add_trace(go.Scatter(x=np.log2(shown), y=np.log2(fit.lr), mode="markers", name=label,
                              marker={"symbol": "diamond", "size": 8, "color": "white",
                                      "line": {"width": 1}},
