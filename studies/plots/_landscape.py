@@ -102,13 +102,12 @@ def landscape_figure(
                show_near_best=show_near_best, kind=kind, log_colour=log_colour,
                legend_done=legend_done)
         theory = land.convention in THEORY_TITLES
-        fig.update_xaxes(title_text=CONVENTION_SYMBOLS[land.convention] if theory else
-                         axis_title(land), row=row, col=col)
-        if theory and col == 1:  # the definition once per row: under each panel they overlap
+        fig.update_xaxes(title_text=None if theory else axis_title(land), row=row, col=col)
+        if theory and col == 1:  # the axis title once per row: under each panel they overlap
             domain = fig.get_subplot(row, col).yaxis.domain
             fig.add_annotation(text=axis_title(land), xref="paper", yref="paper", x=0.5,
-                               y=domain[0] - 62 / (380 * nrows - 70), yanchor="top",
-                               showarrow=False, font={"size": 12})
+                               y=domain[0] - 34 / (380 * nrows - 40), yanchor="top",
+                               showarrow=False, font={"size": 13})
         if col == 1:
             fig.update_yaxes(title_text=LR_TITLE, row=row, col=col)
             row_lr = land.lr
