@@ -1,7 +1,7 @@
 """A study's two tidy tables (see :mod:`studies.analysis._tables`) and its export.
 
-Imports no torch (only optuna, pandas and numpy), so a dashboard page or ``python -m studies
-export`` reads a study quickly; :mod:`studies.runner` re-exports these functions.
+Imports no torch at import time; η̄ is stepped through core's own schedules (torch), loaded
+on the first trials table and cached per schedule. :mod:`studies.runner` re-exports these.
 
 Both read a study with one query per table (:func:`studies.storage.read_trials`), so a study
 of 10,000 trials gives its tables in about a second, and a running study's tables include its
