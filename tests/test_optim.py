@@ -587,3 +587,13 @@ def test_a_compiled_kernel_that_disagrees_is_dropped_and_its_step_redone(monkeyp
     torch.testing.assert_close(theta, expected)
     torch.testing.assert_close(buf, buf_expected)
     assert member._compiled["sgd"] is member._sgd_kernel  # the eager kernel from now on
+
+
+def test_conventions_scale_a_list_elementwise() -> None:
+    """A list is numbers, not a sequence to repeat: [0.1, 0.2]·α, never the list twice."""
+    from core.optim import convert_weight_decay
+
+    got = convert_weight_decay([0.1, 0.2], from_convention="pytorch", to_convention="paper", lr=2)
+    np.testing.assert_array_equal(got, [0.2, 0.4])
+    back = convert_weight_decay((0.2, 0.4), from_convention="paper", to_convention="pytorch", lr=2)
+    np.testing.assert_array_equal(back, [0.1, 0.2])

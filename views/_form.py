@@ -220,7 +220,8 @@ def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
         names = [m.name for m in spec.members]
         existing = None
         cells = (f"a transfer family of {len(names)} studies ({', '.join(names)}) with "
-                 f"{sum(m.n_cells for m in spec.members)} cells in all, each in its own process")
+                 f"{sum(m.n_cells for m in spec.members)} cells in all, trained one after "
+                 "another by one process (Cancel on the first stops the family)")
     if existing is not None and existing.to_dict() != spec.to_dict():
         st.error(forms.sentence(SpecError(
             "name", f"a study named {spec.name!r} already exists with a different spec; "

@@ -25,8 +25,14 @@ def section(ctx: ui.Context, spec: Any, metric: str = "final_test_error") -> Non
                 f"{'the data size N' if t.over == 'data' else 'the width'}")
     for s in t.scales:
         if (sig := ui.study_signature(ctx, name := member_name(family, s))) is not None:
-            frames.append(ui.trials(ctx.url, name, sig))
-            x[name] = StoredStudy.open(ctx.url, name).train_size if t.over == "data" else s
+            size = StoredStudy.open(ctx.url, name).train_size if t.over == "data" else s
+            if size is not None:  # a study made without the attribute has no N to place
+                frames.append(ui.trials(ctx.url, name, sig))
+                x[name] = size
+    if not frames:  # e.g. a member renamed on its own: its family is not in this storage
+        st.caption(f"No member of the family {family!r} is in this storage under its "
+                   "member name, so there is nothing to fit.")
+        return
     trials = pd.concat(frames, ignore_index=True)
     points = transfer_points(trials[trials["optimizer"].notna()], x, metric=metric)
     fits = transfer_fits(points)

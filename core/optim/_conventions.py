@@ -44,6 +44,7 @@ def to_paper(value: Any, *, convention: str, lr: Any = None, factor: Any = None)
     ``lr`` (α) is needed for ``pytorch``, ``factor`` (:func:`normalized_decay_factor`) for
     ``normalized``; both must be finite and >= 0.
     """
+    value = _numeric(value)
     if convention == "paper":
         return value
     if convention == "pytorch":
@@ -58,6 +59,7 @@ def from_paper(lam: Any, *, convention: str, lr: Any = None, factor: Any = None)
 
     Here ``lr`` and ``factor`` must be > 0: they divide.
     """
+    lam = _numeric(lam)
     if convention == "paper":
         return lam
     if convention == "pytorch":
@@ -74,6 +76,15 @@ def convert_weight_decay(value: Any, *, from_convention: str, to_convention: str
         raise ValueError(_unknown(to_convention))
     lam = to_paper(value, convention=from_convention, lr=lr, factor=factor)
     return from_paper(lam, convention=to_convention, lr=lr, factor=factor)
+
+
+def _numeric(x: Any) -> Any:
+    """A list or tuple as an array (``[0.1] * 2`` would repeat it, not scale it)."""
+    if isinstance(x, list | tuple):
+        import numpy as np
+
+        return np.asarray(x, dtype=float)
+    return x
 
 
 def _in_range(x: Any, *, strict: bool) -> bool:

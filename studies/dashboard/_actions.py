@@ -66,9 +66,9 @@ def check_data(spec: StudySpec) -> None:
 
 
 def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> RunStatus:
-    """Create (or resume) the study of ``spec`` in its own process; a transfer family's
-    members (ordinary studies) each in their own process, so each is followed on the Run
-    page. Returns the (first) study's status.
+    """Create (or resume) the study of ``spec`` in its own process. A transfer family runs as
+    the CLI runs it, one process training its members in turn; the run is recorded under
+    the first member, the study the Run page follows (the others fill in as they start).
 
     A study of that name made from another spec is refused here, with the message the CLI
     would give, before any process starts.
@@ -80,18 +80,16 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
     # Create the storage's tables here, before the CLI starts: two processes creating a
     # fresh database at once can collide, and this page polls the storage from now on.
     open_storage(storage)
-    partials = []
     for study in studies:
         stored = existing_spec(storage, study.name)
         if stored is not None and stored.to_dict() != study.to_dict():
             raise SpecError("name", f"a study named {study.name!r} already exists with a "
                             "different spec; choose another name (or open that study and "
                             "resume it)")
-        partials.append(study_progress(storage, study.name).partial if stored else 0.0)
-    statuses = [launch_run(storage, study.name, spec_yaml=study.to_yaml(), partial=partial,
-                           data_dir=data_dir)
-                for study, partial in zip(studies, partials, strict=True)]
-    return statuses[0]
+    first = studies[0].name
+    partial = study_progress(storage, first).partial if existing_spec(storage, first) else 0.0
+    return launch_run(storage, first, spec_yaml=spec.to_yaml(), partial=partial,
+                      data_dir=data_dir, name=spec.name)
 
 
 def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus:

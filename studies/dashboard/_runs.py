@@ -227,14 +227,16 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
 
 
 def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 0.0,
-               data_dir: Path | None = None) -> RunStatus:
+               data_dir: Path | None = None, name: str | None = None) -> RunStatus:
     """Start ``python -m studies run SPEC --study NAME --log FILE`` for a validated spec, or
     without one ``python -m studies worker --study NAME --log FILE`` on an existing study
     (after refining it, or to resume it).
 
     ``spec_yaml`` is written to the data directory and passed by path. ``partial``: cells
-    already done (resuming), for the ETA. Refused in read-only mode and while the dashboard
-    already runs a process for this study (:class:`RunError`).
+    already done (resuming), for the ETA. ``name``: the CLI's NAME when it is not ``study``
+    (a transfer family's, whose run is recorded under its first member). Refused in
+    read-only mode and while the dashboard already runs a process for this study
+    (:class:`RunError`).
     """
     kind = "run" if spec_yaml is not None else "worker"
     require_writable("Launching a study" if kind == "run" else "Starting a worker")
@@ -248,7 +250,7 @@ def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 
     spec_file = None if spec_yaml is None else home / "specs" / f"{base}.yaml"
     if spec_file is not None:
         spec_file.write_text(spec_yaml, encoding="utf-8")
-    args, env, shown = _command(kind, url, study, log, spec_file)
+    args, env, shown = _command(kind, url, name or study, log, spec_file)
     with open(console, "wb") as out:
         try:
             # start_new_session: its own process group, ours to signal, not the tab's.
