@@ -40,8 +40,8 @@ def render() -> None:
     else:
         ui.plotly(curves_figure(curves, trials, metrics=metrics, band=band, cells=cells,
                                 log_loss=log_loss), key="curves")
-        st.caption("Lines: mean over seeds; colours follow the optimizer (each decoupled "
-                   "variant is the dark shade of its L2 twin).")
+        st.caption("Lines: mean over seeds; one colour per optimizer (SGD pink, SGDW green, "
+                   "Adam orange, AdamW blue), as on every page.")
     spec = ui.stored_spec(ctx.url, study)
     if picked and curves["angular_update_bn"].notna().any():
         st.subheader("Rotational equilibrium of the normalized layers")
