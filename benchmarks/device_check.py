@@ -189,12 +189,12 @@ def population_parity(table: Table, dev: torch.device, dtype: str, quick: bool) 
         for o, lr, wd in (("adam", 3e-3, 1e-3), ("adamw", 1e-2, 0.1), ("adamw", 3e-3, 1e-2),
                           ("adam", 1e-3, 0.0))
     ]
-    pop = train_population(configs, model=model, data=data, device=dev)
+    pop = train_population(configs, model=model, data=data, device=dev, telemetry=False)
     sizes = {"train": data.train_x.shape[0], "val": data.val_x.shape[0],
              "test": data.test_x.shape[0]}
     worst_loss, worst_samples = 0.0, 0.0  # relative loss difference; error difference in samples
     for config, got in zip(configs, pop, strict=True):
-        want = train_single(config, model=model, data=data, device=dev)
+        want = train_single(config, model=model, data=data, device=dev, telemetry=False)
         if len(got.history) != len(want.history):
             worst_loss = math.inf
             continue

@@ -214,11 +214,10 @@ def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
         st.error(f"{len(problems)} problem(s) to fix before launching: "
                  + " ".join(forms.sentence(p) for p in problems[:3]), icon=":material/error:")
         return
-    existing = dash.existing_spec(ctx.url, spec.name)
+    existing = None if spec.members else dash.existing_spec(ctx.url, spec.name)
     cells = f"{spec.n_cells} cells" if spec.mode == "grid" else f"{spec.tune.n_trials} trials"
     if spec.members:  # a transfer family: its members are the studies
         names = [m.name for m in spec.members]
-        existing = None
         cells = (f"a transfer family of {len(names)} studies ({', '.join(names)}) with "
                  f"{sum(m.n_cells for m in spec.members)} cells in all, trained one after "
                  "another by one process (Cancel on the first stops the family)")

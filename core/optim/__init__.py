@@ -6,7 +6,7 @@ SGDW and AdamW decay decoupled. Single models step through :mod:`._functional`; 
 of K stacked models through the fused (K, P) kernels of :mod:`._member`.
 
 Importing this package is light: the weight-decay conventions and :data:`DECAY_RULES` need
-neither torch nor numpy (``studies.spec`` and ``studies.export`` import them), and the
+neither torch nor numpy (``studies.export`` and ``studies.analysis`` import them), and the
 torch-backed names load on first use.
 """
 

@@ -33,7 +33,7 @@ def normalized_decay_factor(*, batch_size: Any, train_size: Any, epochs: Any) ->
         return math.sqrt(ratio)
     if hasattr(ratio, "sqrt"):  # a tensor
         return ratio.sqrt()
-    import numpy as np  # only for arrays: studies.spec imports this module without numpy
+    import numpy as np  # only for arrays: importing this module loads neither torch nor numpy
 
     return np.sqrt(ratio)
 

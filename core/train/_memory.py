@@ -26,7 +26,7 @@ def free_memory_bytes(device: torch.device) -> int:
 
 
 def member_bytes(*, model: ModelSpec, data: DataSplits, batch_size: int, dtype: torch.dtype,
-                 n_seeds: int) -> int:
+                 n_seeds: int, telemetry: bool = True) -> int:
     """Bytes one member needs: weights, gradient, optimizer state, and activations.
 
     Activations are measured by a forward pass of one sample with hooks on every module,
@@ -45,15 +45,18 @@ def member_bytes(*, model: ModelSpec, data: DataSplits, batch_size: int, dtype: 
         module.register_forward_hook(count)
     with torch.no_grad():
         net.eval()(torch.zeros(1, *data.input_shape))
-    per_member = n_params * 7 + activations * batch_size * 3
+    # six parameter-sized buffers (weights, gradient, state, temporaries); telemetry's a seventh
+    per_member = n_params * (6 + telemetry) + activations * batch_size * 3
     if n_seeds > 1:  # each member gets its own input batch
         per_member += batch_size * math.prod(data.input_shape)
     return per_member * dtype.itemsize
 
 
 def members_per_chunk(*, model: ModelSpec, data: DataSplits, batch_size: int,
-                      dtype: torch.dtype, device: torch.device, n_seeds: int = 1) -> int:
+                      dtype: torch.dtype, device: torch.device, n_seeds: int = 1,
+                      telemetry: bool = True) -> int:
     """The largest number of members to train together on ``device``."""
-    need = member_bytes(model=model, data=data, batch_size=batch_size, dtype=dtype, n_seeds=n_seeds)
+    need = member_bytes(model=model, data=data, batch_size=batch_size, dtype=dtype,
+                        n_seeds=n_seeds, telemetry=telemetry)
     budget = free_memory_bytes(device) * MEMORY_FRACTION
     return int(max(1, min(MAX_MEMBERS, budget // max(1, need))))

@@ -71,7 +71,7 @@ def train_population(configs: Sequence[TrainConfig], *, model: ModelSpec, data: 
     data = prepare_data(data, dev, dtype)
     chunk = max_members or members_per_chunk(
         model=model, data=data, batch_size=configs[0].batch_size, dtype=dtype, device=dev,
-        n_seeds=len({c.seed for c in configs}))
+        n_seeds=len({c.seed for c in configs}), telemetry=telemetry)
     results: list[RunResult] = []
     offset = 0
     while offset < len(configs):
@@ -266,7 +266,7 @@ class _Population:
     def _epoch_metrics(self, epoch, loss_sum, wrong, etas, n_train, start) -> list[EpochMetrics]:
         val_loss, val_error = self._evaluate(self.data.val_x, self.data.val_y)
         test_loss, test_error = self._evaluate(self.data.test_x, self.data.test_y)
-        norms = self.flats[0].detach().double().norm(dim=1)
+        norms = torch.linalg.vector_norm(self.flats[0].detach(), dim=1, dtype=torch.float64)
         columns = [t.tolist() for t in (loss_sum / n_train, wrong.double() / n_train, val_loss,
                                          val_error, test_loss, test_error, norms)]
         elapsed = time.perf_counter() - start

@@ -82,9 +82,10 @@ def train_single(config: TrainConfig, *, model: ModelSpec, data: DataSplits,
     driver = ScheduleDriver(optimizer, config.schedule, steps_per_epoch=spe,
                             total_epochs=config.epochs, normalized=normalized)
     order = DataOrder(config.seed, data, config.batch_size)
-    bn = normalized_weights(net)  # the decayed tensors in param_groups' order, and their group
+    bn = normalized_weights(net)
+    # The decayed tensors in param_groups' order, and their group; none when telemetry is off.
     groups = [(n, n in bn) for g in param_groups(net, weight_decay=1.0, rule=config.decay_rule)
-              if g["decay"] and telemetry for n, _ in g["params"]]
+              if g["decay"] for n, _ in g["params"]] if telemetry else []
     counts = [sum(bn for _, bn in groups), sum(not bn for _, bn in groups)]
     params = dict(net.named_parameters())
     result, start, step = RunResult(config=config), time.perf_counter(), 0
@@ -104,7 +105,9 @@ def train_single(config: TrainConfig, *, model: ModelSpec, data: DataSplits,
             eta = driver.apply(step)
             old = {name: params[name].detach().double().clone() for name, _ in groups}
             optimizer.step()
-            sums = [s + v for s, v in zip(sums, step_telemetry(old, params, groups), strict=True)]
+            if groups:
+                sums = [s + v for s, v in zip(sums, step_telemetry(old, params, groups),
+                                              strict=True)]
             step, eta_sum = step + 1, eta_sum + eta
             loss_sum += value * y.shape[0]
             wrong += int(errors(logits.detach(), y))

@@ -35,6 +35,7 @@ from studies.dashboard._actions import (
 )
 from studies.dashboard._added import exact_text
 from studies.dashboard._captions import landscape_caption
+from studies.dashboard._family import Member, family_fit, family_members
 from studies.dashboard._figures import (
     ALL_SCHEDULES,
     CELLS_ROLE,
@@ -94,16 +95,17 @@ from studies.storage import Progress
 
 __all__ = [
     "ALL_SCHEDULES", "CELLS_ROLE", "COUPLING_HELP", "LIVE_METRIC", "NEAR_BEST_HELP", "NOISE_HELP",
-    "STATE_HELP", "WD_COLUMN", "CancelCost", "EtaEstimator", "PickedCell", "Progress",
+    "STATE_HELP", "WD_COLUMN", "CancelCost", "EtaEstimator", "Member", "PickedCell", "Progress",
     "ReadOnlyError", "RunError", "RunStatus", "active_runs", "add_click_layer", "add_tune_trials",
     "added_cells", "best_cells", "best_default", "best_spec_cells", "cancel_cost", "cancel_run",
     "cancel_text", "cell_choices", "cell_table", "cell_title", "cell_trials", "check_data",
     "convert", "default_region", "delete", "demo_blurb", "difference_maps", "ensure_worker",
-    "eta_series", "exact_text", "existing_spec", "exports", "format_duration", "forms",
-    "is_read_only", "landscape_caption", "landscapes", "landscapes_by_schedule",
-    "latest_validation", "launch", "launch_worker", "more_seeds", "options", "panel_cells",
-    "picked_cells", "provisional_trials", "refine_plan", "refine_region", "remove_added",
-    "restart_epochs", "run_demo", "run_error", "run_log", "run_status", "schedule_spec",
-    "schedules_of", "selection_region", "signature", "storage_url", "studies_table",
-    "study_progress", "study_report", "summary_table", "tail", "tune_figures",
+    "eta_series", "exact_text", "existing_spec", "exports", "family_fit", "family_members",
+    "format_duration", "forms", "is_read_only", "landscape_caption", "landscapes",
+    "landscapes_by_schedule", "latest_validation", "launch", "launch_worker", "more_seeds",
+    "options", "panel_cells", "picked_cells", "provisional_trials", "refine_plan",
+    "refine_region", "remove_added", "restart_epochs", "run_demo", "run_error", "run_log",
+    "run_status", "schedule_spec", "schedules_of", "selection_region", "signature",
+    "storage_url", "studies_table", "study_progress", "study_report", "summary_table", "tail",
+    "tune_figures",
 ]

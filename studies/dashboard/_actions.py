@@ -80,14 +80,14 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
     # Create the storage's tables here, before the CLI starts: two processes creating a
     # fresh database at once can collide, and this page polls the storage from now on.
     open_storage(storage)
+    stored = {study.name: existing_spec(storage, study.name) for study in studies}
     for study in studies:
-        stored = existing_spec(storage, study.name)
-        if stored is not None and stored.to_dict() != study.to_dict():
+        if stored[study.name] is not None and stored[study.name].to_dict() != study.to_dict():
             raise SpecError("name", f"a study named {study.name!r} already exists with a "
                             "different spec; choose another name (or open that study and "
                             "resume it)")
     first = studies[0].name
-    partial = study_progress(storage, first).partial if existing_spec(storage, first) else 0.0
+    partial = study_progress(storage, first).partial if stored[first] else 0.0
     return launch_run(storage, first, spec_yaml=spec.to_yaml(), partial=partial,
                       data_dir=data_dir, name=spec.name)
 

@@ -47,7 +47,7 @@ def landscapes(trials: pd.DataFrame, *, metric: str = "final_test_error",
     trial not started yet) are left out. Raises ``ValueError`` from the analysis, e.g. when
     the normalized convention cannot be shown because the normalization factor is unknown.
     """
-    usable = _usable(trials)
+    usable = usable_trials(trials)
     if schedule is not None:
         usable = usable[usable["schedule"] == schedule]
     return {o: landscape(sub, optimizer=o, metric=metric, convention=convention,
@@ -56,7 +56,7 @@ def landscapes(trials: pd.DataFrame, *, metric: str = "final_test_error",
             if not (sub := usable[usable["optimizer"] == o]).empty}
 
 
-def _usable(trials: pd.DataFrame) -> pd.DataFrame:
+def usable_trials(trials: pd.DataFrame) -> pd.DataFrame:
     """Trials with an optimizer, α and λ: a tune trial not started yet has none."""
     return trials[trials["optimizer"].notna() & np.isfinite(trials["lr"].astype(float))
                   & np.isfinite(trials["wd_paper"].astype(float))]
@@ -194,7 +194,7 @@ def cell_choices(trials: pd.DataFrame, *, metric: str = "final_test_error", limi
     """Label → cell for a picker: every (optimizer, schedule, α, λ) of the study, each
     optimizer's best first (by ``metric``, mean over seeds), at most ``limit`` in all.
     Labels do not change as results come in, so a picker keeps its choice."""
-    usable = _usable(trials)
+    usable = usable_trials(trials)
     if usable.empty:
         return {}
     several = usable["schedule"].nunique() > 1

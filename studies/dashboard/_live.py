@@ -31,7 +31,12 @@ def signature(url: str, study: str, *, now: float | None = None) -> tuple[object
     """A cheap key that changes whenever the study's tables may have changed: its trial
     counts per state, plus a clock bucket of :data:`RUNNING_REFRESH_S` while trials run (their
     curves grow without a state change). One small query."""
-    counts = StoredStudy.open(url, study).counts()
+    return counts_signature(StoredStudy.open(url, study).counts(), now=now)
+
+
+def counts_signature(counts: dict[str, int], *, now: float | None = None
+                     ) -> tuple[object, ...]:
+    """:func:`signature` from trial counts already read."""
     key: tuple[object, ...] = tuple(sorted(counts.items()))
     if counts.get("RUNNING"):
         now = time.time() if now is None else now

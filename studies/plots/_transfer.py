@@ -43,7 +43,7 @@ def transfer_figure(points: pd.DataFrame, fits: pd.DataFrame, *, over: str) -> g
                                   "width": 1}, name=f"slope {slope}: {words}")
     fig.update_layout(
         xaxis={"type": "log", "title": X_TITLES[over]},
-        yaxis={"type": "log", "title": f"best {CONVENTION_TITLES['paper']}, per-step shrink "
-               "η_t·λ (bar: near-best range)"},
+        yaxis={"type": "log", "title": f"best {CONVENTION_TITLES['paper']}<br>(bar: the "
+               "near-best cells' range)"},
         legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
     return fig
