@@ -29,7 +29,7 @@ from torch import Tensor
 
 log = logging.getLogger(__name__)
 
-COMPILE_MIN_ELEMENTS = 1 << 20  # below this the eager kernel is fast enough
+COMPILE_MIN_ELEMENTS = 1 << 19  # below this the eager kernel is fast enough
 
 
 def _adam_kernel(p: Tensor, m: Tensor, v: Tensor, g: Tensor, active: Tensor, lr: Tensor,

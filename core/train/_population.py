@@ -8,8 +8,10 @@ How it works
   that backward accumulates into in place. So the optimizer step is one fused kernel over
   (K, P) with per-member coefficients of shape (K, 1) (:mod:`core.optim._member`) instead of
   K × n_params small ones, and backward never materialises per-slice copies.
-* The forward pass is ``vmap(functional_call)`` over the member axis; BatchNorm buffers are
-  stacked too, so each member keeps its own running statistics. The loss is the sum of the
+* The forward pass of MLPs is :func:`core.models.stacked_forward` (a few large products,
+  features-major); other models run ``vmap(functional_call)`` over the member axis. BatchNorm
+  buffers are stacked too, so each member keeps its own running statistics. Logits are
+  (K, C, B), the layout ``F.cross_entropy`` reduces over directly. The loss is the sum of the
   members' mean losses: its gradient with respect to member k's slice is member k's own
   gradient, so one ``backward()`` trains all K.
 * Members that share a seed share the data order (one input batch broadcast to all); members
@@ -35,7 +37,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from core.data import DataSplits
-from core.models import ModelSpec, build_model, normalized_weights
+from core.models import ModelSpec, build_model, normalized_weights, stacked_forward
 from core.optim import member_adam_step, member_sgd_step, param_groups
 from core.schedules import NormalizedDecay, period_epochs
 from core.train._common import EVAL_ROWS, Callback, DataOrder, errors, prepare_data, steps_per_epoch
@@ -110,13 +112,19 @@ class _Population:
         nets = [build_model(model, input_shape=data.input_shape, num_classes=data.num_classes,
                             seed=c.seed).to(device=device, dtype=dtype) for c in configs]
         self.base = nets[0]
-        params, self.buffers = stack_module_state(nets)
+        self.stacked = stacked_forward(self.base)
+        # Members go through forward and backward in slices (see _member_slices); each slice
+        # has its own leaf views of the flat parameters and gradients, and of the buffers.
+        self.slices = _member_slices(k, self.base, first.batch_size, dtype, device,
+                                     sliced=self.stacked is not None)
+        params, buffers = stack_module_state(nets)
+        self.buffers = [{n: b[s] for n, b in buffers.items()} for s in self.slices]
         groups = param_groups(self.base, weight_decay=1.0, rule=first.decay_rule)
         decayed = [name for g in groups if g["decay"] for name, _ in g["params"]]
         kept = [name for g in groups if not g["decay"] for name, _ in g["params"]]
         self.flats: list[torch.Tensor] = []  # [decayed (K, P_d), kept (K, P_n)]
         self.grads: list[torch.Tensor] = []
-        self.params: dict[str, torch.Tensor] = {}
+        self.params: list[dict[str, torch.Tensor]] = [{} for _ in self.slices]
         for names in (decayed, kept):
             pieces = [params[name].detach().reshape(k, -1) for name in names]
             # The empty piece keeps cat defined when a group has no parameters.
@@ -124,8 +132,10 @@ class _Population:
             grad = torch.zeros_like(flat)
             sizes = [piece.shape[1] for piece in pieces]
             for name, p, g in zip(names, flat.split(sizes, 1), grad.split(sizes, 1), strict=True):
-                self.params[name] = p.view(params[name].shape).requires_grad_(True)
-                self.params[name].grad = g.view(params[name].shape)
+                shape = params[name].shape[1:]
+                for s, leaves in zip(self.slices, self.params, strict=True):
+                    leaves[name] = p[s].view(-1, *shape).requires_grad_(True)
+                    leaves[name].grad = g[s].view(-1, *shape)
             self.flats.append(flat)
             self.grads.append(grad)
         self.state = [self._new_state(f) for f in self.flats]
@@ -142,8 +152,6 @@ class _Population:
         self.orders = [DataOrder(s, data, first.batch_size) for s in seeds]
         self.seed_index = as_tensor([seeds.index(c.seed) for c in configs], torch.long)
         self.shared_input = len(seeds) == 1
-        self.forward = vmap(self._member_forward, in_dims=(0, 0, None if self.shared_input else 0))
-        self.forward_eval = vmap(self._member_forward, in_dims=(0, 0, None))
 
     def _new_state(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         zeros = lambda: torch.zeros_like(flat)  # noqa: E731
@@ -152,8 +160,40 @@ class _Population:
                     "step": torch.zeros((), dtype=torch.float32, device=flat.device)}
         return {"momentum_buffer": zeros()}
 
-    def _member_forward(self, params, buffers, x):
-        return functional_call(self.base, (params, buffers), (x,))
+    def _logits(self, params, buffers, x: torch.Tensor, *, training: bool,
+                shared: bool) -> torch.Tensor:
+        """(K, C, B) logits of a slice's members for one batch, shared or one per member."""
+        if self.stacked is not None:
+            return self.stacked(params, buffers, x, training=training, shared=shared)
+        self.base.train(training)
+        forward = vmap(lambda p, b, xb: functional_call(self.base, (p, b), (xb,)),
+                       in_dims=(0, 0, None if shared else 0))
+        return forward(params, buffers, x).transpose(1, 2)
+
+    def _forward_backward(self, x: torch.Tensor, targets: torch.Tensor, active: torch.Tensor
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every member's mean loss (K,) and misclassified samples (K,) on one batch, and its
+        gradient in the flat buffer: slice by slice, the loss of the members still active and
+        not diverging at this step. The sum of the members' losses has, with respect to member
+        k's parameters, member k's own gradient, so one backward per slice trains them all."""
+        for grad in self.grads:
+            grad.zero_()
+        losses, wrong = [], []
+        for s, params, buffers in zip(self.slices, self.params, self.buffers, strict=True):
+            logits = self._logits(params, buffers, x if self.shared_input else x[s],
+                                  training=True, shared=self.shared_input)
+            loss = F.cross_entropy(logits, targets[s], reduction="none").mean(dim=1)
+            keep = active[s] & ~self._diverging(loss)
+            with warnings.catch_warnings():
+                # The grads are strided views into the flat buffer, on purpose.
+                warnings.filterwarnings("ignore", message=".*gradient layout contract")
+                torch.where(keep, loss, 0.0).sum().backward()
+            losses.append(loss.detach())
+            wrong.append(errors(logits.detach(), targets[s]))
+        return torch.cat(losses), torch.cat(wrong)
+
+    def _diverging(self, member_loss: torch.Tensor) -> torch.Tensor:
+        return ~torch.isfinite(member_loss) | (member_loss > self.first.divergence_loss)
 
     def train(self, callback: Callback | None) -> list[RunResult]:
         first, k, dev = self.first, self.k, self.device
@@ -166,27 +206,16 @@ class _Population:
         diverged_at = torch.zeros(k, dtype=torch.long, device=dev)  # 0: not diverged
         start, step = time.perf_counter(), 0
         for epoch in range(1, first.epochs + 1):
-            self.base.train()
             loss_sum = torch.zeros(k, dtype=torch.float64, device=dev)
             wrong = torch.zeros(k, dtype=torch.long, device=dev)
             eta, eta_sum = math.nan, 0.0
             for index_per_seed in zip(*(order.epoch() for order in self.orders), strict=True):
                 x, y = self._batch(index_per_seed)
-                logits = self.forward(self.params, self.buffers, x)  # (K, B, C)
                 targets = y if y.dim() == 2 else y.expand(k, -1)
-                member_loss = F.cross_entropy(
-                    logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
-                ).view(k, -1).mean(dim=1)
-                bad = ~torch.isfinite(member_loss) | (member_loss > first.divergence_loss)
+                member_loss, batch_wrong = self._forward_backward(x, targets, active)
+                bad = self._diverging(member_loss)
                 diverged_at = torch.where(bad & active, epoch, diverged_at)
                 active = active & ~bad
-                total = torch.where(active, member_loss, 0.0).sum()
-                for grad in self.grads:
-                    grad.zero_()
-                with warnings.catch_warnings():
-                    # The grads are strided views into the flat buffer, on purpose.
-                    warnings.filterwarnings("ignore", message=".*gradient layout contract")
-                    total.backward()
                 eta = first.schedule(step, spe)
                 lam = self.weight_decay
                 if norm_unit is not None:
@@ -198,9 +227,8 @@ class _Population:
                 if self.telemetry:
                     self.telemetry.after()
                 step, eta_sum = step + 1, eta_sum + eta
-                loss_sum += (torch.where(active, member_loss.detach(), 0.0).double()
-                             * targets.shape[1])
-                wrong += errors(logits.detach(), targets)
+                loss_sum += torch.where(active, member_loss, 0.0).double() * targets.shape[1]
+                wrong += batch_wrong
             metrics = self._epoch_metrics(epoch, loss_sum, wrong, (eta, eta_sum / spe), n_train,
                                           start)
             running = {}
@@ -249,17 +277,17 @@ class _Population:
 
     @torch.no_grad()
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        self.base.eval()
-        params = {n: p.detach() for n, p in self.params.items()}
-        rows = max(1, EVAL_ROWS // self.k)
         loss = torch.zeros(self.k, dtype=torch.float64, device=self.device)
         wrong = torch.zeros(self.k, dtype=torch.long, device=self.device)
-        for xb, yb in zip(x.split(rows), y.split(rows), strict=True):
-            logits = self.forward_eval(params, self.buffers, xb)
-            loss += F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), yb.repeat(self.k), reduction="none"
-            ).view(self.k, -1).double().sum(dim=1)
-            wrong += errors(logits, yb.expand(self.k, -1))
+        for s, params, buffers in zip(self.slices, self.params, self.buffers, strict=True):
+            params = {n: p.detach() for n, p in params.items()}
+            members = s.stop - s.start
+            rows = max(1, EVAL_ROWS // members)
+            for xb, yb in zip(x.split(rows), y.split(rows), strict=True):
+                logits = self._logits(params, buffers, xb, training=False, shared=True)
+                targets = yb.expand(members, -1)
+                loss[s] += F.cross_entropy(logits, targets, reduction="none").double().sum(dim=1)
+                wrong[s] += errors(logits, targets)
         n = max(1, y.shape[0])
         return loss / n, wrong.double() / n
 
@@ -275,3 +303,28 @@ class _Population:
                              test_error=tse, val_loss=vl, test_loss=tsl, eta=etas[0],
                              weight_norm=wn, elapsed_s=elapsed, eta_epoch_mean=etas[1], **tm)
                 for tl, te, vl, ve, tsl, tse, wn, tm in zip(*columns, telemetry, strict=True)]
+
+
+CACHE_BYTES = 1 << 20
+"""A CPU core's L2 cache as this trainer plans for it (1 MiB per core on the 2-core AMD EPYC
+this was measured on; 1–2 MiB on current x86 server cores)."""
+
+
+def _member_slices(k: int, base: torch.nn.Module, batch_size: int, dtype: torch.dtype,
+                   device: torch.device, *, sliced: bool) -> list[slice]:
+    """Groups of members that go through forward and backward together.
+
+    On a CPU, the stacked MLP's members are cut into equal slices whose widest activation
+    (members × features × batch) fits in :data:`CACHE_BYTES`: BatchNorm, ReLU and the batched
+    products then stream from L2 instead of L3. Measured at the demo's shapes (MLP 64-64 +
+    BatchNorm, batch 64, one thread): forward and backward of BatchNorm + ReLU 1.6 → 1.0 ms and
+    of the 64 × 64 products 2.9 → 2.4 ms per 128 members with slices of 64. On a GPU, and for
+    models run under ``vmap``, one slice holds every member.
+    """
+    if not sliced or device.type != "cpu":
+        return [slice(0, k)]
+    widest = max(m.out_features for m in base.modules() if isinstance(m, torch.nn.Linear))
+    per_member = widest * batch_size * dtype.itemsize
+    count = math.ceil(k / max(1, CACHE_BYTES // per_member))
+    size = math.ceil(k / count)
+    return [slice(lo, min(k, lo + size)) for lo in range(0, k, size)]
