@@ -90,9 +90,10 @@ def test_members_in_slices_train_as_single_runs(digits, monkeypatch, seeds):
                            seed=seeds[i % len(seeds)], epochs=2, batch_size=64, dtype="float64")
                for i, lr in enumerate(lrs)]
     base = build_model(model, input_shape=digits.input_shape, num_classes=10, seed=0)
-    slices = population._member_slices(len(configs), base, 64, torch.float64,
-                                       torch.device("cpu"), sliced=True)
+    slices, rows = population._member_slices(len(configs), base, 64, torch.float64,
+                                             torch.device("cpu"), sliced=True)
     assert [(s.start, s.stop) for s in slices] == [(0, 2), (2, 4), (4, 5)]
+    assert rows == 2 * 64  # an evaluation pass of 2 members reads 64 samples: 2 × 64 rows
     results = train_population(configs, model=model, data=digits, device="cpu")
     for config, result in zip(configs, results, strict=True):
         alone = train_single(config, model=model, data=digits, device="cpu")
