@@ -100,3 +100,17 @@ def test_members_in_slices_train_as_single_runs(digits, monkeypatch, seeds):
         for got, want in zip(result.history, alone.history, strict=True):
             for field in ("train_loss", "train_error", "val_loss", "test_error", "weight_norm"):
                 assert getattr(got, field) == pytest.approx(getattr(want, field), rel=1e-9), field
+
+
+def test_error_count_is_argmax_over_the_class_axis_ties_included():
+    """``errors`` takes max(dim=1).indices for speed; it must count exactly what argmax does,
+    in both layouts, when two classes tie for the largest logit (the first one wins)."""
+    from core.train._common import errors
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randint(0, 3, (6, 4, 50), generator=gen).float()  # many ties
+    targets = torch.randint(0, 4, (6, 50), generator=gen)
+    want = (logits.argmax(dim=1) != targets).sum(dim=-1)
+    torch.testing.assert_close(errors(logits, targets), want)
+    single = logits[0].T.contiguous()  # (B, C)
+    assert int(errors(single, targets[0])) == int(want[0])
