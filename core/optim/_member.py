@@ -29,7 +29,9 @@ from torch import Tensor
 
 log = logging.getLogger(__name__)
 
-COMPILE_MIN_ELEMENTS = 1 << 19  # below this the eager kernel is fast enough
+# Below this the eager kernel is fast enough. At 2^20 the K = 128 landscape of MNIST-1D MLPs
+# 64-64 (934,000 decayed elements) ran eager: 4.5 ms a step against 0.3 ms compiled.
+COMPILE_MIN_ELEMENTS = 1 << 19
 
 
 def _adam_kernel(p: Tensor, m: Tensor, v: Tensor, g: Tensor, active: Tensor, lr: Tensor,
