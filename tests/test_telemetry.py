@@ -221,3 +221,55 @@ def test_worker_stores_telemetry_and_curves_export_it(tmp_path, tiny_spec):
     roles = sorted((t.meta["cell"].split()[0], t.meta["role"]) for t in fig.data)
     assert roles == [("Adam", "measured"), ("AdamW", "measured"), ("AdamW", "predicted")]
     assert "rad" in fig.layout.yaxis.title.text
+
+
+def test_decay_ratios_follow_the_restart_periods_by_hand():
+    """Normalized decay with warm restarts T₀ = 1, T_mult = 2: periods of 1, 2 and 4 epochs, so
+    λ_e/λ = √(T₀/T_i) = 1, 1/√2, 1/√2, 1/2, 1/2, 1/2, 1/2; no restarts: 1 throughout."""
+    from studies.dashboard import decay_ratios
+    from studies.spec import ScheduleSpec
+
+    restarts = ScheduleSpec(name="warm_restarts", t0=1, t_mult=2)
+    half = math.sqrt(0.5)
+    assert decay_ratios(restarts, epochs=7, steps_per_epoch=5) == pytest.approx(
+        [1, half, half, 0.5, 0.5, 0.5, 0.5])
+    assert decay_ratios(ScheduleSpec(name="cosine"), epochs=4, steps_per_epoch=3) == (1.0,) * 4
+    # A restart inside epoch 2 (T₀ = 1.5): the epoch mixes the two periods' λ.
+    straddling = decay_ratios(ScheduleSpec(name="warm_restarts", t0=1.5, t_mult=2), epochs=3,
+                              steps_per_epoch=10)
+    assert straddling[0] == 1.0 and math.sqrt(1.5 / 3) < straddling[1] < 1.0
+
+
+def test_equilibrium_under_normalized_restarts_uses_the_lambda_training_applied(tmp_path,
+                                                                                tiny_spec):
+    """The Curves page's prediction at each epoch is √(2·s̄_e·(1−β₁)/(1+β₁)) with s̄_e the
+    epoch's mean η_t·λ_t as core's NormalizedDecay sets λ_t per period, not the first
+    period's λ throughout (which would put epochs 4–7 √2 too high)."""
+    from core.schedules import NormalizedDecay, period_epochs
+    from studies.dashboard import study_decay_ratios
+    from studies.runner import core_schedule
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    spec = tiny_spec(model={"name": "mlp", "widths": [16], "norm": True}, epochs=7,
+                     optimizers=["adamw"], lr={"values": [0.01]},
+                     weight_decay={"convention": "normalized", "values": [0.05]},
+                     schedules=[{"name": "warm_restarts", "t0": 1, "t_mult": 2}])
+    create_study(spec, storage=url)
+    run_worker(storage=url, study_name="tiny")
+    curves, trials = curves_frame(url, "tiny"), trials_frame(url, "tiny")
+    cells = [Cell(optimizer="adamw", lr=0.01, wd_paper=float(trials["wd_paper"].iloc[0]))]
+    ratios = study_decay_ratios(spec, trials)
+    frame = equilibrium_curves(curves, trials, cells=cells, decay_ratios=ratios)
+
+    steps = int(trials["steps_per_epoch"].iloc[0])
+    schedule = core_schedule(spec.schedules[0], epochs=7)
+    unit = NormalizedDecay(0.05, batch_size=50, train_size=100)
+    want = []
+    for epoch in range(7):
+        shrink = [schedule(t, steps) * unit.paper_lambda(period_epochs(schedule, t, steps, 7))
+                  for t in range(epoch * steps, (epoch + 1) * steps)]
+        want.append(math.sqrt(2 * np.mean(shrink) * 0.1 / 1.9))
+    assert frame["predicted"].tolist() == pytest.approx(want, rel=1e-9)
+    without = equilibrium_curves(curves, trials, cells=cells)
+    assert without["predicted"].iloc[-1] / frame["predicted"].iloc[-1] == pytest.approx(
+        math.sqrt(2), rel=1e-9)

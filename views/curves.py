@@ -46,11 +46,15 @@ def render() -> None:
     if picked and curves["angular_update_bn"].notna().any():
         st.subheader("Rotational equilibrium of the normalized layers")
         betas = {} if spec is None else {"momentum": spec.momentum, "beta1": float(spec.betas[0])}
-        ui.plotly(equilibrium_figure(curves, trials, cells=cells, **betas), key="cv_equilibrium")
+        ui.plotly(equilibrium_figure(curves, trials, cells=cells, **betas,
+                                     decay_ratios=dash.study_decay_ratios(spec, trials)),
+                  key="cv_equilibrium")
         st.caption("Solid: ∠(W_t, W_{t+1}) per step (rad), mean over the epoch, the decayed "
                    "matrices feeding BatchNorm and the seeds. Dotted: rotational equilibrium "
                    "(Kosson et al. 2024), SGDW/AdamW √(2·η̄·λ·(1−β₁)/(1+β₁)), η̄ the epoch's mean "
-                   "η_t, paper λ (η̄·λ = mean lr_t·wd), free of α; SGD + L2 √(2·η̄·α·λ/(1+β₁)). "
+                   "η_t, paper λ (η̄·λ = mean lr_t·wd; under normalized decay the λ training "
+                   "applied in that epoch's restart period), free of α; SGD + L2 "
+                   "√(2·η̄·α·λ/(1+β₁)). "
                    "Adam + L2 has none: its λθ is divided by √v̂, so no common shrink balances.")
     if spec is not None:
         st.subheader("The study's schedules η_t")

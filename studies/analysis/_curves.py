@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -159,11 +159,24 @@ def equilibrium_angular_update(optimizer: str, eta: float, lr: float, weight_dec
 
 
 def equilibrium_curves(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Sequence[Cell],
-                       momentum: float = 0.9, beta1: float = 0.9) -> pd.DataFrame:
-    """:func:`learning_curves` of ``angular_update_bn`` plus the equilibrium at the epoch's η̄."""
+                       momentum: float = 0.9, beta1: float = 0.9,
+                       decay_ratios: Mapping[str, Sequence[float]] | None = None
+                       ) -> pd.DataFrame:
+    """:func:`learning_curves` of ``angular_update_bn`` plus the equilibrium at the epoch's
+    mean shrink η̄_e·λ_e. ``decay_ratios`` maps a schedule to λ_e/λ per epoch (from 1), where
+    training's λ moves away from the cell's paper λ (normalized decay with warm restarts:
+    :func:`studies.dashboard.decay_ratios`); missing: λ_e = λ."""
     out = learning_curves(curves, trials, cells=cells, metric="angular_update_bn")
     eta = learning_curves(curves, trials, cells=cells, metric="eta_epoch_mean")["mean"]
+    ratios = decay_ratios or {}
+
+    def ratio(schedule: str, epoch: int) -> float:
+        by_epoch = ratios.get(schedule)
+        return by_epoch[epoch - 1] if by_epoch and 1 <= epoch <= len(by_epoch) else 1.0
+
     out["predicted"] = [
-        equilibrium_angular_update(o, e, a, w, beta1=momentum if o.startswith("sgd") else beta1)
-        for o, e, a, w in zip(out["optimizer"], eta, out["lr"], out["wd_paper"], strict=True)]
+        equilibrium_angular_update(o, e * ratio(s, n), a, w,
+                                   beta1=momentum if o.startswith("sgd") else beta1)
+        for o, s, n, e, a, w in zip(out["optimizer"], out["schedule"], out["epoch"], eta,
+                                    out["lr"], out["wd_paper"], strict=True)]
     return out

@@ -12,7 +12,8 @@
 * Figures and tables: :func:`landscapes`, :func:`add_click_layer`, :func:`picked_cells`,
   :func:`studies_table`, :func:`summary_table`, :func:`study_report`, :func:`exports`.
 * The study form from the spec's field descriptions: :mod:`studies.dashboard.forms`.
-* Schedules page: :func:`eta_series`, :func:`convert`.
+* Schedules page: :func:`eta_series`, :func:`convert`; the Curves page's equilibrium under
+  normalized decay: :func:`study_decay_ratios`.
 
 Never imports streamlit (DESIGN.md: ``studies/`` works headless).
 """
@@ -76,7 +77,14 @@ from studies.dashboard._runs import (
     run_status,
     tail,
 )
-from studies.dashboard._schedules import convert, eta_series, restart_epochs, schedule_spec
+from studies.dashboard._schedules import (
+    convert,
+    decay_ratios,
+    eta_series,
+    restart_epochs,
+    schedule_spec,
+    study_decay_ratios,
+)
 from studies.dashboard._tables import (
     COUPLING_HELP,
     NEAR_BEST_HELP,
@@ -99,13 +107,13 @@ __all__ = [
     "ReadOnlyError", "RunError", "RunStatus", "active_runs", "add_click_layer", "add_tune_trials",
     "added_cells", "best_cells", "best_default", "best_spec_cells", "cancel_cost", "cancel_run",
     "cancel_text", "cell_choices", "cell_table", "cell_title", "cell_trials", "check_data",
-    "convert", "default_region", "delete", "demo_blurb", "difference_maps", "ensure_worker",
-    "eta_series", "exact_text", "existing_spec", "exports", "family_fit", "family_members",
-    "format_duration", "forms", "is_read_only", "landscape_caption", "landscapes",
+    "convert", "decay_ratios", "default_region", "delete", "demo_blurb", "difference_maps",
+    "ensure_worker", "eta_series", "exact_text", "existing_spec", "exports", "family_fit",
+    "family_members", "format_duration", "forms", "is_read_only", "landscape_caption", "landscapes",
     "landscapes_by_schedule", "latest_validation", "launch", "launch_worker", "more_seeds",
-    "options", "panel_cells", "picked_cells", "provisional_trials", "refine_plan",
-    "refine_region", "remove_added", "restart_epochs", "run_demo", "run_error", "run_log",
-    "run_status", "schedule_spec", "schedules_of", "selection_region", "signature",
-    "storage_url", "studies_table", "study_progress", "study_report", "summary_table", "tail",
-    "tune_figures",
+    "options", "panel_cells", "picked_cells", "provisional_trials", "refine_plan", "refine_region",
+    "remove_added", "restart_epochs", "run_demo", "run_error", "run_log", "run_status",
+    "schedule_spec", "schedules_of", "selection_region", "signature", "storage_url",
+    "studies_table", "study_decay_ratios", "study_progress", "study_report", "summary_table",
+    "tail", "tune_figures",
 ]

@@ -8,14 +8,17 @@ PAPER.md §3 with :func:`core.optim.convert_weight_decay`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from core.optim import WD_CONVENTIONS as CONVENTIONS
 from core.optim import convert_weight_decay, normalized_decay_factor
-from studies.spec import ScheduleSpec, SpecError
+from studies.spec import ScheduleSpec, SpecError, StudySpec
 
 MAX_POINTS = 4000  # points per curve: enough for a smooth line, light enough for a browser
 
@@ -47,6 +50,46 @@ def eta_series(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
     jumps = {b - 1 for a, b in itertools.pairwise(steps) if eta[b] > eta[a] + 1e-12}
     steps = sorted(set(steps) | jumps)
     return [s / steps_per_epoch for s in steps], [core(s, steps_per_epoch) for s in steps]
+
+
+@functools.lru_cache(maxsize=32)
+def decay_ratios(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
+                 ) -> tuple[float, ...]:
+    """Under the normalized convention, per epoch e = 1 … E: the epoch's mean η_t·λ_t over
+    η̄_e·λ, with λ_t the paper λ training applies at step t and λ the cell's paper λ.
+
+    Training recomputes λ_t = λ_norm·√(b/(B·T_i)) for each warm-restart period T_i, while a
+    cell's paper λ is that of the first period T₀ (the run's length for every other schedule),
+    so the ratio is √(T₀/T_i), weighted by η_t inside an epoch that straddles a restart, and 1
+    for schedules without restarts. Steps are taken exactly as training takes them (S steps an
+    epoch, warm-up included)."""
+    from core.schedules import period_epochs
+    from studies.runner import core_schedule
+
+    core, per = core_schedule(schedule, epochs=epochs), steps_per_epoch
+    first = period_epochs(core, 0, per, epochs)
+    ratios = []
+    for epoch in range(epochs):
+        steps = range(epoch * per, (epoch + 1) * per)
+        eta = [core(t, per) for t in steps]
+        decay = [h * math.sqrt(first / period_epochs(core, t, per, epochs))
+                 for h, t in zip(eta, steps, strict=True)]
+        ratios.append(sum(decay) / sum(eta) if sum(eta) > 0 else 1.0)
+    return tuple(ratios)
+
+
+def study_decay_ratios(spec: StudySpec | None, trials: pd.DataFrame
+                       ) -> dict[str, tuple[float, ...]]:
+    """:func:`decay_ratios` of each schedule of a study under the normalized convention (S from
+    the trials table's ``steps_per_epoch``); empty otherwise, where λ_t is the cell's λ."""
+    if spec is None or spec.convention != "normalized" or "steps_per_epoch" not in trials:
+        return {}
+    steps = pd.to_numeric(trials["steps_per_epoch"], errors="coerce").dropna()
+    if steps.empty:
+        return {}
+    per = int(steps.iloc[0])
+    return {s.name: decay_ratios(s, epochs=spec.epochs, steps_per_epoch=per)
+            for s in spec.schedules}
 
 
 @dataclass(frozen=True)

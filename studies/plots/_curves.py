@@ -70,9 +70,12 @@ def curves_figure(curves: pd.DataFrame, trials: pd.DataFrame, *,
 
 
 def equilibrium_figure(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Sequence[Cell],
-                       momentum: float = 0.9, beta1: float = 0.9) -> go.Figure:
-    """Per cell, ``angular_update_bn`` (log axis) and, dotted, its predicted equilibrium."""
-    frame = equilibrium_curves(curves, trials, cells=cells, momentum=momentum, beta1=beta1)
+                       momentum: float = 0.9, beta1: float = 0.9,
+                       decay_ratios: Mapping[str, Sequence[float]] | None = None) -> go.Figure:
+    """Per cell, ``angular_update_bn`` (log axis) and, dotted, its predicted equilibrium
+    (:func:`~studies.analysis._curves.equilibrium_curves`, ``decay_ratios`` included)."""
+    frame = equilibrium_curves(curves, trials, cells=cells, momentum=momentum, beta1=beta1,
+                               decay_ratios=decay_ratios)
     fig = go.Figure()
     for k, (label, g) in enumerate(frame.groupby("label", sort=False)):
         color = optimizer_color(str(g["optimizer"].iloc[0]), index=k)
