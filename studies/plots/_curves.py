@@ -86,8 +86,11 @@ def equilibrium_figure(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Seq
                     x=g["epoch"], y=y, mode="lines", line={"color": color, **style},
                     name=f"{label} {role}", legendgroup=label, meta={"role": role, "cell": label},
                     hovertemplate=f"epoch %{{x}}: %{{y:.3g}} rad<extra>{label} {role}</extra>"))
+    # Anchored at its top: at 800 px the four entries wrap to two rows, which a legend anchored
+    # at its bottom drew over the epoch ticks.
     fig.update_layout(xaxis_title="epoch", yaxis_title="∠(W_t, W_{t+1}) per step (rad)",
-                      yaxis_type="log", height=420, legend={"orientation": "h", "y": -0.2})
+                      yaxis_type="log", height=420,
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     return fig
 
 
