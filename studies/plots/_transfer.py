@@ -45,5 +45,5 @@ def transfer_figure(points: pd.DataFrame, fits: pd.DataFrame, *, over: str) -> g
         xaxis={"type": "log", "title": X_TITLES[over]},
         yaxis={"type": "log", "title": f"best {CONVENTION_TITLES['paper']}<br>(bar: the "
                "near-best cells' range)"},
-        legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25}, margin={"t": 30})
     return fig
