@@ -62,16 +62,18 @@ def trials_frame(source: str | BaseStorage, study_name: str) -> pd.DataFrame:
 
 def _factor(spec: StudySpec | None, schedule: str, train_size: int | None,
             cache: dict[str, float]) -> float:
-    """f = √(b/(B·T)) with T the epochs, or T₀ under warm restarts (the first period's λ);
-    NaN when unknown (no spec, no B, a schedule the spec does not have)."""
+    """f = √(b/(B·T₀)), T₀ the first restart period or the whole run (the period whose λ a
+    cell's paper λ is: :func:`studies.runner.first_period`); NaN when unknown (no spec, no B,
+    a schedule the spec does not have). Imports torch on first use."""
     if spec is None or train_size is None:
         return _NAN
     if schedule not in cache:
+        from studies.runner import first_period
+
         try:
-            s = spec.schedule_named(schedule)
-            period = s.t0 if s.name == "warm_restarts" and s.t0 is not None else spec.epochs
+            period = first_period(spec.schedule_named(schedule), epochs=spec.epochs)
             cache[schedule] = normalized_decay_factor(
-                batch_size=spec.batch_size, train_size=train_size, epochs=float(period))
+                batch_size=spec.batch_size, train_size=train_size, epochs=period)
         except (KeyError, ValueError):
             cache[schedule] = _NAN
     return cache[schedule]
@@ -79,20 +81,17 @@ def _factor(spec: StudySpec | None, schedule: str, train_size: int | None,
 
 @functools.lru_cache(maxsize=64)
 def _run_theory(schedule: ScheduleSpec, epochs: int, batch_size: int, train_size: int,
-                factor: float | None) -> tuple[float, float, float]:
+                normalized: bool) -> tuple[float, float, float]:
     """(η̄, S, k) of a run, stepped as core.train steps it: S = ⌈B/b⌉ steps per epoch (the last,
-    smaller batch kept), η̄ the mean of η_t = schedule(t, S) over steps t = 0 … E·S − 1 (warm-up
-    included), k the mean of η_t·λ_t/λ: η̄, but under λ_norm (f = ``factor`` of wd_paper's λ)
-    λ_t = λ_norm·√(b/(B·T_i)) per restart period T_i. Imports torch on first use."""
-    from core.schedules import period_epochs
+    smaller batch kept), η̄ the mean of η_t over steps t = 0 … E·S − 1 (warm-up included), k
+    the mean of η_t·λ_t/λ: η̄, but under λ_norm λ_t = λ·√(T₀/T_i) per restart period T_i
+    (:func:`studies.runner.decay_steps`). Imports torch on first use."""
     from core.train import steps_per_epoch
-    from studies.runner import core_schedule
+    from studies.runner import decay_steps
 
-    core, steps = core_schedule(schedule, epochs=epochs), steps_per_epoch(train_size, batch_size)
-    eta = np.array([core(t, steps) for t in range(epochs * steps)])
-    k = eta if factor is None else eta * normalized_decay_factor(
-        batch_size=batch_size, train_size=train_size, epochs=np.array(
-            [period_epochs(core, t, steps, epochs) for t in range(epochs * steps)])) / factor
+    steps = steps_per_epoch(train_size, batch_size)
+    eta, ratio = (np.array(v) for v in decay_steps(schedule, epochs=epochs, steps_per_epoch=steps))
+    k = eta * ratio if normalized else eta
     return float(eta.mean()), float(steps), float(k.mean())
 
 
@@ -123,7 +122,7 @@ def _trial_row(r: TrialRecord, study: str, spec: StudySpec | None, train_size: i
     eta = steps = k = _NAN
     if spec is not None and b is not None and schedule in spec.schedule_names:
         eta, steps, k = _run_theory(spec.schedule_named(schedule), spec.epochs, spec.batch_size,
-                                    int(b), factor if convention == "normalized" else None)
+                                    int(b), convention == "normalized")
     tau = theory_axis("tau_epoch", paper, lr, decay_eta=k, steps_per_epoch=steps)
     diverged, epoch = bool(a.get(L.DIVERGED, False)), a.get(L.DIVERGED_EPOCH)
     epochs_done = metrics.get("epochs_done")

@@ -17,8 +17,8 @@ from tests.conftest import tiny_spec_dict
 
 
 def theory(schedule: dict, *, epochs: int = 2, batch: int = 30, n: int = 100,
-           factor: float | None = None) -> tuple[float, float, float]:
-    return _run_theory(ScheduleSpec(**schedule), epochs, batch, n, factor)
+           normalized: bool = False) -> tuple[float, float, float]:
+    return _run_theory(ScheduleSpec(**schedule), epochs, batch, n, normalized)
 
 
 def test_steps_per_epoch_keeps_the_last_smaller_batch() -> None:
@@ -43,7 +43,7 @@ def test_normalized_decay_under_warm_restarts_weights_each_period() -> None:
     # T₀ = 1, T_mult = 2, E = 3, S = 2: η = 1, ½ in period 1; 1, ½(1+cos π/4), ½, ½(1+cos 3π/4)
     # in period 2 (sum 2.5). λ_t = λ₀·√(T₀/T_i): the second period's steps count 1/√2.
     spec = {"name": "warm_restarts", "t0": 1, "t_mult": 2}
-    eta, steps, k = theory(spec, epochs=3, batch=50, n=100, factor=math.sqrt(50 / 100))
+    eta, steps, k = theory(spec, epochs=3, batch=50, n=100, normalized=True)
     assert (eta, steps) == (pytest.approx(4 / 6), 2.0)
     assert k == pytest.approx((1.5 + 2.5 / math.sqrt(2)) / 6)
     assert theory(spec, epochs=3, batch=50, n=100)[2] == pytest.approx(4 / 6)  # paper λ

@@ -163,9 +163,9 @@ def equilibrium_curves(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Seq
                        decay_ratios: Mapping[str, Sequence[float]] | None = None
                        ) -> pd.DataFrame:
     """:func:`learning_curves` of ``angular_update_bn`` plus the equilibrium at the epoch's
-    mean shrink η̄_e·λ_e. ``decay_ratios`` maps a schedule to λ_e/λ per epoch (from 1), where
-    training's λ moves away from the cell's paper λ (normalized decay with warm restarts:
-    :func:`studies.dashboard.decay_ratios`); missing: λ_e = λ."""
+    mean shrink η̄_e·λ_e. ``decay_ratios`` maps a schedule to λ_e/λ per epoch (from 1) where
+    training's λ moves away from the cell's paper λ (normalized decay with warm restarts, whose
+    λ is recomputed per restart period); a schedule not in it has λ_e = λ."""
     out = learning_curves(curves, trials, cells=cells, metric="angular_update_bn")
     eta = learning_curves(curves, trials, cells=cells, metric="eta_epoch_mean")["mean"]
     ratios = decay_ratios or {}

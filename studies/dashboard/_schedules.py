@@ -1,4 +1,5 @@
-"""The Schedules page's logic: η_t curves of spec schedules, and the weight-decay calculator.
+"""The Schedules page's logic: η_t curves of spec schedules, and the weight-decay calculator;
+and the λ_t/λ per epoch that the Curves page's equilibrium needs under normalized decay.
 
 Curves come from the very objects training uses (:func:`studies.runner.core_schedule` builds
 the ``core.schedules`` object of a :class:`~studies.spec.ScheduleSpec`), so what the page
@@ -58,24 +59,19 @@ def decay_ratios(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
     """Under the normalized convention, per epoch e = 1 … E: the epoch's mean η_t·λ_t over
     η̄_e·λ, with λ_t the paper λ training applies at step t and λ the cell's paper λ.
 
-    Training recomputes λ_t = λ_norm·√(b/(B·T_i)) for each warm-restart period T_i, while a
-    cell's paper λ is that of the first period T₀ (the run's length for every other schedule),
-    so the ratio is √(T₀/T_i), weighted by η_t inside an epoch that straddles a restart, and 1
-    for schedules without restarts. Steps are taken exactly as training takes them (S steps an
-    epoch, warm-up included)."""
-    from core.schedules import period_epochs
-    from studies.runner import core_schedule
+    λ_t/λ = √(T₀/T_i) for the restart period T_i of step t (:func:`studies.runner.decay_steps`,
+    the very schedule objects training steps), weighted by η_t inside an epoch that straddles
+    a restart; 1 for schedules without restarts."""
+    from studies.runner import decay_steps
 
-    core, per = core_schedule(schedule, epochs=epochs), steps_per_epoch
-    first = period_epochs(core, 0, per, epochs)
-    ratios = []
+    eta, ratio = decay_steps(schedule, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    out = []
     for epoch in range(epochs):
-        steps = range(epoch * per, (epoch + 1) * per)
-        eta = [core(t, per) for t in steps]
-        decay = [h * math.sqrt(first / period_epochs(core, t, per, epochs))
-                 for h, t in zip(eta, steps, strict=True)]
-        ratios.append(sum(decay) / sum(eta) if sum(eta) > 0 else 1.0)
-    return tuple(ratios)
+        part = slice(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch)
+        total = sum(eta[part])
+        out.append(sum(h * r for h, r in zip(eta[part], ratio[part], strict=True)) / total
+                   if total > 0 else 1.0)
+    return tuple(out)
 
 
 def study_decay_ratios(spec: StudySpec | None, trials: pd.DataFrame

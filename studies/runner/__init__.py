@@ -15,7 +15,13 @@ core) and optuna; never streamlit.
 """
 
 from studies.export import FORMATS, curves_frame, export_trials, trials_frame
-from studies.runner._convert import core_model, core_schedule, train_config
+from studies.runner._convert import (
+    core_model,
+    core_schedule,
+    decay_steps,
+    first_period,
+    train_config,
+)
 from studies.runner._create import (
     add_trials,
     create_study,
@@ -28,6 +34,7 @@ from studies.runner._worker import CURVES_FLUSH_S, DEFAULT_MAX_MEMBERS, WorkerSu
 
 __all__ = [
     "CURVES_FLUSH_S", "DEFAULT_MAX_MEMBERS", "FORMATS", "WorkerSummary", "add_trials", "core_model",
-    "core_schedule", "create_study", "curves_frame", "export_trials", "extend_study", "load_data",
-    "more_seeds_cells", "refine_cells", "run_worker", "train_config", "trials_frame",
+    "core_schedule", "create_study", "curves_frame", "decay_steps", "export_trials",
+    "extend_study", "first_period", "load_data", "more_seeds_cells", "refine_cells", "run_worker",
+    "train_config", "trials_frame",
 ]

@@ -8,9 +8,19 @@ each restart period T.
 
 from __future__ import annotations
 
+import math
+
 from core.models import ModelSpec as CoreModelSpec
 from core.optim import to_paper
-from core.schedules import Constant, Cosine, Schedule, StepDrop, WarmRestarts, Warmup
+from core.schedules import (
+    Constant,
+    Cosine,
+    Schedule,
+    StepDrop,
+    WarmRestarts,
+    Warmup,
+    period_epochs,
+)
 from core.train import TrainConfig
 from studies.spec import Cell, ScheduleSpec, StudySpec
 
@@ -30,6 +40,28 @@ def core_schedule(schedule: ScheduleSpec, *, epochs: int) -> Schedule:
     else:  # the spec validates names; a new one must be added here
         raise ValueError(f"unknown schedule {schedule.name!r}")
     return Warmup(inner=inner, epochs=schedule.warmup_epochs) if schedule.warmup_epochs else inner
+
+
+def first_period(schedule: ScheduleSpec, *, epochs: int) -> float:
+    """T₀, the period whose λ a cell's paper λ is under the normalized convention: the first
+    restart period under warm restarts, else the whole run (core's ``period_epochs`` at step 0)."""
+    return period_epochs(core_schedule(schedule, epochs=epochs), 0, 1, epochs)
+
+
+def decay_steps(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
+                ) -> tuple[list[float], list[float]]:
+    """(η_t, λ_t/λ) at every step t = 0 … E·S − 1, stepped as core.train steps them.
+
+    λ_t/λ relates training's paper λ at step t to a cell's paper λ under the normalized
+    convention: core recomputes λ_t = λ_norm·√(b/(B·T_i)) for the restart period T_i that step t
+    falls in, and the cell's λ is the first period's (:func:`first_period`), so λ_t/λ =
+    √(T₀/T_i): 1 for schedules without restarts. (Under the other conventions λ_t = λ.)
+    """
+    core, per = core_schedule(schedule, epochs=epochs), steps_per_epoch
+    first = period_epochs(core, 0, per, epochs)
+    steps = range(epochs * per)
+    return ([core(t, per) for t in steps],
+            [math.sqrt(first / period_epochs(core, t, per, epochs)) for t in steps])
 
 
 def core_model(spec: StudySpec) -> CoreModelSpec:
