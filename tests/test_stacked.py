@@ -102,15 +102,24 @@ def test_members_in_slices_train_as_single_runs(digits, monkeypatch, seeds):
                 assert getattr(got, field) == pytest.approx(getattr(want, field), rel=1e-9), field
 
 
-def test_error_count_is_argmax_over_the_class_axis_ties_included():
-    """``errors`` takes max(dim=1).indices for speed; it must count exactly what argmax does,
-    in both layouts, when two classes tie for the largest logit (the first one wins)."""
-    from core.train._common import errors
 
-    gen = torch.Generator().manual_seed(0)
-    logits = torch.randint(0, 3, (6, 4, 50), generator=gen).float()  # many ties
-    targets = torch.randint(0, 4, (6, 50), generator=gen)
-    want = (logits.argmax(dim=1) != targets).sum(dim=-1)
-    torch.testing.assert_close(errors(logits, targets), want)
-    single = logits[0].T.contiguous()  # (B, C)
-    assert int(errors(single, targets[0])) == int(want[0])
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_stacked_forward_and_population_on_cuda(digits):
+    """The stacked path runs unsliced on a GPU: parity with vmap there, and a population with
+    single runs (float64). CI has no GPU; benchmarks/device_check.py checks the same there."""
+    spec = ModelSpec(name="mlp", widths=(8, 8), norm=True)
+    base, params, buffers = _stack(spec, (2, 3))
+    params = {n: p.detach().cuda().requires_grad_(True) for n, p in params.items()}
+    ours = {n: b.cuda() for n, b in buffers.items()}
+    theirs = {n: b.cuda() for n, b in buffers.items()}
+    x = torch.randn(BATCH, 2, 3, dtype=torch.float64, device="cuda")
+    got = stacked_forward(base.cuda())(params, ours, x, training=True, shared=True)
+    want = _vmap_logits(base, params, theirs, x, training=True, shared=True)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    configs = [TrainConfig(optimizer=o, lr=3e-3, weight_decay=1e-2, epochs=2, batch_size=64,
+                           dtype="float64") for o in ("adam", "adamw")]
+    results = train_population(configs, model=spec, data=digits, device="cuda")
+    for config, result in zip(configs, results, strict=True):
+        alone = train_single(config, model=spec, data=digits, device="cuda")
+        for got_m, want_m in zip(result.history, alone.history, strict=True):
+            assert got_m.train_loss == pytest.approx(want_m.train_loss, rel=1e-9)

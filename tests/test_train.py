@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
+import core.train._population as population_module
 from core.data import load_dataset
 from core.models import ModelSpec
 from core.schedules import Cosine, WarmRestarts
 from core.train import TrainConfig, check_population, train_population, train_single
+from core.train._common import errors
 
 MLP = ModelSpec(name="mlp", widths=(32, 32), norm=False)
 MLP_NORM = ModelSpec(name="mlp", widths=(32,), norm=True)
@@ -99,7 +102,16 @@ def test_members_with_different_seeds_see_their_own_data_and_init(digits):
     assert len({r.final.train_loss for r in population}) == 3
 
 
-def test_a_diverging_member_is_flagged_and_leaves_the_others_untouched(digits):
+@pytest.fixture(params=["one slice", "a slice per member"])
+def slicing(request, monkeypatch):
+    """Run a test with the population's members in one slice, and again with each member in
+    its own slice (a cache budget of one byte), so that masks and callbacks cross slices."""
+    if request.param != "one slice":
+        monkeypatch.setattr(population_module, "CACHE_BYTES", 1)
+    return request.param
+
+
+def test_a_diverging_member_is_flagged_and_leaves_the_others_untouched(digits, slicing):
     cfgs = configs(["adam", "adam", "adamw"], [3e-3, 1e4, 1e-2], [1e-3, 0.0, 0.1])
     population = train_population(cfgs, model=MLP, data=digits, device="cpu")
     exploded = population[1]
@@ -113,7 +125,7 @@ def test_a_diverging_member_is_flagged_and_leaves_the_others_untouched(digits):
                                                     device="cpu"))
 
 
-def test_a_pruned_member_stops_without_disturbing_the_others(digits):
+def test_a_pruned_member_stops_without_disturbing_the_others(digits, slicing):
     cfgs = configs(["adam", "adamw", "adamw"], [3e-3, 1e-2, 3e-3], [1e-3, 0.1, 1e-2], epochs=4)
     seen = []
 
@@ -178,3 +190,15 @@ def test_bad_config_names_the_field(kwargs, field):
     base = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0} | kwargs
     with pytest.raises(ValueError, match=f"^{field}"):
         TrainConfig(**base)
+
+
+def test_error_count_is_argmax_over_the_class_axis_ties_included():
+    """``errors`` takes max(dim=1).indices for speed; it must count exactly what argmax does,
+    in both layouts, when two classes tie for the largest logit (the first one wins)."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randint(0, 3, (6, 4, 50), generator=gen).float()  # many ties
+    targets = torch.randint(0, 4, (6, 50), generator=gen)
+    want = (logits.argmax(dim=1) != targets).sum(dim=-1)
+    torch.testing.assert_close(errors(logits, targets), want)
+    single = logits[0].T.contiguous()  # (B, C)
+    assert int(errors(single, targets[0])) == int(want[0])
