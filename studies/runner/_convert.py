@@ -58,8 +58,7 @@ def decay_steps(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
     √(T₀/T_i): 1 for schedules without restarts. (Under the other conventions λ_t = λ.)
     """
     core, per = core_schedule(schedule, epochs=epochs), steps_per_epoch
-    first = period_epochs(core, 0, per, epochs)
-    steps = range(epochs * per)
+    first, steps = first_period(schedule, epochs=epochs), range(epochs * per)
     return ([core(t, per) for t in steps],
             [math.sqrt(first / period_epochs(core, t, per, epochs)) for t in steps])
 
