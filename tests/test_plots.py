@@ -168,6 +168,9 @@ def test_theory_axes_are_titled_with_their_definition_and_eta(axis: str, expecte
     assert not traces(fig, role=ISO_GROUP)  # lines of constant s, τ or α·λ are the columns
     (points, _) = traces(fig, role=COUPLING_NAME)
     assert "best λ per α (paper λ), slope" in points.name
+    # α·λ values typed on the paper axis are not drawn here either (they raised KeyError)
+    typed = landscape_figure({"adamw": theory_landscape(axis)}, iso_products=[2**-20])
+    assert not traces(typed, role=ISO_GROUP)
 
 
 def test_theory_axes_place_cells_and_the_coupling_fit_at_their_coordinates() -> None:

@@ -114,7 +114,7 @@ def landscape_options(schedules: list[str], panel_cells: int = 64) -> LandscapeO
         products = dash.forms.parse_list(text, "α·λ values", item="float")
     return LandscapeOptions(metric=metric, aggregate=aggregate, convention=convention,
                             schedule=schedule, best=int(best), iso=iso,
-                            products=products or None, coupling=coupling)
+                            products=(products or None) if iso else None, coupling=coupling)
 
 
 def live_landscape(ctx: ui.Context, study: str, o: LandscapeOptions, *, live: bool) -> None:

@@ -53,8 +53,9 @@ def storage_url(args: argparse.Namespace) -> str:
 def resolve_spec(text: str) -> StudySpec:
     """A YAML file if ``text`` names one (or looks like a path), else a preset name."""
     path = Path(text)
-    if path.suffix in (".yaml", ".yml") or os.sep in text or path.exists():
-        if not path.is_file():
+    # os.path's checks: Path.exists() raises on a name too long for the file system.
+    if path.suffix in (".yaml", ".yml") or os.sep in text or os.path.exists(text):
+        if not os.path.isfile(text):
             raise SpecError("spec", f"no such file {text!r} (give a YAML file or a preset name)")
         return load_spec(path)
     if text in list_presets():

@@ -22,7 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from studies.spec import FIELDS, SECTIONS, FieldInfo, SpecError, StudySpec, spec_from_dict
+from studies.spec import (
+    FIELDS,
+    SECTIONS,
+    FieldInfo,
+    SpecError,
+    StudySpec,
+    path_of,
+    spec_from_dict,
+)
 
 RANGE, VALUES = "log range", "explicit values"
 
@@ -72,11 +80,6 @@ class Block:
     repeated: bool = False  # a list of sections: its items are numbered
 
 
-def key_of(at: At) -> str:
-    """The widget key of a place: ``("schedules", 1, "t0")`` → ``"schedules[1].t0"``."""
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at).lstrip(".")
-
-
 def _heads(path: str) -> list[str]:
     """Names of a section's direct children (``path`` generic, "" the top), in spec order."""
     return list(dict.fromkeys(f.path[len(path) + 1 if path else 0:].split(".")[0]
@@ -113,7 +116,7 @@ def _leaf(info: FieldInfo, at: At) -> Item:
               }.get(info.kind, info.kind)  # int | float | choice | bool as they are
     placeholder = ("comma-separated, e.g. 0.001, 0.01" if widget in ("floats", "ints") else
                    "empty: null (see the help)" if info.nullable and not info.required else "")
-    return Item(at, key_of(at), widget, info.label, info.help, tuple(info.choices or ()),
+    return Item(at, path_of(at), widget, info.label, info.help, tuple(info.choices or ()),
                 _shown(widget, info.default), info.required, placeholder)
 
 
@@ -126,13 +129,13 @@ def _members(path: str, at: At, values: Mapping[str, Any], index: int | None
     if isinstance(info, FieldInfo):
         if index is not None and at[-1] in ("convention", "name"):  # given: the study's
             # convention (StudySpec requires it), the schedule's name (picked by @names)
-            given = "weight_decay.convention" if at[-1] == "convention" else key_of(at)
+            given = "weight_decay.convention" if at[-1] == "convention" else path_of(at)
             return [dataclasses.replace(_leaf(info, at), widget="fixed",
                                         default=_current(values, given))]
         return [_leaf(info, at)]
     if info.repeated:
         return [_list(path, at, values)]
-    key = key_of(at)
+    key = path_of(at)
     block = Block(at, key, info.label, info.help, columns=2 if info.kind == "range" else 1)
     heads = _heads(path)
     form = Item((), key + ".@form", "radio", "Grid given as",
@@ -156,7 +159,7 @@ def _members(path: str, at: At, values: Mapping[str, Any], index: int | None
 
 def _list(path: str, at: At, values: Mapping[str, Any]) -> Block:
     """A list of sections: schedules are picked by name, overrides by count."""
-    info, key = _SECTIONS[path], key_of(at)
+    info, key = _SECTIONS[path], path_of(at)
     block = Block(at, key, info.label, info.help, repeated=True)
     name = _FIELDS.get(path + ".name")
     if name is not None:
@@ -169,9 +172,9 @@ def _list(path: str, at: At, values: Mapping[str, Any]) -> Block:
     block.items.append(pick)
     for i, label in enumerate(labels):
         here = (*at, i)
-        item = Block(here, key_of(here),
+        item = Block(here, path_of(here),
                      f"{info.label.removesuffix('s')}{': ' if name else ' '}{label}")
-        local = {**values, key_of((*here, "name")): label} if name else values
+        local = {**values, path_of((*here, "name")): label} if name else values
         for head in _heads(path):
             item.items += _members(f"{path}.{head}", (*here, head), local, i)
         block.items.append(item)
@@ -235,6 +238,8 @@ def parse_float(text: Any, path: str) -> float | None:
     power = re.fullmatch(r"2\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d+(?:\.\d+)?)\s*\)?", s)
     try:
         value = 2.0 ** float(power.group(1)) if power else float(s) if s else None
+    except OverflowError:  # 2^2000: too large for a float, refused just below
+        value = math.inf
     except ValueError:
         raise SpecError(path, f"must be a number (e.g. 0.001, 1e-3 or 2^-10), got {s!r}"
                         ) from None
@@ -250,8 +255,8 @@ def parse_int(text: Any, path: str) -> int | None:
     if text is None or (isinstance(text, int) and not isinstance(text, bool)):
         return text
     s = str(text).strip()
-    if not re.fullmatch(r"[+-]?\d*", s):
-        raise SpecError(path, f"must be an integer, got {s!r}")
+    if not re.fullmatch(r"[+-]?\d{0,4000}", s):  # int() refuses more than 4,300 digits
+        raise SpecError(path, f"must be an integer, got {s if len(s) < 40 else s[:40] + '…'!r}")
     return int(s) if s else None
 
 
@@ -329,7 +334,7 @@ def values_from_spec(spec: StudySpec | Mapping[str, Any]) -> dict[str, Any]:
     def walk(node: Mapping[str, Any], path: str, at: At) -> None:
         for name, value in node.items():
             p, here = f"{path}.{name}" if path else name, (*at, name)
-            key = key_of(here)
+            key = path_of(here)
             if p + "[]" in _SECTIONS:  # a list: schedules by name, overrides by count
                 entries = list(value or [])
                 if p + "[].name" in _FIELDS:

@@ -82,7 +82,8 @@ def landscape_figure(
     if kind not in ("error", "loss"):
         show_best = 0  # the smallest weight norm is no goal worth circling
     log_colour = kind in ("loss", "norm")
-    show_iso = show_iso and convention not in THEORY_TITLES
+    if convention in THEORY_TITLES:  # lines of constant α·λ would be columns of constant x
+        show_iso, iso_products = False, None
 
     lands, titles = list(landscapes.values()), [display_name(k) for k in landscapes]
     ncols = min(cols or len(lands), len(lands))

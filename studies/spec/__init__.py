@@ -23,7 +23,7 @@ from core.catalog import (
     ModelSpec,
     SpecError,
 )
-from studies.spec._base import schema_of
+from studies.spec._base import path_of, schema_of
 from studies.spec._describe import FIELDS, SECTIONS, FieldInfo, SectionInfo
 from studies.spec._io import (
     PRESETS_DIR,
@@ -71,5 +71,5 @@ __all__ = [
     "SCHEDULES", "SECTIONS", "Cell", "DataSpec", "FieldInfo", "LogRange", "LrGrid", "ModelSpec",
     "OverrideSpec", "ScheduleSpec", "SectionInfo", "SpecError", "StudySpec", "TransferSpec",
     "TuneSpec", "WeightDecayGrid", "json_schema", "list_presets", "load_preset", "load_spec",
-    "log_grid", "member_name", "spec_from_dict", "spec_from_yaml",
+    "log_grid", "member_name", "path_of", "spec_from_dict", "spec_from_yaml",
 ]  # fmt: skip

@@ -33,6 +33,12 @@ def about(title: str, description: str, default: Any = ..., **options: Any) -> A
                  **options)
 
 
+def path_of(loc: Iterable[str | int]) -> str:
+    """The dotted path of a location: ``("schedules", 1, "t0")`` → ``"schedules[1].t0"``; the
+    dashboard's form keys its widgets by the same strings."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
 def join(prefix: str, name: str) -> str:
     """``join("data", "train_size") == "data.train_size"``; list indices attach bare."""
     if not prefix or not name:
@@ -184,7 +190,7 @@ def spec_error(error: ValidationError, cls: type[BaseModel]) -> SpecError:
     errors = error.errors(include_url=False)
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc, kind, value = first["loc"], first["type"], first.get("input")
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    path = path_of(loc)
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, SpecError):
         return SpecError(join(path, cause.path), cause.reason)
