@@ -39,6 +39,7 @@ from studies.storage import (
     require_study,
     scrub,
     storage_failure,
+    study_mode,
 )
 
 log = logging.getLogger("studies.cli")
@@ -244,11 +245,12 @@ def _run_study(args: argparse.Namespace, url: str, spec: StudySpec, study: str |
             sys.stderr.write("stopped before the study was fully created; run the same "
                              "command again to finish it\n")
             return stopper.exit_code
-        stored = StoredStudy.open(url, name)
-        log.info("study %s in %s (%s mode)", name, redact(url), stored.mode.name)
+        # create_study checked that the stored spec is this one: its mode is the spec's.
+        mode = study_mode(spec)
+        log.info("study %s in %s (%s mode)", name, redact(url), mode.name)
         max_members, workers = args.max_members, args.workers
-        if workers > 1 and isinstance(stored.mode, GridMode):
-            waiting = stored.counts()["WAITING"]
+        if workers > 1 and isinstance(mode, GridMode):
+            waiting = StoredStudy.open(url, name, read_only=False).counts()["WAITING"]
             if waiting < workers:
                 log.info("%d cells waiting: starting %d workers, not %d", waiting,
                          max(1, waiting), workers)

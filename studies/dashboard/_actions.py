@@ -86,10 +86,8 @@ def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> Ru
             raise SpecError("name", f"a study named {study.name!r} already exists with a "
                             "different spec; choose another name (or open that study and "
                             "resume it)")
-    first = studies[0].name
-    partial = study_progress(storage, first).partial if stored[first] else 0.0
-    return launch_run(storage, first, spec_yaml=spec.to_yaml(), partial=partial,
-                      data_dir=data_dir, name=spec.name)
+    return launch_run(storage, studies[0].name, spec_yaml=spec.to_yaml(), data_dir=data_dir,
+                      name=spec.name)
 
 
 def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunStatus:
@@ -98,8 +96,7 @@ def ensure_worker(url: str, study: str, *, data_dir: Path | None = None) -> RunS
     current = run_status(url, study, data_dir=data_dir)
     if current is not None and current.alive:
         return current
-    return launch_worker(storage=url, study=study, partial=study_progress(url, study).partial,
-                         data_dir=data_dir)
+    return launch_worker(storage=url, study=study, data_dir=data_dir)
 
 
 def refine_plan(url: str, study: str, *, lr_range: tuple[float, float],

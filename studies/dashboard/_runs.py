@@ -66,7 +66,6 @@ class RunRecord:
     log: str  # the CLI's --log file
     console: str  # the process's stdout and stderr (errors before logging starts)
     command: tuple[str, ...]  # argument list as started, storage URL redacted
-    partial_at_start: float = 0.0  # cells done when it started (for the ETA)
     exit_code: int | None = None  # known when this server reaped the process
     ended: float | None = None  # time.time() when it was seen to end
     cancelled: bool = False  # stopped from the dashboard
@@ -226,17 +225,16 @@ def _command(kind: str, url: str, study: str, log: Path, spec_file: Path | None
     return args, env, shown
 
 
-def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 0.0,
-               data_dir: Path | None = None, name: str | None = None) -> RunStatus:
+def launch_run(url: str, study: str, *, spec_yaml: str | None, data_dir: Path | None = None,
+               name: str | None = None) -> RunStatus:
     """Start ``python -m studies run SPEC --study NAME --log FILE`` for a validated spec, or
     without one ``python -m studies worker --study NAME --log FILE`` on an existing study
     (after refining it, or to resume it).
 
-    ``spec_yaml`` is written to the data directory and passed by path. ``partial``: cells
-    already done (resuming), for the ETA. ``name``: the CLI's NAME when it is not ``study``
-    (a transfer family's, whose run is recorded under its first member). Refused in
-    read-only mode and while the dashboard already runs a process for this study
-    (:class:`RunError`).
+    ``spec_yaml`` is written to the data directory and passed by path. ``name``: the CLI's
+    NAME when it is not ``study`` (a transfer family's, whose run is recorded under its first
+    member). Refused in read-only mode and while the dashboard already runs a process for
+    this study (:class:`RunError`).
     """
     kind = "run" if spec_yaml is not None else "worker"
     require_writable("Launching a study" if kind == "run" else "Starting a worker")
@@ -263,17 +261,15 @@ def launch_run(url: str, study: str, *, spec_yaml: str | None, partial: float = 
     _children[child.pid] = (child, ticks)
     record = RunRecord(study=study, storage_key=storage_key(url), storage_shown=redact(url),
                        kind=kind, pid=child.pid, start_ticks=ticks, started=time.time(),
-                       log=str(log), console=str(console), command=shown,
-                       partial_at_start=float(partial))
+                       log=str(log), console=str(console), command=shown)
     with _registry(data_dir) as reg:
         reg[_key(url, study)] = dataclasses.asdict(record)
     return RunStatus(record=record, alive=True, exit_code=None)
 
 
-def launch_worker(*, storage: str, study: str, partial: float = 0.0,
-                  data_dir: Path | None = None) -> RunStatus:
+def launch_worker(*, storage: str, study: str, data_dir: Path | None = None) -> RunStatus:
     """:func:`launch_run` without a spec: a worker on an existing study."""
-    return launch_run(storage, study, spec_yaml=None, partial=partial, data_dir=data_dir)
+    return launch_run(storage, study, spec_yaml=None, data_dir=data_dir)
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -49,8 +49,9 @@ def eta_series(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
     eta = {s: core(s, steps_per_epoch) for s in steps}
     # A restart is a jump: keep the step before each one, or a stride would skip its peak.
     jumps = {b - 1 for a, b in itertools.pairwise(steps) if eta[b] > eta[a] + 1e-12}
-    steps = sorted(set(steps) | jumps)
-    return [s / steps_per_epoch for s in steps], [core(s, steps_per_epoch) for s in steps]
+    eta.update({s: core(s, steps_per_epoch) for s in jumps})
+    steps = sorted(eta)
+    return [s / steps_per_epoch for s in steps], [eta[s] for s in steps]
 
 
 @functools.lru_cache(maxsize=32)

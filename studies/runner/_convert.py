@@ -19,6 +19,7 @@ from core.schedules import (
     StepDrop,
     WarmRestarts,
     Warmup,
+    eta_curve,
     period_epochs,
 )
 from core.train import TrainConfig
@@ -58,9 +59,9 @@ def decay_steps(schedule: ScheduleSpec, *, epochs: int, steps_per_epoch: int
     √(T₀/T_i): 1 for schedules without restarts. (Under the other conventions λ_t = λ.)
     """
     core, per = core_schedule(schedule, epochs=epochs), steps_per_epoch
-    first, steps = first_period(schedule, epochs=epochs), range(epochs * per)
-    return ([core(t, per) for t in steps],
-            [math.sqrt(first / period_epochs(core, t, per, epochs)) for t in steps])
+    first = first_period(schedule, epochs=epochs)
+    _, eta = eta_curve(core, epochs=epochs, steps_per_epoch=per)
+    return eta, [math.sqrt(first / period_epochs(core, t, per, epochs)) for t in range(len(eta))]
 
 
 def core_model(spec: StudySpec) -> CoreModelSpec:
