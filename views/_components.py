@@ -232,6 +232,12 @@ def curves(url: str, study: str, sig: tuple[object, ...]) -> pd.DataFrame:
     return curves_frame(url, study)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def tune_figures(url: str, study: str, sig: tuple[object, ...]) -> dict[str, Any]:
+    """Optuna's views of a tune study, cached: they load every trial and fit importances."""
+    return dash.tune_figures(url, study)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def landscapes(url: str, study: str, sig: tuple[object, ...], metric: str, convention: str,
                aggregate: str, schedule: str | None) -> dict[str, Any]:
@@ -283,8 +289,9 @@ def progress(ctx: Context, study: str) -> Any:
 def is_live(ctx: Context, study: str) -> bool:
     """Whether the study is changing: trials running, or a process of this dashboard about
     to run them (a worker still starting)."""
-    if (p := progress(ctx, study)) is not None and p.running:
-        return True
+    with contextlib.suppress(storage.StudyNotFoundError):
+        if dash.running_count(ctx.url, study):
+            return True
     return (status := dash.run_status(ctx.url, study)) is not None and status.alive
 
 

@@ -288,11 +288,11 @@ def _remove_added(ctx: ui.Context, study: str) -> None:
                     ui.flash(f"Removed {n} added cells from {study}.")
 
 
-def tune_view(ctx: ui.Context, study: str) -> None:
+def tune_view(ctx: ui.Context, study: str, sig: tuple[object, ...]) -> None:
     st.info("A tune study: Optuna's sampler picks each trial's α and weight decay, so its "
             "trials are not on a grid. Below: where it searched, and how it converged.")
     cols = st.columns(2)
-    for k, (title, fig) in enumerate(dash.tune_figures(ctx.url, study).items()):
+    for k, (title, fig) in enumerate(ui.tune_figures(ctx.url, study, sig).items()):
         with cols[k % 2]:
             st.markdown(f"**{title}**")
             ui.plotly(fig, key=f"tune_{title}")
@@ -317,8 +317,10 @@ def export_buttons(ctx: ui.Context, study: str) -> None:
 
 
 def optuna_views(ctx: ui.Context, study: str) -> None:
+    if (sig := ui.study_signature(ctx, study)) is None:
+        return
     st.markdown("**Optuna's views**")
-    figures = dash.tune_figures(ctx.url, study)
+    figures = ui.tune_figures(ctx.url, study, sig)
     for tab, (title, fig) in zip(st.tabs(list(figures)), figures.items(), strict=True):
         with tab:
             ui.plotly(fig, key=f"optuna_{title}")

@@ -21,7 +21,7 @@ def render() -> None:
         with st.expander("About this study", icon=":material/info:"):
             st.markdown(spec.description)
     if spec is not None and spec.mode == "tune":
-        sections.tune_view(ctx, study)
+        sections.tune_view(ctx, study, sig)
         return
     trials = ui.trials(ctx.url, study, sig)
     options = sections.landscape_options(dash.schedules_of(trials),

@@ -61,6 +61,7 @@ from studies.dashboard._live import (
     cancel_text,
     latest_validation,
     provisional_trials,
+    running_count,
     signature,
     study_progress,
 )
@@ -113,7 +114,7 @@ __all__ = [
     "landscapes_by_schedule", "latest_validation", "launch", "launch_worker", "more_seeds",
     "options", "panel_cells", "picked_cells", "provisional_trials", "refine_plan", "refine_region",
     "remove_added", "restart_epochs", "run_demo", "run_error", "run_log", "run_status",
-    "schedule_spec", "schedules_of", "selection_region", "signature", "storage_url",
-    "studies_table", "study_decay_ratios", "study_progress", "study_report", "summary_table",
-    "tail", "tune_figures",
+    "running_count", "schedule_spec", "schedules_of", "selection_region", "signature",
+    "storage_url", "studies_table", "study_decay_ratios", "study_progress", "study_report",
+    "summary_table", "tail", "tune_figures",
 ]

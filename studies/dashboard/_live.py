@@ -27,6 +27,12 @@ def study_progress(url: str, study: str) -> Progress:
     return StoredStudy.open(url, study).progress()
 
 
+def running_count(url: str, study: str) -> int:
+    """Trials of ``study`` running now: one small query (:func:`study_progress` also reads
+    the running trials' reports)."""
+    return StoredStudy.open(url, study).counts().get("RUNNING", 0)
+
+
 def signature(url: str, study: str, *, now: float | None = None) -> tuple[object, ...]:
     """A cheap key that changes whenever the study's tables may have changed: its trial
     counts per state, plus a clock bucket of :data:`RUNNING_REFRESH_S` while trials run (their
