@@ -184,8 +184,7 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
     if not frame.empty:
         if o.schedule is not None and not every:
             frame = frame[frame["schedule"] == o.schedule]
-        shown = "paper" if o.convention in THEORY_AXES else o.convention
-        table = dash.summary_table(frame, convention=shown, metric=o.metric,
+        table = dash.summary_table(frame, convention=o.convention, metric=o.metric,
                                    multiple_schedules=every)
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "Coupling slope": st.column_config.TextColumn(help=dash.COUPLING_HELP),

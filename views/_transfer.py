@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from studies import dashboard as dash
-from studies.analysis import transfer_verdict
+from studies.analysis import ALPHA, transfer_verdict
 from studies.plots import X_TITLES, metric_label, transfer_figure
 from views import _components as ui
 
@@ -37,7 +37,7 @@ def section(ctx: ui.Context, spec: Any, metric: str = "final_test_error") -> Non
                 or "Fewer than two members with results: nothing to fit yet.")
     st.caption(f"{len(members)} of {len(t.scales)} members in this storage. Best cell by mean "
                f"{metric_label(metric)} over the seeds; the bar spans the paper λ of the cells "
-               "indistinguishable from it (one-sided pooled t-test, α = 0.05); the dashed line "
-               "is the least-squares fit of log₂(best λ) on log₂ x.")
+               f"indistinguishable from it (one-sided pooled t-test at {100 * ALPHA:g} %); the "
+               "dashed line is the least-squares fit of log₂(best λ) on log₂ x.")
     st.dataframe(points.rename(columns={"x": X_TITLES[t.over].split(" (")[0]}),
                  hide_index=True)

@@ -22,7 +22,15 @@ The conversions between conventions are :mod:`core.optim`'s (``convert_weight_de
 from __future__ import annotations
 
 from ._coupling import Coupling, coupling, coupling_from_score
-from ._curves import CURVE_FRAME_COLUMNS, OPTIMIZER_NAMES, Cell, display_name, learning_curves
+from ._curves import (
+    CURVE_FRAME_COLUMNS,
+    OPTIMIZER_NAMES,
+    Cell,
+    display_name,
+    equilibrium_angular_update,
+    equilibrium_curves,
+    learning_curves,
+)
 from ._landscape import AGGREGATES, THEORY_AXES, Landscape, landscape, theory_axis
 from ._significance import (
     ALPHA,
@@ -60,13 +68,13 @@ from ._tables import (
 from ._transfer import HYPOTHESES, transfer_fits, transfer_points, transfer_verdict
 
 __all__ = [
-    "AGGREGATES", "ALPHA", "CURVE_COLUMNS", "CURVE_FRAME_COLUMNS", "CURVE_METRICS",
+    "AGGREGATES", "ALPHA", "CURVE_COLUMNS", "CURVE_FRAME_COLUMNS", "CURVE_METRICS", "HYPOTHESES",
     "OPTIMIZER_NAMES", "OPTIMIZER_ORDER", "SINGLE_SEED_MARGIN", "SUMMARY_COLUMNS", "THEORY_AXES",
-    "TRIAL_COLUMNS", "TRIAL_METRICS", "TRIAL_STATES", "UNFINISHED_STATES", "BestComparison",
-    "Cell", "Coupling", "Difference", "Landscape", "NearBest", "SeedNoise", "SlopeInterval",
-    "basin_size", "compare_best", "coupling", "coupling_from_score", "coupling_interval",
-    "default_margin", "difference", "display_name", "intervals_apart", "landscape",
-    "learning_curves", "near_best", "require_columns", "seed_noise", "summary",
-    "theory_axis", "validate_curves", "validate_trials",
+    "TRIAL_COLUMNS", "TRIAL_METRICS", "TRIAL_STATES", "UNFINISHED_STATES", "BestComparison", "Cell",
+    "Coupling", "Difference", "Landscape", "NearBest", "SeedNoise", "SlopeInterval", "basin_size",
+    "compare_best", "coupling", "coupling_from_score", "coupling_interval", "default_margin",
+    "difference", "display_name", "equilibrium_angular_update", "equilibrium_curves",
+    "intervals_apart", "landscape", "learning_curves", "near_best", "require_columns", "seed_noise",
+    "summary", "theory_axis", "transfer_fits", "transfer_points", "transfer_verdict",
+    "validate_curves", "validate_trials",
 ]
-__all__ += ["HYPOTHESES", "transfer_fits", "transfer_points", "transfer_verdict"]

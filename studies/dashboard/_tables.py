@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from studies.analysis import display_name
+from studies.analysis import THEORY_AXES, display_name
 
 #: Column titles of a weight decay, one per convention.
 WD_COLUMN = {"paper": "λ (paper)", "pytorch": "wd = λ/α (PyTorch)",
@@ -85,7 +85,9 @@ def summary_table(summary: pd.DataFrame, *, convention: str, metric: str,
     value ± seed std, the best cell's α and weight decay in ``convention`` (and the paper's
     λ when that is another one), the cells a t-test cannot tell from the best, the seed
     noise, and the coupling slope with its 95 % interval from that noise (the fit's
-    standard error when one seed measured no noise)."""
+    standard error when one seed measured no noise). A theory axis (s, τ_epoch, α·λ) shows
+    the paper's λ, from which it is computed."""
+    convention = "paper" if convention in THEORY_AXES else convention
     wd_col = f"best_wd_{convention}"
     rows = []
     for r in summary.itertuples(index=False):

@@ -44,9 +44,8 @@ from ._transfer import X_TITLES, transfer_figure
 __all__ = [
     "BANDS", "BEST_NAME", "CONVENTION_SYMBOLS", "CONVENTION_TITLES", "COUPLING_NAME",
     "DIVERGED_NAME", "ERROR_RANGE", "ISO_GROUP", "LR_TITLE", "METRIC_LABELS", "NEAR_BEST_NAME",
-    "OPTIMIZER_COLORS", "PARTLY_DIVERGED_NAME", "SIGNIFICANT_NAME", "axis_title",
-    "curves_figure", "difference_figure", "landscape_figure", "log2_ticks", "metric_kind",
-    "metric_label", "optimizer_color", "pow2_label", "schedule_figure",
+    "OPTIMIZER_COLORS", "PARTLY_DIVERGED_NAME", "SIGNIFICANT_NAME", "X_TITLES", "axis_title",
+    "curves_figure", "difference_figure", "equilibrium_figure", "landscape_figure", "log2_ticks",
+    "metric_kind", "metric_label", "optimizer_color", "pow2_label", "schedule_figure",
+    "transfer_figure",
 ]
-__all__ += ["X_TITLES", "transfer_figure"]
-__all__ += ["equilibrium_figure"]

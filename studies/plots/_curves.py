@@ -9,8 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from studies.analysis import Cell, learning_curves
-from studies.analysis._curves import equilibrium_curves
+from studies.analysis import Cell, equilibrium_curves, learning_curves
 
 from ._style import metric_kind, metric_label, optimizer_color, rgba
 
@@ -73,7 +72,7 @@ def equilibrium_figure(curves: pd.DataFrame, trials: pd.DataFrame, *, cells: Seq
                        momentum: float = 0.9, beta1: float = 0.9,
                        decay_ratios: Mapping[str, Sequence[float]] | None = None) -> go.Figure:
     """Per cell, ``angular_update_bn`` (log axis) and, dotted, its predicted equilibrium
-    (:func:`~studies.analysis._curves.equilibrium_curves`, ``decay_ratios`` included)."""
+    (:func:`studies.analysis.equilibrium_curves`, ``decay_ratios`` included)."""
     frame = equilibrium_curves(curves, trials, cells=cells, momentum=momentum, beta1=beta1,
                                decay_ratios=decay_ratios)
     fig = go.Figure()

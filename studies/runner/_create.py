@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import json
 import logging
 import math
 import threading
@@ -70,7 +69,7 @@ def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None
     name = check_study_name(study_name or spec.name)
     if name != spec.name:
         spec = spec_from_dict({**spec.to_dict(), "name": name})
-    spec_dict = _plain(spec.to_dict())
+    spec_dict = spec.to_dict()  # JSON-ready, as the storage gives it back
     train_size = load_data(spec, data_dir=data_dir).train_size
     view = open_storage(storage, read_only=True)  # a missing file reads as an EmptyStorage
     # A spec-less study that a racing creator is making is checked under the lock. The
@@ -116,7 +115,7 @@ def _check_same_spec(stored: StoredStudy, spec_dict: dict[str, Any]) -> None:
     where = f"{stored.name!r} already exists in {redact(stored.url)}"
     if not isinstance(raw, dict):
         raise StorageError("study", f"{where} and was not made from a spec; use --study NEWNAME")
-    if _plain(stored.spec.to_dict() if stored.spec else raw) != spec_dict:
+    if (stored.spec.to_dict() if stored.spec else raw) != spec_dict:
         raise StorageError("study", f"{where} with a different spec; run the same spec to "
                            "resume it, or use --study NEWNAME for a new study")
 
@@ -132,11 +131,6 @@ def _resume(st: Any, study_id: int, spec: StudySpec, spec_dict: dict[str, Any], 
         existing = {r.user_attrs[L.CELL] for r in stored.cell_trials()}
         _enqueue(study, spec, cells, existing=existing, stop=stop)
         study.set_user_attr(L.CELLS_ENQUEUED, True)
-
-
-def _plain(value: Any) -> Any:
-    """The JSON form of ``value`` (tuples become lists), as the storage gives it back."""
-    return json.loads(json.dumps(value))
 
 
 def _distributions(spec: StudySpec, cell: Cell) -> dict[str, BaseDistribution]:

@@ -473,7 +473,7 @@ class StudySpec(Section):
                 raise SpecError("tune", "required in mode 'tune'")
             if self.lr is not None:
                 raise SpecError("lr", "not allowed in mode 'tune' (the search range is tune.lr)")
-            for name in ("values", "min", "max", "count", "base", "include_zero"):
+            for name in (n for n in WeightDecayGrid.model_fields if n != "convention"):
                 if getattr(self.weight_decay, name) is not None:
                     raise SpecError(f"weight_decay.{name}", "not allowed in mode 'tune' (give "
                                     "only the convention; the search range is tune.weight_decay)")

@@ -18,8 +18,6 @@ from optuna.trial import FrozenTrial, TrialState
 from studies.storage import layout as L
 from studies.storage._journal import HEARTBEAT_ATTR
 
-_KEEP = (L.CELL, L.SEED, L.SCHEDULE, L.WD_CONVENTION)
-
 
 def requeue(study: optuna.Study, trial: FrozenTrial, *, max_retry: int | None) -> bool:
     """Enqueue a WAITING copy of ``trial`` (a FAIL trial); False if ``max_retry`` re-runs of
@@ -36,6 +34,6 @@ def requeue(study: optuna.Study, trial: FrozenTrial, *, max_retry: int | None) -
     }
     study.add_trial(optuna.trial.create_trial(
         state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
-        user_attrs={k: trial.user_attrs[k] for k in _KEEP if k in trial.user_attrs},
+        user_attrs={k: trial.user_attrs[k] for k in L.CELL_ATTRS if k in trial.user_attrs},
         system_attrs=system))
     return True

@@ -95,6 +95,10 @@ def key_of(cell: Cell) -> str:
     return cell_key(**cell_params(cell))
 
 
+#: The user attributes of :func:`cell_attrs`: what a trial's copy (a retry) must carry over.
+CELL_ATTRS: Final[tuple[str, ...]] = (CELL, SEED, SCHEDULE, WD_CONVENTION)
+
+
 def cell_attrs(cell: Cell) -> dict[str, Any]:
     """The user attributes a cell's trial carries from the start (see the module docstring)."""
     return {CELL: key_of(cell), SEED: int(cell.seed), SCHEDULE: cell.schedule,
