@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-import yaml
 
 from studies import dashboard as dash
 from studies.dashboard import forms
-from studies.spec import SpecError, list_presets, load_preset, spec_from_dict, spec_from_yaml
+from studies.spec import SpecError, list_presets, load_preset, spec_from_yaml
 from views import _components as ui
 
 PRESET, SOURCE, YAML, FORM = "run_preset", "run_source", "run_yaml", "form:"
@@ -96,7 +95,7 @@ def spec_form() -> tuple[Any, list[SpecError]]:
         with right if block.title in RIGHT else left, st.container(border=True):
             st.markdown(f"#### {block.title}")
             _draw(block, slots)
-    spec, problems, _ = _read_form(form_values())
+    spec, problems, _ = dash.read_form(form_values())
     shown_at: dict[str, list[str]] = {}
     for error in problems:
         if (key := forms.nearest_key(error.path, set(slots))) is not None:
@@ -104,20 +103,6 @@ def spec_form() -> tuple[Any, list[SpecError]]:
     for key, messages in shown_at.items():
         slots[key].error("\n\n".join(messages), icon=":material/error:")
     return spec, problems
-
-
-def _read_form(values: dict[str, Any]) -> tuple[Any, list[SpecError], dict[str, Any]]:
-    """(spec or None, problems, spec mapping) of form values, validated as the CLI
-    validates a file."""
-    data, errors = forms.assemble(values)
-    if errors:
-        return None, list(errors), data
-    try:
-        spec = spec_from_dict(data)
-        dash.check_data(spec)
-    except SpecError as error:
-        return None, [error], data
-    return spec, [], data
 
 
 def launcher(ctx: ui.Context) -> None:
@@ -171,9 +156,7 @@ def _switch_source() -> None:
     state = st.session_state
     if state[SOURCE] == "YAML":  # the validated spec's YAML, else what could be read
         values = form_values()
-        spec, problems, data = _read_form(values)
-        text = spec.to_yaml() if spec is not None else yaml.safe_dump(data, sort_keys=False,
-                                                          allow_unicode=True)
+        text, problems = dash.form_yaml(values)
         state[YAML], state[_SHADOW] = text, (values, text)
         if problems:
             state[_NOTE] = ["The form has problems, so the YAML shows only what could be "
@@ -200,13 +183,10 @@ def _yaml_editor() -> tuple[object, list[SpecError]]:
         st.session_state[YAML] = _preset().to_yaml()
     text = st.text_area("Spec (YAML)", key=YAML, height=420,
                         help="The same format as studies/presets/*.yaml and the CLI's SPEC.")
-    try:
-        spec = spec_from_yaml(text)
-        dash.check_data(spec)
-        return spec, []
-    except SpecError as error:
+    spec, problems = dash.read_yaml(text)
+    for error in problems:
         st.error(forms.sentence(error), icon=":material/error:")
-        return None, [error]
+    return spec, problems
 
 
 def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
@@ -214,20 +194,12 @@ def _launch_bar(ctx: ui.Context, spec: Any, problems: list[SpecError]) -> None:
         st.error(f"{len(problems)} problem(s) to fix before launching: "
                  + " ".join(forms.sentence(p) for p in problems[:3]), icon=":material/error:")
         return
-    existing = None if spec.members else dash.existing_spec(ctx.url, spec.name)
-    cells = f"{spec.n_cells} cells" if spec.mode == "grid" else f"{spec.tune.n_trials} trials"
-    if spec.members:  # a transfer family: its members are the studies
-        names = [m.name for m in spec.members]
-        cells = (f"a transfer family of {len(names)} studies ({', '.join(names)}) with "
-                 f"{sum(m.n_cells for m in spec.members)} cells in all, trained one after "
-                 "another by one process (Cancel on the first stops the family)")
-    if existing is not None and existing.to_dict() != spec.to_dict():
-        st.error(forms.sentence(SpecError(
-            "name", f"a study named {spec.name!r} already exists with a different spec; "
-            "choose another name")), icon=":material/error:")
+    try:
+        ready = dash.launch_summary(ctx.url, spec)
+    except SpecError as error:
+        st.error(forms.sentence(error), icon=":material/error:")
         return
-    note = " (it exists with this spec: launching resumes it)" if existing else ""
-    st.success(f"Ready: **{spec.name}**, {cells}{note}.", icon=":material/check_circle:")
+    st.success(ready, icon=":material/check_circle:")
     if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="launch"):
         with ui.inline_errors():
             status = dash.launch(spec, storage=ctx.url)

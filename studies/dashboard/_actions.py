@@ -6,12 +6,14 @@ a page hiding a button.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from studies.dashboard import _added
+from studies.dashboard import _forms as forms
 from studies.dashboard._live import study_progress
 from studies.dashboard._options import require_writable
 from studies.dashboard._runs import (
@@ -22,7 +24,7 @@ from studies.dashboard._runs import (
     launch_worker,
     run_status,
 )
-from studies.spec import Cell, SpecError, StudySpec
+from studies.spec import Cell, SpecError, StudySpec, spec_from_dict, spec_from_yaml, yaml_text
 from studies.storage import StoredStudy, StudyNotFoundError, delete_study, load_spec, open_storage
 
 
@@ -63,6 +65,55 @@ def check_data(spec: StudySpec) -> None:
         raise SpecError("data.train_size", f"must be at most {available} for {d.dataset} with "
                         f"a validation fraction of {d.val_fraction:g} (its training part), got "
                         f"{d.train_size}")
+
+
+def read_form(values: Mapping[str, Any]) -> tuple[StudySpec | None, list[SpecError],
+                                                 dict[str, Any]]:
+    """(spec or None, problems, the spec mapping) of the Run form's values, validated as the
+    CLI validates a file (the data set's size included)."""
+    data, errors = forms.assemble(values)
+    if errors:
+        return None, list(errors), data
+    try:
+        spec = spec_from_dict(data)
+        check_data(spec)
+    except SpecError as error:
+        return None, [error], data
+    return spec, [], data
+
+
+def read_yaml(text: str) -> tuple[StudySpec | None, list[SpecError]]:
+    """(spec or None, problems) of a spec typed as YAML, validated as :func:`read_form`."""
+    try:
+        spec = spec_from_yaml(text)
+        check_data(spec)
+    except SpecError as error:
+        return None, [error]
+    return spec, []
+
+
+def form_yaml(values: Mapping[str, Any]) -> tuple[str, list[SpecError]]:
+    """The YAML of the form's values: the validated spec's, else what could be read (the
+    problems say what is missing)."""
+    spec, problems, data = read_form(values)
+    return (spec.to_yaml() if spec is not None else yaml_text(data)), problems
+
+
+def launch_summary(url: str, spec: StudySpec) -> str:
+    """What Launch will do, in a sentence; :class:`SpecError` when a study of that name
+    exists with another spec."""
+    existing = None if spec.members else existing_spec(url, spec.name)
+    if existing is not None and existing.to_dict() != spec.to_dict():
+        raise SpecError("name", f"a study named {spec.name!r} already exists with a different "
+                        "spec; choose another name")
+    cells = f"{spec.n_cells} cells" if spec.mode == "grid" else f"{spec.tune.n_trials} trials"
+    if spec.members:  # a transfer family: its members are the studies
+        names = [m.name for m in spec.members]
+        cells = (f"a transfer family of {len(names)} studies ({', '.join(names)}) with "
+                 f"{sum(m.n_cells for m in spec.members)} cells in all, trained one after "
+                 "another by one process (Cancel on the first stops the family)")
+    note = " (it exists with this spec: launching resumes it)" if existing else ""
+    return f"Ready: **{spec.name}**, {cells}{note}."
 
 
 def launch(spec: StudySpec, *, storage: str, data_dir: Path | None = None) -> RunStatus:

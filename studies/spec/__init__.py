@@ -51,6 +51,7 @@ from studies.spec._model import (
     WeightDecayGrid,
     log_grid,
     member_name,
+    yaml_text,
 )
 
 DEVICES: tuple[str, ...] = typing.get_args(Device)
@@ -71,5 +72,5 @@ __all__ = [
     "SCHEDULES", "SECTIONS", "Cell", "DataSpec", "FieldInfo", "LogRange", "LrGrid", "ModelSpec",
     "OverrideSpec", "ScheduleSpec", "SectionInfo", "SpecError", "StudySpec", "TransferSpec",
     "TuneSpec", "WeightDecayGrid", "json_schema", "list_presets", "load_preset", "load_spec",
-    "log_grid", "member_name", "path_of", "spec_from_dict", "spec_from_yaml",
+    "log_grid", "member_name", "path_of", "spec_from_dict", "spec_from_yaml", "yaml_text",
 ]  # fmt: skip

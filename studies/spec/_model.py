@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -613,4 +614,9 @@ class StudySpec(Section):
 
     def to_yaml(self) -> str:
         """:meth:`to_dict` as YAML (what a preset file looks like, defaults spelled out)."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return yaml_text(self.to_dict())
+
+
+def yaml_text(data: Mapping[str, Any]) -> str:
+    """A spec mapping as YAML, keys in spec order, as preset files are written."""
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
