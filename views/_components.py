@@ -272,6 +272,14 @@ def stored_spec(url: str, study: str) -> Any:
         return None
 
 
+def live_view(ctx: Context, study: str) -> Any:
+    """:func:`studies.dashboard.live_view` (signature, progress, latest validation errors in
+    one read), None when the study is not in the storage (yet)."""
+    with contextlib.suppress(storage.StudyNotFoundError):
+        return dash.live_view(ctx.url, study)
+    return None
+
+
 def study_signature(ctx: Context, study: str) -> tuple[object, ...] | None:
     """The cache key of ``study``, None when it is not in the storage (yet)."""
     with contextlib.suppress(storage.StudyNotFoundError):

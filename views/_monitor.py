@@ -21,13 +21,13 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
     def view() -> None:
         status = dash.run_status(ctx.url, study)
         alive = status is not None and status.alive
-        sig = ui.study_signature(ctx, study)
+        snapshot = ui.live_view(ctx, study)
         st.subheader(f"Study {study}")
         error = dash.run_error(status) if status is not None else None
         if error:
             st.error(f"The process for **{study}** failed: {dash.forms.sentence(error)}",
                      icon=":material/error:")
-        if sig is None:
+        if snapshot is None:
             _process_line(ctx, status)
             if alive:
                 st.info("Starting: loading data and creating the study…",
@@ -39,7 +39,7 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
             if live and not alive:
                 st.rerun()  # it ended before creating the study: stop polling
             return
-        progress = dash.study_progress(ctx.url, study)
+        progress = snapshot.progress
         running = alive or progress.running > 0
         _process_line(ctx, status, progress)
         # One estimator per run: a Resume, Refine or More seeds starts a new process, and its
@@ -54,7 +54,8 @@ def monitor(ctx: ui.Context, study: str, *, live: bool) -> None:
                     f"{progress.total} cells done · {progress.running} training · "
                     f"{progress.waiting} waiting · ETA {shown}")
         _actions(ctx, study, progress, alive=alive)
-        _heatmaps(ctx, study, sig, running=progress.running > 0)
+        _heatmaps(ctx, study, snapshot.signature, running=progress.running > 0,
+                  latest=snapshot.latest)
         _log(ctx, status)
         if live and not running:
             st.rerun()  # stop polling: redraw the page once, without the timer
@@ -121,7 +122,9 @@ def _actions(ctx: ui.Context, study: str, progress: dash.Progress, *, alive: boo
             st.rerun()
 
 
-def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: bool) -> None:
+def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: bool,
+              latest: dict[int, tuple[int, float]]) -> None:
+    """The heatmaps; while trials run, each running cell at its ``latest`` epoch."""
     trials = ui.trials(ctx.url, study, sig)
     if trials.empty or trials["lr"].isna().all():
         st.caption("No trials yet.")
@@ -133,7 +136,6 @@ def _heatmaps(ctx: ui.Context, study: str, sig: tuple[object, ...], *, running: 
         return
     schedules = dash.schedules_of(trials)
     schedule = schedules[0] if schedules else None
-    latest = dash.latest_validation(ctx.url, study) if running else {}
     if latest:  # a population's cells all finish at its end: show them epoch by epoch
         frame = dash.provisional_trials(trials, latest)
         lands = dash.landscapes(frame, metric=dash.LIVE_METRIC, schedule=schedule)

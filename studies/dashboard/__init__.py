@@ -6,7 +6,8 @@
   :func:`active_runs`, :func:`run_log` — a study launched from the browser is the CLI in its
   own process, remembered in a registry in the data directory.
 * Live view: :func:`study_progress` (a :class:`studies.storage.Progress`), :func:`signature`
-  (cache key); ETAs from :class:`EtaEstimator`, in words by :func:`format_duration`.
+  (cache key), :func:`live_view` (both, and the running cells' latest errors, in one read);
+  ETAs from :class:`EtaEstimator`, in words by :func:`format_duration`.
 * Refining: :func:`refine_region`, :func:`more_seeds`, :func:`add_tune_trials`;
   :func:`delete`.
 * Figures and tables: :func:`landscapes`, :func:`add_click_layer`, :func:`picked_cells`,
@@ -61,9 +62,10 @@ from studies.dashboard._figures import (
 from studies.dashboard._live import (
     LIVE_METRIC,
     CancelCost,
+    LiveView,
     cancel_cost,
     cancel_text,
-    latest_validation,
+    live_view,
     provisional_trials,
     running_count,
     signature,
@@ -108,17 +110,18 @@ from studies.storage import Progress
 
 __all__ = [
     "ALL_SCHEDULES", "CELLS_ROLE", "COUPLING_HELP", "LIVE_METRIC", "NEAR_BEST_HELP", "NOISE_HELP",
-    "STATE_HELP", "WD_COLUMN", "CancelCost", "EtaEstimator", "Member", "PickedCell", "Progress",
-    "ReadOnlyError", "RunError", "RunStatus", "active_runs", "add_click_layer", "add_tune_trials",
-    "added_cells", "best_cells", "best_default", "best_spec_cells", "cancel_cost", "cancel_run",
-    "cancel_text", "cell_choices", "cell_table", "cell_title", "cell_trials", "check_data",
-    "convert", "decay_ratios", "default_region", "delete", "demo_blurb", "difference_maps",
-    "ensure_worker", "eta_series", "exact_text", "existing_spec", "exports", "family_fit",
-    "family_members", "form_yaml", "format_duration", "forms", "is_read_only", "landscape_caption",
-    "landscapes", "landscapes_by_schedule", "latest_validation", "launch", "launch_summary",
-    "launch_worker", "more_seeds", "options", "panel_cells", "picked_cells", "provisional_trials",
-    "read_form", "read_yaml", "refine_plan", "refine_region", "remove_added", "restart_epochs",
-    "run_demo", "run_error", "run_log", "run_status", "running_count", "schedule_spec",
-    "schedules_of", "selection_region", "signature", "storage_url", "studies_table",
-    "study_decay_ratios", "study_progress", "study_report", "summary_table", "tail", "tune_figures",
+    "STATE_HELP", "WD_COLUMN", "CancelCost", "EtaEstimator", "LiveView", "Member", "PickedCell",
+    "Progress", "ReadOnlyError", "RunError", "RunStatus", "active_runs", "add_click_layer",
+    "add_tune_trials", "added_cells", "best_cells", "best_default", "best_spec_cells",
+    "cancel_cost", "cancel_run", "cancel_text", "cell_choices", "cell_table", "cell_title",
+    "cell_trials", "check_data", "convert", "decay_ratios", "default_region", "delete",
+    "demo_blurb", "difference_maps", "ensure_worker", "eta_series", "exact_text", "existing_spec",
+    "exports", "family_fit", "family_members", "form_yaml", "format_duration", "forms",
+    "is_read_only", "landscape_caption", "landscapes", "landscapes_by_schedule",
+    "launch", "launch_summary", "launch_worker", "live_view", "more_seeds",
+    "options", "panel_cells", "picked_cells", "provisional_trials", "read_form", "read_yaml",
+    "refine_plan", "refine_region", "remove_added", "restart_epochs", "run_demo", "run_error",
+    "run_log", "run_status", "running_count", "schedule_spec", "schedules_of", "selection_region",
+    "signature", "storage_url", "studies_table", "study_decay_ratios", "study_progress",
+    "study_report", "summary_table", "tail", "tune_figures",
 ]

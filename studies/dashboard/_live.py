@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from studies.eta import format_duration
-from studies.storage import Progress, StoredStudy
+from studies.storage import Progress, StoredStudy, TrialRecord
 
 #: A running trial flushes its curves this often (studies.runner.CURVES_FLUSH_S); cached
 #: tables of a running study are refreshed at least this often.
@@ -54,19 +55,34 @@ def counts_signature(counts: dict[str, int], *, now: float | None = None
 LIVE_METRIC = "val_error_latest"
 
 
-def latest_validation(url: str, study: str) -> dict[int, tuple[int, float]]:
-    """Trial number → (epoch, validation error) of every RUNNING trial that reported one.
-
-    Reads only the running trials and their reports (one small query), so it can run on
-    every poll of a live page.
-    """
+def _latest(running: Sequence[TrialRecord]) -> dict[int, tuple[int, float]]:
+    """Trial number → (epoch, validation error) of every running trial that reported one."""
     out = {}
-    for r in StoredStudy.open(url, study).running():
+    for r in running:
         finite = {k: v for k, v in r.intermediate.items() if math.isfinite(v)}
         if finite:
             epoch = max(finite)
             out[r.number] = (int(epoch), float(finite[epoch]))
     return out
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """One poll of a live page."""
+
+    signature: tuple[object, ...]  # :func:`signature`
+    progress: Progress  # :func:`study_progress`
+    latest: dict[int, tuple[int, float]]  # running trial → (epoch, its latest val error)
+
+
+def live_view(url: str, study: str) -> LiveView:
+    """:class:`LiveView` with the study opened once, its trials counted once and its running
+    trials (with their reports) read once: light enough for every poll of a live page."""
+    stored = StoredStudy.open(url, study)
+    counts = stored.counts()
+    running = stored.running() if counts.get("RUNNING") else []
+    return LiveView(counts_signature(counts),
+                    stored.progress(counts, inflight=stored.inflight(running)), _latest(running))
 
 
 def provisional_trials(trials: pd.DataFrame, latest: dict[int, tuple[int, float]]

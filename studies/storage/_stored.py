@@ -17,7 +17,7 @@ import functools
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,13 +181,19 @@ class StoredStudy:
         total = self.mode.total(self.attrs, sum(counts.values()))
         done = self.mode.done(counts)
         if inflight is None:
-            epochs = self.spec.epochs if self.spec is not None else 0
-            running = self.running() if counts.get("RUNNING") and epochs > 0 else []
-            inflight = sum((min(len(r.intermediate), epochs) / epochs for r in running), 0.0)
+            reads = counts.get("RUNNING") and self.spec is not None and self.spec.epochs > 0
+            inflight = self.inflight(self.running() if reads else [])
         return Progress(done=done, total=total, running=counts.get("RUNNING", 0),
                         waiting=counts.get("WAITING", 0), failed=counts.get("FAIL", 0),
                         pruned=counts.get("PRUNED", 0),
                         partial=min(done + inflight, float(total or math.inf)))
+
+    def inflight(self, running: Sequence[TrialRecord]) -> float:
+        """The cells' worth of training done in ``running`` trials (:meth:`running`): the
+        epochs each reported, over the spec's epochs."""
+        epochs = self.spec.epochs if self.spec is not None else 0
+        return sum((min(len(r.intermediate), epochs) / epochs for r in running), 0.0) \
+            if epochs > 0 else 0.0
 
     def cells(self) -> list[Cell]:
         """The distinct grid cells of the study's trials (the spec's and every
