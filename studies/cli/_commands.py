@@ -195,16 +195,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     ends the family), every member's data loaded, and so checked, before the first is made."""
     spec = resolve_spec(args.spec)  # before importing torch: a typo fails fast
     url = storage_url(args)
-    if args.study is not None:
-        check_study_name(args.study)
-        if spec.transfer is not None and spec.transfer.scale is None:  # the members follow
-            spec = StudySpec.parse({**spec.to_dict(), "name": args.study})
+    if args.study is not None:  # a transfer family's members follow its name
+        spec = spec.renamed(check_study_name(args.study))
     # The spec's own device too, before the study exists: a run that cannot train here
     # must not leave an empty study behind with a Resume that fails the same way.
     _validate_device(args.device or spec.device)
     setup_logging(args.log)
     if not spec.members:
-        return _run_study(args, url, spec, args.study)
+        return _run_study(args, url, spec)
     from studies.runner import load_data
 
     for member in spec.members:
@@ -215,12 +213,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for i, member in enumerate(spec.members, start=1):
         log.info("transfer family %s: member %d/%d, %s", spec.name, i, len(spec.members),
                  member.name)
-        if code := _run_study(args, url, member, None):
+        if code := _run_study(args, url, member):
             return code
     return 0
 
 
-def _run_study(args: argparse.Namespace, url: str, spec: StudySpec, study: str | None) -> int:
+def _run_study(args: argparse.Namespace, url: str, spec: StudySpec) -> int:
     from studies.runner import DEFAULT_MAX_MEMBERS, create_study
 
     children: list[subprocess.Popen[bytes]] = []
@@ -239,8 +237,7 @@ def _run_study(args: argparse.Namespace, url: str, spec: StudySpec, study: str |
     # before training.
     with Stopper(on_signal=forward) as stopper:
         try:
-            name = create_study(spec, storage=url, study_name=study,
-                                data_dir=args.data_dir, stop=stopper.event)
+            name = create_study(spec, storage=url, data_dir=args.data_dir, stop=stopper.event)
         except Stopped:
             sys.stderr.write("stopped before the study was fully created; run the same "
                              "command again to finish it\n")

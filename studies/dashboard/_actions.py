@@ -276,13 +276,13 @@ def run_demo(url: str, *, data_dir: Path | None = None) -> tuple[str, str]:
     Uses the study ``demo`` when it was made from the demo preset (resuming it if it stopped
     part-way), else the first free name of ``demo-2``, ``demo-3``, ...
     """
-    from studies.spec import load_preset, spec_from_dict
+    from studies.spec import load_preset
 
     require_writable("Launching the demo")
     preset = load_preset(DEMO_PRESET)
     for k in range(1, 100):
         name = DEMO_PRESET if k == 1 else f"{DEMO_PRESET}-{k}"
-        spec = spec_from_dict({**preset.to_dict(), "name": name})
+        spec = preset.renamed(name)
         status = run_status(url, name, data_dir=data_dir)
         if status is not None and status.alive:
             return name, "running"

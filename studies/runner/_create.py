@@ -27,7 +27,7 @@ from optuna.distributions import (
 from optuna.trial import TrialState
 
 from studies.runner._data import load_data
-from studies.spec import MAX_SEED, MIN_LR, Cell, SpecError, StudySpec, log_grid, spec_from_dict
+from studies.spec import MAX_SEED, MIN_LR, Cell, SpecError, StudySpec, log_grid
 from studies.storage import (
     SCHEMA_VERSION,
     Stopped,
@@ -66,9 +66,8 @@ def create_study(spec: StudySpec, *, storage: str, study_name: str | None = None
     view, so a refused run changes nothing in the storage). Raises :class:`SpecError`,
     :class:`StorageError` or :class:`core.data.DatasetUnavailableError`.
     """
-    name = check_study_name(study_name or spec.name)
-    if name != spec.name:
-        spec = spec_from_dict({**spec.to_dict(), "name": name})
+    spec = spec.renamed(check_study_name(study_name or spec.name))
+    name = spec.name
     spec_dict = spec.to_dict()  # JSON-ready, as the storage gives it back
     train_size = load_data(spec, data_dir=data_dir).train_size
     view = open_storage(storage, read_only=True)  # a missing file reads as an EmptyStorage

@@ -158,11 +158,9 @@ class _Tracker:
         self.last = self.study.progress(inflight=0.0)
 
     def report(self, message: str) -> Progress:
-        p = self.last
-        partial = min(float(p.total), p.done + self.inflight)
-        self.estimator.add(time.perf_counter(), partial)
-        p = dataclasses.replace(p, partial=partial, message=message,
-                                eta_seconds=self.estimator.seconds(p.total))
+        p = self.last.advanced(self.inflight, message=message)
+        self.estimator.add(time.perf_counter(), p.partial)
+        p = dataclasses.replace(p, eta_seconds=self.estimator.seconds(p.total))
         if self.callback is not None:
             self.callback(p)
         return p

@@ -606,6 +606,11 @@ class StudySpec(Section):
                 for seed in self.seeds for schedule in self.schedules for opt in self.optimizers
                 for lr in self.lr_values(opt) for wd in self.weight_decay_values(opt)]
 
+    def renamed(self, name: str) -> StudySpec:
+        """The same spec under another ``name`` (validated: a transfer family's members are
+        named after it)."""
+        return self if name == self.name else StudySpec.parse({**self.to_dict(), "name": name})
+
     # --- export ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The canonical JSON-ready form: every field with its resolved default, None left out;

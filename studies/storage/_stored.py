@@ -12,6 +12,7 @@ trial states count as done, and its cells; :class:`Progress` is counted through 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -60,6 +61,12 @@ class Progress:
     @property
     def finished(self) -> bool:
         return self.total > 0 and self.done >= self.total and not self.running
+
+    def advanced(self, inflight: float, **changes: Any) -> Progress:
+        """This progress with ``inflight`` cells' worth of training in running trials added to
+        ``done`` as ``partial`` (at most ``total``), and ``changes``."""
+        partial = min(self.done + inflight, float(self.total or math.inf))
+        return dataclasses.replace(self, partial=partial, **changes)
 
     @property
     def eta_text(self) -> str:
@@ -185,8 +192,7 @@ class StoredStudy:
             inflight = self.inflight(self.running() if reads else [])
         return Progress(done=done, total=total, running=counts.get("RUNNING", 0),
                         waiting=counts.get("WAITING", 0), failed=counts.get("FAIL", 0),
-                        pruned=counts.get("PRUNED", 0),
-                        partial=min(done + inflight, float(total or math.inf)))
+                        pruned=counts.get("PRUNED", 0), partial=float(done)).advanced(inflight)
 
     def inflight(self, running: Sequence[TrialRecord]) -> float:
         """The cells' worth of training done in ``running`` trials (:meth:`running`): the
