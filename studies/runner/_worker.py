@@ -41,7 +41,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,15 +147,17 @@ class _Tracker:
     """Study-wide progress, and the ETA from the throughput measured since the worker
     started (:mod:`studies.eta`: the start-up before the first finished epoch never counts)."""
 
-    def __init__(self, study: StoredStudy, callback: Callable[[Progress], None] | None) -> None:
+    def __init__(self, study: StoredStudy, callback: Callable[[Progress], None] | None,
+                 counts: Mapping[str, int]) -> None:
         self.study, self.callback = study, callback
         self.inflight = 0.0  # finished fraction of this worker's current population, in cells
         self.estimator = EtaEstimator()
-        self.last = study.progress(inflight=0.0)
+        self.last = study.progress(counts, inflight=0.0)
 
-    def refresh(self) -> None:
+    def refresh(self, counts: Mapping[str, int] | None = None) -> None:
+        """Progress read again (``counts``: trials per state, if just read)."""
         self.study.refresh()  # the total grows with extensions and add_trials
-        self.last = self.study.progress(inflight=0.0)
+        self.last = self.study.progress(counts, inflight=0.0)
 
     def report(self, message: str) -> Progress:
         p = self.last.advanced(self.inflight, message=message)
@@ -204,8 +206,9 @@ def run_worker(*, storage: str, study_name: str, device: str | None = None,
         # Optuna flags heartbeats, fail_stale_trials and ask() under heartbeats as experimental.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
-        tracker = _Tracker(stored, progress)
-        study = stored.optuna_study(sampler=stored.mode.sampler(sum(stored.counts().values())),
+        counts = stored.counts()
+        tracker = _Tracker(stored, progress, counts)
+        study = stored.optuna_study(sampler=stored.mode.sampler(sum(counts.values())),
                                     pruner=stored.mode.pruner())
         summary = WorkerSummary(study=study_name)
         hb = _Heartbeat(st, getattr(st, "get_heartbeat_interval", lambda: None)())
@@ -270,8 +273,8 @@ class _Job:
             optuna.storages.fail_stale_trials(self.study)
             members = self._take_tune() if tune else self._take_grid()
             if not members:
-                if self._others_running():
-                    self.tracker.refresh()
+                if counts := self._others_running():
+                    self.tracker.refresh(counts)
                     self.tracker.report("waiting for other workers' cells")
                     self.stop.wait(min(self.heartbeat.interval or IDLE_POLL_S, IDLE_POLL_S * 2.5))
                     continue
@@ -289,12 +292,13 @@ class _Job:
                     for m in population:
                         self._hand_back(m)
 
-    def _others_running(self) -> bool:
-        """Whether to wait for trials of other workers (RUNNING, or WAITING ones another
-        worker is about to take): only heartbeats can turn a dead worker's RUNNING trial
-        into a re-enqueued cell, so without them there is nothing to wait for."""
+    def _others_running(self) -> dict[str, int] | None:
+        """The trial counts, when there are trials of other workers to wait for (RUNNING, or
+        WAITING ones another worker is about to take); else None. Only heartbeats can turn a
+        dead worker's RUNNING trial into a re-enqueued cell, so without them there is
+        nothing to wait for."""
         counts = self.stored.counts() if self.heartbeat.enabled else {}
-        return counts.get("RUNNING", 0) + counts.get("WAITING", 0) > 0
+        return counts if counts.get("RUNNING", 0) + counts.get("WAITING", 0) > 0 else None
 
     # --- taking work ----------------------------------------------------------------------
     def _take_grid(self) -> list[_Member]:
