@@ -144,7 +144,7 @@ def landscape_panels(url: str, study: str, sig: tuple[object, ...], o: Landscape
     fig = landscape_figure(lands, show_best=o.best, show_iso=o.iso, iso_products=o.products,
                            show_coupling=o.coupling, cols=per_row, fixed_range=live)
     dash.add_click_layer(fig, lands)
-    if every or o.aggregate != "mean":  # significance is tested on the mean of one schedule
+    if not dash.significance_shown(o.aggregate, o.schedule):
         return fig, {}, []
     return fig, dash.difference_maps(lands), dash.landscape_caption(lands)
 
@@ -178,7 +178,7 @@ def landscape_view(ctx: ui.Context, study: str, sig: tuple[object, ...],
     if o.convention in THEORY_AXES:
         st.caption("Theory axis, from the paper's λ: no iso-lines (its columns are the lines of "
                    "constant s, τ_epoch or α·λ); slope, table and difference maps in paper λ.")
-    if o.aggregate != "mean" and not every:
+    if not every and not dash.significance_shown(o.aggregate, o.schedule):
         st.caption("Significance is tested on the mean over seeds: choose “mean” to see it.")
     frame = ui.summary(ctx.url, study, sig, o.metric, o.aggregate)
     if not frame.empty:

@@ -58,6 +58,7 @@ from studies.dashboard._figures import (
     picked_cells,
     schedules_of,
     selection_region,
+    significance_shown,
 )
 from studies.dashboard._live import (
     LIVE_METRIC,
@@ -117,11 +118,11 @@ __all__ = [
     "cell_trials", "check_data", "convert", "decay_ratios", "default_region", "delete",
     "demo_blurb", "difference_maps", "ensure_worker", "eta_series", "exact_text", "existing_spec",
     "exports", "family_fit", "family_members", "form_yaml", "format_duration", "forms",
-    "is_read_only", "landscape_caption", "landscapes", "landscapes_by_schedule",
-    "launch", "launch_summary", "launch_worker", "live_view", "more_seeds",
-    "options", "panel_cells", "picked_cells", "provisional_trials", "read_form", "read_yaml",
-    "refine_plan", "refine_region", "remove_added", "restart_epochs", "run_demo", "run_error",
-    "run_log", "run_status", "running_count", "schedule_spec", "schedules_of", "selection_region",
-    "signature", "storage_url", "studies_table", "study_decay_ratios", "study_progress",
+    "is_read_only", "landscape_caption", "landscapes", "landscapes_by_schedule", "launch",
+    "launch_summary", "launch_worker", "live_view", "more_seeds", "options", "panel_cells",
+    "picked_cells", "provisional_trials", "read_form", "read_yaml", "refine_plan", "refine_region",
+    "remove_added", "restart_epochs", "run_demo", "run_error", "run_log", "run_status",
+    "running_count", "schedule_spec", "schedules_of", "selection_region", "signature",
+    "significance_shown", "storage_url", "studies_table", "study_decay_ratios", "study_progress",
     "study_report", "summary_table", "tail", "tune_figures",
 ]

@@ -237,6 +237,12 @@ def best_spec_cells(lands: Mapping[str, Landscape], k: int, *, convention: str
                      convention=convention) for land in lands.values() for i, j in land.best(k)]
 
 
+def significance_shown(aggregate: str, schedule: str | None) -> bool:
+    """Whether difference maps and sentences apply: the seed-noise tests behind them are made
+    on the mean over seeds, of one schedule at a time."""
+    return aggregate == "mean" and schedule != ALL_SCHEDULES
+
+
 def difference_maps(lands: Mapping[str, Landscape]) -> dict[str, go.Figure]:
     """One difference map per (decoupled, L2) twin pair of ``lands`` (AdamW − Adam,
     SGDW − SGD; :func:`studies.plots.difference_figure`), keyed by its title. A pair whose
