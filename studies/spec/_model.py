@@ -19,6 +19,7 @@ from pydantic import Field, PlainValidator, PrivateAttr
 
 from core.catalog import (
     MODEL_FIELDS,
+    MODELS,
     Convention,
     Dataset,
     DecayRule,
@@ -236,6 +237,9 @@ class DataSpec(Section):
             raise SpecError("num_samples", f"must be a multiple of 10, got {self.num_samples}")
 
 
+_MODEL_EXTRAS = {n: f.metadata.get("json_schema_extra", {}) for n, f in MODEL_FIELDS.items()}
+
+
 def _model_spec(value: Any) -> ModelSpec:
     """Core's ModelSpec from a mapping, refusing fields that do not apply to its name."""
     if isinstance(value, ModelSpec):
@@ -248,9 +252,8 @@ def _model_spec(value: Any) -> ModelSpec:
     value = {k: v for k, v in value.items() if v is not None or k == "name"}  # null: default
     if "name" not in value:
         raise SpecError("name", "required")
-    ModelSpec(name=value["name"])  # a bad name is refused first, naming the choices
-    extras = {n: f.metadata.get("json_schema_extra", {}) for n, f in MODEL_FIELDS.items()}
-    refuse_inapplicable("model", value, list(value), extras)
+    if value["name"] in MODELS:  # else ModelSpec refuses the name first, naming the choices
+        refuse_inapplicable("model", value, list(value), _MODEL_EXTRAS)
     return ModelSpec(**value)
 
 
